@@ -1,0 +1,86 @@
+"""Account state changes: registration, login, logout, password change."""
+
+from __future__ import annotations
+
+from django.contrib.auth import password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from accounts.models import AuthToken, User
+from accounts.signals import tokens_revoked
+from accounts.tokens import issue_token
+from gleepost.exceptions import InvalidInput
+
+MIN_PASSWORD_CHARS = 8
+MAX_PASSWORD_CHARS = 256
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidInput(f"pass: must be at least {MIN_PASSWORD_CHARS} characters")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise InvalidInput(f"pass: must be at most {MAX_PASSWORD_CHARS} characters")
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as error:
+        raise InvalidInput("pass: " + " ".join(error.messages)) from error
+
+
+def do_register(username: str, email: str, password: str) -> User:
+    """Create a user; usernames and emails are unique regardless of case."""
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError as error:
+        raise InvalidInput("username: " + " ".join(error.messages)) from error
+    try:
+        validate_email(email)
+    except ValidationError as error:
+        raise InvalidInput("email: not a valid email address") from error
+    _check_password(password)
+    if User.objects.filter(username__iexact=username).exists():
+        raise InvalidInput("username: already taken")
+    if User.objects.filter(email__iexact=email).exists():
+        raise InvalidInput("email: already registered")
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(username=username, email=email, password=password)
+    except IntegrityError as error:
+        # Two registrations raced past the checks above; the constraint decided.
+        raise InvalidInput("username or email already taken") from error
+
+
+def do_login(email: str, password: str) -> tuple[AuthToken, str] | None:
+    """Check an email and password; a new token and its raw value, or None."""
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None or not user.is_active or not user.check_password(password):
+        return None
+    return issue_token(user)
+
+
+def do_revoke_tokens(user: User, tokens: list[AuthToken] | None = None) -> list[int]:
+    """Revoke the given tokens of ``user`` (all of them when None); returns their ids."""
+    with transaction.atomic():
+        queryset = AuthToken.objects.filter(user=user)
+        if tokens is not None:
+            queryset = queryset.filter(pk__in=[token.pk for token in tokens])
+        token_ids = list(queryset.values_list("pk", flat=True))
+        queryset.delete()
+        if token_ids:
+            tokens_revoked.send(sender=User, user_id=user.pk, token_ids=token_ids)
+    return token_ids
+
+
+def do_logout(token: AuthToken) -> None:
+    """Revoke the token a client logged in with."""
+    do_revoke_tokens(token.user, [token])
+
+
+def do_set_password(user: User, password: str) -> None:
+    """Change a password and revoke every token of the user: old sessions end everywhere."""
+    _check_password(password, user)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        do_revoke_tokens(user)

@@ -1,0 +1,75 @@
+"""``register``, ``login``, ``logout`` and ``user/{id}`` (rest-api.md, Accounts)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import logout as session_logout
+from django.shortcuts import get_object_or_404
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.actions import MAX_PASSWORD_CHARS, do_login, do_logout, do_register
+from accounts.models import AuthToken, User
+from accounts.serializers import UserSerializer
+from gleepost.errors import bad_request
+from gleepost.params import raw_param, string_param
+from gleepost.times import format_time
+
+
+class RegisterView(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request) -> Response:
+        username = string_param(request, "username", max_chars=150)
+        email = string_param(request, "email", max_chars=254)
+        password = _password_param(request)
+        assert username is not None and email is not None
+        user = do_register(username, email, password)
+        return Response({"id": user.pk, "username": user.username}, status=201)
+
+
+class LoginView(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request) -> Response:
+        email = string_param(request, "email", max_chars=254)
+        password = _password_param(request)
+        assert email is not None
+        result = do_login(email, password)
+        if result is None:
+            return Response({"error": "Bad email/password"}, status=400)
+        token, raw = result
+        return Response(
+            {"id": token.user_id, "value": raw, "expiry": format_time(token.expires_at)}
+        )
+
+
+class LogoutView(APIView):
+    def post(self, request: Request) -> Response:
+        if isinstance(request.auth, AuthToken):
+            do_logout(request.auth)
+        else:
+            session_logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserView(APIView):
+    def get(self, request: Request, user_id: int) -> Response:
+        user = get_object_or_404(User, pk=user_id, is_active=True)
+        return Response(UserSerializer(user).data)
+
+
+def _password_param(request: Request) -> str:
+    # Passwords are not stripped: surrounding spaces are part of the secret.
+    value = raw_param(request, "pass")
+    if value is None or value == "":
+        raise bad_request("pass: required")
+    if not isinstance(value, str):
+        raise bad_request("pass: must be a string")
+    if len(value) > MAX_PASSWORD_CHARS:
+        raise bad_request(f"pass: must be at most {MAX_PASSWORD_CHARS} characters")
+    return value

@@ -1,0 +1,76 @@
+"""Conversations, their participants (with read markers) and messages."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Conversation(models.Model):
+    """A chat. A live conversation has an ``expiry_time`` and ends then; a regular one never does."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    last_activity = models.DateTimeField(default=timezone.now, db_index=True)
+    expiry_time = models.DateTimeField(null=True, blank=True)
+    ended = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            # The expiry job looks for live conversations past their time that are not ended.
+            models.Index(
+                fields=["expiry_time"],
+                name="conv_live_open_expiry",
+                condition=models.Q(ended=False, expiry_time__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"conversation {self.pk}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.expiry_time is not None
+
+    @property
+    def is_past_expiry(self) -> bool:
+        return self.expiry_time is not None and self.expiry_time <= timezone.now()
+
+
+class Participant(models.Model):
+    """A user's place in a conversation. ``left_at`` is set when they leave a regular one."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="participants"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations"
+    )
+    # Id of the newest message this user has read; 0 when none. It never moves back.
+    last_read = models.PositiveBigIntegerField(default=0)
+    joined_at = models.DateTimeField(default=timezone.now)
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "user"], name="conv_participant_unique")
+        ]
+        indexes = [models.Index(fields=["user", "left_at"], name="conv_participant_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.conversation_id}"
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField()
+    timestamp = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "-id"], name="conv_message_recent")]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} in {self.conversation_id}"

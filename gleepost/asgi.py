@@ -1,0 +1,9 @@
+"""ASGI entry point, served by daphne: HTTP goes to Django; the websocket arrives with ``realtime``."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gleepost.settings")
+
+application = get_asgi_application()

@@ -1,0 +1,63 @@
+"""The service's own settings, in one place, with their defaults.
+
+Set them in ``settings.GLEEPOST`` (a dict) or as ``GLEEPOST_<NAME>`` environment variables.
+Read them with ``gp_settings.NAME``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # How long a login token is valid.
+    "TOKEN_TTL_DAYS": 30,
+    # How long a live conversation lasts before the server ends it.
+    "LIVE_CONVERSATION_MINUTES": 10,
+    # Largest accepted video upload.
+    "MAX_VIDEO_MB": 100,
+    # Page sizes of the list endpoints.
+    "PAGE_SIZE": 20,
+    "MAX_MESSAGES_PAGE": 100,
+    # Most other participants a conversation may be created with or grow to.
+    "MAX_CONVERSATION_PARTICIPANTS": 50,
+    "MAX_MESSAGE_CHARS": 5000,
+    "MAX_POST_CHARS": 10000,
+    "MAX_COMMENT_CHARS": 5000,
+    "MAX_VIEWS_PER_REQUEST": 100,
+    # ffmpeg binary and how long one video may take before it is given up on.
+    "FFMPEG_BINARY": "ffmpeg",
+    "FFMPEG_TIMEOUT_SECS": 600,
+    # A video left "processing" this long (its worker died) is taken up again.
+    "VIDEO_PROCESSING_STALE_SECS": 1800,
+    # Serve MEDIA_ROOT and STATIC_ROOT from the app itself (one machine). Use a CDN or nginx at scale.
+    "SERVE_FILES": True,
+}
+
+
+class GleepostSettings:
+    """Attribute access to GLEEPOST settings, coercing environment strings to the default's type."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown Gleepost setting {name!r}")
+        configured: dict[str, Any] = getattr(settings, "GLEEPOST", {})
+        if name not in configured:
+            return DEFAULTS[name]
+        return _coerce(configured[name], DEFAULTS[name])
+
+
+def _coerce(value: Any, default: Any) -> Any:
+    if not isinstance(value, str) or isinstance(default, str):
+        return value
+    if isinstance(default, bool):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    return value
+
+
+gp_settings = GleepostSettings()

@@ -1,0 +1,38 @@
+"""Root URLs: the v1 API under /api/v1/, the admin, and media in development."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from gleepost.conf import gp_settings
+
+api_v1 = [
+    path("", include("accounts.urls")),
+    path("", include("conversations.urls")),
+    path("", include("notifications.urls")),
+    path("", include("posts.urls")),
+    path("", include("videos.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+]
+
+if gp_settings.SERVE_FILES:
+    # One-machine deployments and the README's run command get uploads, processed videos and
+    # the admin's static files from daphne itself; larger ones put nginx or a CDN in front.
+    for url, root in (
+        (settings.MEDIA_URL, settings.MEDIA_ROOT),
+        (settings.STATIC_URL, settings.STATIC_ROOT),
+    ):
+        if not url.startswith(("http://", "https://")):
+            urlpatterns.append(
+                re_path(rf"^{url.strip('/')}/(?P<path>.*)$", serve, {"document_root": root})
+            )
+
+handler400 = "gleepost.errors.handler400"
+handler403 = "gleepost.errors.handler403"
+handler404 = "gleepost.errors.handler404"
+handler500 = "gleepost.errors.handler500"

@@ -1,0 +1,1 @@
+"""Turns the domain apps' signals into websocket events (see ../shared/spec/websockets.md)."""

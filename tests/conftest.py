@@ -1,0 +1,103 @@
+"""Shared fixtures: named users (alice, bob, carol, dave) with tokens and authenticated clients.
+
+Roles used across the suite: alice, bob and carol share the network "Campus"; dave is an outsider
+who shares nothing with them unless a test says so.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.tokens import issue_token
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@dataclass
+class Member:
+    """A user with a raw token and an API client that sends it as ``X-GP-Auth``."""
+
+    user: User
+    token: str
+    client: APIClient
+
+    @property
+    def id(self) -> int:
+        return self.user.pk
+
+    @property
+    def auth_header(self) -> str:
+        return f"{self.user.pk}-{self.token}"
+
+
+def _requirement_unmet(item: pytest.Item) -> str | None:
+    if item.get_closest_marker("needs_postgres") and connection.vendor != "postgresql":
+        return "needs PostgreSQL (set DATABASE_URL=postgres://...)"
+    if item.get_closest_marker("needs_redis") and not os.environ.get("REDIS_URL"):
+        return "needs Redis (set REDIS_URL=redis://...)"
+    if item.get_closest_marker("needs_ffmpeg"):
+        import shutil
+
+        if shutil.which("ffmpeg") is None:
+            return "needs ffmpeg on PATH"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests that need a real service skip on a laptop without it, and fail in CI."""
+    reason = _requirement_unmet(item)
+    if reason is None:
+        return
+    if IN_CI:
+        pytest.fail(f"CI must provide this: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def make_member(db: None) -> Callable[..., Member]:
+    def make(username: str, **extra: Any) -> Member:
+        user = User.objects.create_user(
+            username=username,
+            email=f"{username}@example.com",
+            password="correct horse battery",
+            **extra,
+        )
+        _, raw = issue_token(user)
+        client = APIClient()
+        client.credentials(HTTP_X_GP_AUTH=f"{user.pk}-{raw}")
+        return Member(user=user, token=raw, client=client)
+
+    return make
+
+
+@pytest.fixture
+def alice(make_member: Callable[..., Member]) -> Member:
+    return make_member("alice", profile_image="https://img.example.com/alice.jpg")
+
+
+@pytest.fixture
+def bob(make_member: Callable[..., Member]) -> Member:
+    return make_member("bob")
+
+
+@pytest.fixture
+def carol(make_member: Callable[..., Member]) -> Member:
+    return make_member("carol")
+
+
+@pytest.fixture
+def dave(make_member: Callable[..., Member]) -> Member:
+    return make_member("dave")
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
