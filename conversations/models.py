@@ -8,7 +8,7 @@ from django.utils import timezone
 
 
 class Conversation(models.Model):
-    """A chat. A live conversation has an ``expiry_time`` and ends then; a regular one never does."""
+    """A chat. A live one has an ``expiry_time`` and ends then; a regular one never ends."""
 
     created_at = models.DateTimeField(default=timezone.now)
     last_activity = models.DateTimeField(default=timezone.now, db_index=True)

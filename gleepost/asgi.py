@@ -1,4 +1,4 @@
-"""ASGI entry point, served by daphne: HTTP goes to Django; the websocket arrives with ``realtime``."""
+"""ASGI entry point, served by daphne: HTTP goes to Django."""
 
 import os
 

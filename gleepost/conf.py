@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "FFMPEG_TIMEOUT_SECS": 600,
     # A video left "processing" this long (its worker died) is taken up again.
     "VIDEO_PROCESSING_STALE_SECS": 1800,
-    # Serve MEDIA_ROOT and STATIC_ROOT from the app itself (one machine). Use a CDN or nginx at scale.
+    # Serve MEDIA_ROOT and STATIC_ROOT from the app itself (one machine); nginx/CDN at scale.
     "SERVE_FILES": True,
 }
 

@@ -6,11 +6,11 @@ Everything an operator changes comes from the environment, so the same code runs
 - ``SECRET_KEY``: required when ``DEBUG`` is off; a throwaway key is generated for development.
 - ``DEBUG``: ``1``/``true`` to enable. Off by default.
 - ``ALLOWED_HOSTS``: comma-separated host names; ``localhost,127.0.0.1,[::1]`` by default.
-- ``CSRF_TRUSTED_ORIGINS``: comma-separated origins allowed to post forms and open session websockets.
+- ``CSRF_TRUSTED_ORIGINS``: origins allowed to post forms and open session websockets.
 - ``DATABASE_URL``: e.g. ``postgres://user@127.0.0.1:5432/gleepost``; a SQLite file by default.
 - ``REDIS_URL``: when set, channels-redis is the channel layer; otherwise the in-memory layer,
   which only works inside one process.
-- ``MEDIA_ROOT`` / ``MEDIA_URL``: where uploaded and processed videos live and how clients reach them.
+- ``MEDIA_ROOT`` / ``MEDIA_URL``: where videos live and how clients reach them.
 - ``GLEEPOST_*``: the service's own knobs, see ``gleepost/conf.py``.
 """
 

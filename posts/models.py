@@ -72,6 +72,9 @@ class PostView(models.Model):
     class Meta:
         indexes = [models.Index(fields=["post", "time"], name="posts_view_post_time")]
 
+    def __str__(self) -> str:
+        return f"view of {self.post_id} by {self.user_id}"
+
 
 class Comment(models.Model):
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
@@ -96,3 +99,6 @@ class Like(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["post", "user"], name="posts_like_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {'likes' if self.liked else 'unliked'} {self.post_id}"
