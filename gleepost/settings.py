@@ -21,6 +21,10 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
+
+# Lets the code write ModelAdmin[Model], QuerySet[Model] and friends at run time, as typed.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

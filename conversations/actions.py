@@ -1,0 +1,247 @@
+"""Every change to a conversation goes through here: views, admin, commands and the shell alike.
+
+Each action validates, writes in one transaction, and sends the matching domain signal from
+``conversations.signals`` inside that transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from accounts.models import User
+from conversations import signals
+from conversations.models import Conversation, Message, Participant
+from gleepost.conf import gp_settings
+from gleepost.exceptions import InvalidInput, NotAllowed, NotFound
+
+
+def get_conversation_for(user: User, conversation_id: int) -> Conversation:
+    """The conversation if ``user`` takes part in it (else NotFound); ends it if it expired."""
+    conversation = Conversation.objects.filter(
+        pk=conversation_id, participants__user=user, participants__left_at__isnull=True
+    ).first()
+    if conversation is None:
+        raise NotFound("Not found")
+    if conversation.is_past_expiry and not conversation.ended:
+        # "At the latest when next touched": a client never sees a live conversation past
+        # its expiry that has not been ended.
+        do_end_conversation(conversation)
+        conversation.refresh_from_db()
+    return conversation
+
+
+def _existing_users(user_ids: Sequence[int], parameter: str) -> list[User]:
+    users = {u.pk: u for u in User.objects.filter(pk__in=user_ids, is_active=True)}
+    missing = [uid for uid in user_ids if uid not in users]
+    if missing:
+        raise InvalidInput(f"{parameter}: no such user {missing[0]}")
+    return [users[uid] for uid in user_ids]
+
+
+def _find_regular_conversation(a: User, b: User) -> Conversation | None:
+    """The regular conversation whose only participants, both still in it, are ``a`` and ``b``."""
+    return (
+        Conversation.objects.filter(expiry_time__isnull=True)
+        .annotate(
+            total=Count("participants", distinct=True),
+            present=Count(
+                "participants",
+                filter=Q(participants__user__in=[a, b], participants__left_at__isnull=True),
+                distinct=True,
+            ),
+        )
+        .filter(total=2, present=2)
+        .order_by("-last_activity")
+        .first()
+    )
+
+
+def do_create_conversation(
+    creator: User, participant_ids: Sequence[int], *, live: bool = False
+) -> tuple[Conversation, bool]:
+    """Start a conversation; returns it and whether it is new.
+
+    With exactly one other participant and ``live`` false, an existing regular conversation
+    between the two is returned instead of a new one.
+    """
+    if creator.pk in participant_ids:
+        raise InvalidInput("participants: must not include yourself")
+    if not participant_ids:
+        raise InvalidInput("participants: at least 1 user")
+    if len(participant_ids) > gp_settings.MAX_CONVERSATION_PARTICIPANTS:
+        raise InvalidInput(
+            f"participants: at most {gp_settings.MAX_CONVERSATION_PARTICIPANTS} users"
+        )
+    others = _existing_users(participant_ids, "participants")
+    with transaction.atomic():
+        if len(others) == 1 and not live:
+            existing = _find_regular_conversation(creator, others[0])
+            if existing is not None:
+                return existing, False
+        now = timezone.now()
+        conversation = Conversation.objects.create(
+            created_at=now,
+            last_activity=now,
+            expiry_time=(
+                now + timedelta(minutes=gp_settings.LIVE_CONVERSATION_MINUTES) if live else None
+            ),
+        )
+        users = [creator, *others]
+        Participant.objects.bulk_create(
+            Participant(conversation=conversation, user=user, joined_at=now) for user in users
+        )
+        signals.conversation_created.send(
+            sender=Conversation, conversation=conversation, user_ids=[u.pk for u in users]
+        )
+    return conversation, True
+
+
+def do_add_participants(
+    conversation: Conversation, actor: User, user_ids: Sequence[int]
+) -> list[int]:
+    """Add users to a conversation ``actor`` is in; returns the ids that were newly added."""
+    if conversation.ended:
+        raise NotAllowed("Conversation has ended")
+    users = _existing_users(user_ids, "users")
+    with transaction.atomic():
+        Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
+        current = {p.user_id: p for p in Participant.objects.filter(conversation=conversation)}
+        active = {uid for uid, p in current.items() if p.left_at is None}
+        if actor.pk not in active:
+            raise NotFound("Not found")
+        added = [u for u in users if u.pk not in active]
+        if len(active) + len(added) > gp_settings.MAX_CONVERSATION_PARTICIPANTS + 1:
+            raise InvalidInput(
+                f"users: a conversation holds at most "
+                f"{gp_settings.MAX_CONVERSATION_PARTICIPANTS + 1} participants"
+            )
+        now = timezone.now()
+        for user in added:
+            if user.pk in current:
+                # Someone who left a regular conversation comes back, with a fresh read marker.
+                Participant.objects.filter(pk=current[user.pk].pk).update(
+                    left_at=None, joined_at=now
+                )
+            else:
+                Participant.objects.create(conversation=conversation, user=user, joined_at=now)
+        if added:
+            signals.participants_added.send(
+                sender=Conversation,
+                conversation=conversation,
+                user_ids=[u.pk for u in added],
+            )
+    return [u.pk for u in added]
+
+
+def do_send_message(conversation: Conversation, sender: User, text: str) -> Message:
+    """Post a message; refused in an ended conversation (or one whose expiry has passed)."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput("text: must not be empty")
+    if len(text) > gp_settings.MAX_MESSAGE_CHARS:
+        raise InvalidInput(f"text: must be at most {gp_settings.MAX_MESSAGE_CHARS} characters")
+    if conversation.is_past_expiry and not conversation.ended:
+        # End it for real (and announce it) before refusing the message.
+        do_end_conversation(conversation)
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if locked.ended or locked.is_past_expiry:
+            raise NotAllowed("Conversation has ended")
+        if not Participant.objects.filter(
+            conversation=locked, user=sender, left_at__isnull=True
+        ).exists():
+            raise NotFound("Not found")
+        message = Message.objects.create(conversation=locked, by=sender, text=text)
+        Conversation.objects.filter(pk=locked.pk).update(last_activity=message.timestamp)
+        locked.last_activity = message.timestamp
+        message.conversation = locked
+        signals.message_sent.send(sender=Message, message=message)
+    return message
+
+
+def do_mark_read(conversation: Conversation, user: User, message_id: int) -> bool:
+    """Move ``user``'s read marker forward to ``message_id``; True when it moved."""
+    if not Message.objects.filter(pk=message_id, conversation=conversation).exists():
+        raise InvalidInput("seen: no such message in this conversation")
+    with transaction.atomic():
+        # A conditional UPDATE: concurrent marks can only move the marker forward, and only
+        # the one that moved it announces it.
+        moved = Participant.objects.filter(
+            conversation=conversation,
+            user=user,
+            left_at__isnull=True,
+            last_read__lt=message_id,
+        ).update(last_read=message_id)
+        if moved:
+            signals.messages_read.send(
+                sender=Conversation,
+                conversation=conversation,
+                user_id=user.pk,
+                last_read=message_id,
+            )
+    return bool(moved)
+
+
+def do_end_conversation(conversation: Conversation) -> bool:
+    """End a live conversation; True when this call ended it, False if it already was."""
+    if not conversation.is_live:
+        raise InvalidInput("Only a live conversation can be ended")
+    with transaction.atomic():
+        ended = Conversation.objects.filter(pk=conversation.pk, ended=False).update(ended=True)
+        if ended:
+            conversation.refresh_from_db()
+            signals.conversation_ended.send(sender=Conversation, conversation=conversation)
+    return bool(ended)
+
+
+def do_make_regular(conversation: Conversation) -> None:
+    """Convert a live conversation into a regular one, which never expires."""
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if not locked.is_live:
+            raise InvalidInput("Conversation is not live")
+        if locked.ended or locked.is_past_expiry:
+            raise InvalidInput("Conversation has ended")
+        Conversation.objects.filter(pk=locked.pk).update(expiry_time=None)
+        conversation.refresh_from_db()
+        signals.conversation_made_regular.send(sender=Conversation, conversation=conversation)
+
+
+def do_leave_conversation(conversation: Conversation, user: User) -> None:
+    """``user`` leaves a regular conversation: it leaves their list and they get no more events."""
+    if conversation.is_live:
+        raise InvalidInput("A live conversation is ended, not left")
+    with transaction.atomic():
+        left = Participant.objects.filter(
+            conversation=conversation, user=user, left_at__isnull=True
+        ).update(left_at=timezone.now())
+        if not left:
+            raise NotFound("Not found")
+        signals.participant_left.send(
+            sender=Conversation, conversation=conversation, user_id=user.pk
+        )
+
+
+def do_delete_conversation(conversation: Conversation, user: User) -> None:
+    """DELETE on a conversation: a live one ends for everyone, a regular one is left by ``user``."""
+    if conversation.is_live:
+        do_end_conversation(conversation)
+    else:
+        do_leave_conversation(conversation, user)
+
+
+def do_end_expired_conversations() -> list[int]:
+    """End every live conversation whose expiry time has passed; returns their ids."""
+    due = Conversation.objects.filter(
+        ended=False, expiry_time__isnull=False, expiry_time__lte=timezone.now()
+    ).values_list("pk", flat=True)
+    ended = []
+    for conversation in Conversation.objects.filter(pk__in=list(due[:1000])):
+        if do_end_conversation(conversation):
+            ended.append(conversation.pk)
+    return ended

@@ -1,0 +1,100 @@
+"""Conversation, message and read shapes (rest-api.md, Shapes), shared with websocket events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.serializers import UserSerializer
+from conversations.models import Conversation, Message, Participant
+from gleepost.conf import gp_settings
+from gleepost.times import format_time
+
+
+def active_participants(conversation: Conversation) -> list[Participant]:
+    """The participants who have not left, oldest first, with their users loaded."""
+    return list(
+        conversation.participants.filter(left_at__isnull=True).select_related("user").order_by("id")
+    )
+
+
+def read_markers(participants: Iterable[Participant]) -> dict[int, int]:
+    return {p.user_id: p.last_read for p in participants}
+
+
+def is_seen(message: Message, markers: Mapping[int, int]) -> bool:
+    """True once every participant other than the sender has read up to or past the message."""
+    return all(last >= message.pk for user_id, last in markers.items() if user_id != message.by_id)
+
+
+class MessageSerializer(serializers.ModelSerializer[Message]):
+    """``{"id", "by", "text", "timestamp", "seen"}``; needs ``read_markers`` in the context."""
+
+    by = UserSerializer(read_only=True)
+    seen = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["id", "by", "text", "timestamp", "seen"]
+        read_only_fields = fields
+
+    def get_seen(self, message: Message) -> bool:
+        return is_seen(message, self.context["read_markers"])
+
+
+def conversation_data(
+    conversation: Conversation, participants: list[Participant] | None = None
+) -> dict[str, Any]:
+    """The conversation shape: id, lastActivity, participants, and expiry when live."""
+    if participants is None:
+        participants = active_participants(conversation)
+    data: dict[str, Any] = {
+        "id": conversation.pk,
+        "lastActivity": format_time(conversation.last_activity),
+        "participants": UserSerializer([p.user for p in participants], many=True).data,
+    }
+    if conversation.expiry_time is not None:
+        data["expiry"] = {
+            "time": format_time(conversation.expiry_time),
+            "ended": conversation.ended,
+        }
+    return data
+
+
+def messages_data(messages: Iterable[Message], markers: Mapping[int, int]) -> list[Any]:
+    return list(MessageSerializer(messages, many=True, context={"read_markers": markers}).data)
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    """One message, as POST .../messages returns it and the ``message`` event carries it."""
+    markers = read_markers(active_participants(message.conversation))
+    return dict(MessageSerializer(message, context={"read_markers": markers}).data)
+
+
+def read_data(user_id: int, last_read: int) -> dict[str, int]:
+    """The payload of a ``read`` event and of one entry of a conversation's ``read`` list."""
+    return {"user": user_id, "last_read": last_read}
+
+
+def conversation_detail_data(conversation: Conversation, user_id: int) -> dict[str, Any]:
+    """GET of one conversation: the shape plus ``read``, the newest messages and ``unread``."""
+    participants = active_participants(conversation)
+    markers = read_markers(participants)
+    recent = (
+        Message.objects.filter(conversation=conversation)
+        .select_related("by")
+        .order_by("-id")[: gp_settings.PAGE_SIZE]
+    )
+    unread = (
+        Message.objects.filter(conversation=conversation, pk__gt=markers.get(user_id, 0))
+        .exclude(by_id=user_id)
+        .count()
+    )
+    return {
+        **conversation_data(conversation, participants),
+        "read": [read_data(uid, last) for uid, last in markers.items() if last > 0],
+        "messages": messages_data(recent, markers),
+        "unread": unread,
+    }
