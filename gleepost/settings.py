@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "notifications",
     "videos",
     "realtime",
+    # The project package itself, for cross-app management commands (seed_demo).
+    "gleepost",
 ]
 
 MIDDLEWARE = [

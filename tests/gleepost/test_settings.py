@@ -1,0 +1,94 @@
+"""Settings come from the environment; production-like settings pass Django's deploy checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "gleepost.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def settings_json(expression: str, **env: str) -> object:
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        f"print(json.dumps({expression}, default=str))"
+    )
+    result = run_python(code, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_defaults_are_sqlite_and_in_memory_layer() -> None:
+    engine, layer = settings_json(  # type: ignore[misc]
+        "[settings.DATABASES['default']['ENGINE'], "
+        "settings.CHANNEL_LAYERS['default']['BACKEND']]"
+    )
+    assert engine == "django.db.backends.sqlite3"
+    assert layer == "channels.layers.InMemoryChannelLayer"
+
+
+def test_database_and_redis_urls_are_used() -> None:
+    database, layer = settings_json(  # type: ignore[misc]
+        "[settings.DATABASES['default'], settings.CHANNEL_LAYERS['default']]",
+        DATABASE_URL="postgres://gp@db.internal:5433/gleepost",
+        REDIS_URL="redis://cache.internal:6380/2",
+    )
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["HOST"], database["PORT"], database["NAME"]) == ("db.internal", 5433, "gleepost")
+    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert layer["CONFIG"]["hosts"] == ["redis://cache.internal:6380/2"]
+
+
+def test_gleepost_settings_come_from_environment() -> None:
+    value = settings_json(
+        "__import__('gleepost.conf').conf.gp_settings.LIVE_CONVERSATION_MINUTES",
+        GLEEPOST_LIVE_CONVERSATION_MINUTES="3",
+    )
+    assert value == 3
+
+
+def test_debug_and_hosts_from_environment() -> None:
+    debug, hosts = settings_json(  # type: ignore[misc]
+        "[settings.DEBUG, settings.ALLOWED_HOSTS]", DEBUG="true", ALLOWED_HOSTS="a.example, b.example"
+    )
+    assert debug is True
+    assert hosts == ["a.example", "b.example"]
+
+
+@pytest.mark.slow
+def test_production_settings_pass_deploy_checks() -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "gleepost.example.com",
+            "SECURE_SSL_REDIRECT": "1",
+            "SECURE_HSTS_SECONDS": "31536000",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
