@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gleepost.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -89,7 +90,6 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "gleepost.urls"
-APPEND_SLASH = False
 
 TEMPLATES = [
     {
