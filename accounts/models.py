@@ -14,7 +14,7 @@ class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     profile_image = models.URLField(max_length=500, blank=True, default="")
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         swappable = "AUTH_USER_MODEL"
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework import serializers
 
 from accounts.serializers import UserSerializer
@@ -63,7 +64,9 @@ def conversation_data(
     return data
 
 
-def messages_data(messages: Iterable[Message], markers: Mapping[int, int]) -> list[Any]:
+def messages_data(
+    messages: Sequence[Message] | QuerySet[Message], markers: Mapping[int, int]
+) -> list[Any]:
     return list(MessageSerializer(messages, many=True, context={"read_markers": markers}).data)
 
 

@@ -52,7 +52,7 @@ class ConversationListView(APIView):
         for conversation in page:
             if conversation.is_past_expiry and not conversation.ended:
                 actions.do_end_conversation(conversation)
-        return Response([conversation_data(c, c.active) for c in page])  # type: ignore[attr-defined]
+        return Response([conversation_data(c, c.active) for c in page])
 
     def post(self, request: Request) -> Response:
         """Start a conversation (201), or return the existing regular one with that user (200)."""
@@ -72,7 +72,7 @@ class ConversationListView(APIView):
 class ConversationView(APIView):
     def get(self, request: Request, conversation_id: int) -> Response:
         conversation = actions.get_conversation_for(_user(request), conversation_id)
-        return Response(conversation_detail_data(conversation, request.user.pk))
+        return Response(conversation_detail_data(conversation, _user(request).pk))
 
     def put(self, request: Request, conversation_id: int) -> Response:
         """``expiry=false`` turns a live conversation into a regular one."""
@@ -135,4 +135,4 @@ class MessagesView(APIView):
         message_id = id_param(request, "seen")
         assert message_id is not None
         actions.do_mark_read(conversation, _user(request), message_id)
-        return Response(conversation_detail_data(conversation, request.user.pk))
+        return Response(conversation_detail_data(conversation, _user(request).pk))

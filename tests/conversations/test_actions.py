@@ -100,9 +100,7 @@ def test_leaving_announced_and_rejoining_works(alice: Member, bob: Member, carol
     assert Participant.objects.get(user=carol.user).left_at is None
 
 
-def test_sending_into_expired_conversation_ends_it_and_refuses(
-    alice: Member, bob: Member
-) -> None:
+def test_sending_into_expired_conversation_ends_it_and_refuses(alice: Member, bob: Member) -> None:
     conversation, _ = actions.do_create_conversation(alice.user, [bob.id], live=True)
     Conversation.objects.filter(pk=conversation.pk).update(
         expiry_time=timezone.now() - timedelta(seconds=1)

@@ -237,9 +237,7 @@ class TestMessages:
         conversation = create(alice, bob)
         assert len(send(alice, conversation["id"], "x" * 5000)["text"]) == 5000
 
-    def test_ended_conversation_refuses_messages_with_403(
-        self, alice: Member, bob: Member
-    ) -> None:
+    def test_ended_conversation_refuses_messages_with_403(self, alice: Member, bob: Member) -> None:
         conversation = create(alice, bob, live=True)
         alice.client.delete(f"/api/v1/conversations/{conversation['id']}")
         response = bob.client.post(
@@ -342,9 +340,7 @@ class TestChangeAndEnd:
         body = bob.client.get(f"/api/v1/conversations/{conversation['id']}").json()
         assert body["expiry"]["ended"] is True
 
-    def test_delete_regular_leaves_it_for_the_caller_only(
-        self, alice: Member, bob: Member
-    ) -> None:
+    def test_delete_regular_leaves_it_for_the_caller_only(self, alice: Member, bob: Member) -> None:
         conversation = create(alice, bob)
         url = f"/api/v1/conversations/{conversation['id']}"
         assert alice.client.delete(url).status_code == 204

@@ -38,8 +38,7 @@ def settings_json(expression: str, **env: str) -> object:
 
 def test_defaults_are_sqlite_and_in_memory_layer() -> None:
     engine, layer = settings_json(  # type: ignore[misc]
-        "[settings.DATABASES['default']['ENGINE'], "
-        "settings.CHANNEL_LAYERS['default']['BACKEND']]"
+        "[settings.DATABASES['default']['ENGINE'], settings.CHANNEL_LAYERS['default']['BACKEND']]"
     )
     assert engine == "django.db.backends.sqlite3"
     assert layer == "channels.layers.InMemoryChannelLayer"
@@ -52,7 +51,11 @@ def test_database_and_redis_urls_are_used() -> None:
         REDIS_URL="redis://cache.internal:6380/2",
     )
     assert database["ENGINE"] == "django.db.backends.postgresql"
-    assert (database["HOST"], database["PORT"], database["NAME"]) == ("db.internal", 5433, "gleepost")
+    assert (database["HOST"], database["PORT"], database["NAME"]) == (
+        "db.internal",
+        5433,
+        "gleepost",
+    )
     assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
     assert layer["CONFIG"]["hosts"] == ["redis://cache.internal:6380/2"]
 
@@ -67,7 +70,9 @@ def test_gleepost_settings_come_from_environment() -> None:
 
 def test_debug_and_hosts_from_environment() -> None:
     debug, hosts = settings_json(  # type: ignore[misc]
-        "[settings.DEBUG, settings.ALLOWED_HOSTS]", DEBUG="true", ALLOWED_HOSTS="a.example, b.example"
+        "[settings.DEBUG, settings.ALLOWED_HOSTS]",
+        DEBUG="true",
+        ALLOWED_HOSTS="a.example, b.example",
     )
     assert debug is True
     assert hosts == ["a.example", "b.example"]

@@ -56,9 +56,8 @@ class Command(BaseCommand):
         self.stdout.write("\nTry it:")
         auth = f"X-GP-Auth: {bob.pk}-{tokens['bob']}"
         self.stdout.write(f"  curl -H '{auth}' {base_url}/api/v1/conversations")
-        self.stdout.write(
-            f"  curl -H '{auth}' -d text=hello {base_url}/api/v1/conversations/{regular.pk}/messages"
-        )
+        messages_url = f"{base_url}/api/v1/conversations/{regular.pk}/messages"
+        self.stdout.write(f"  curl -H '{auth}' -d text=hello {messages_url}")
 
     def _user(self, username: str) -> User:
         existing = User.objects.filter(username=username).first()
