@@ -1,0 +1,66 @@
+"""The ``videos`` endpoints (rest-api.md, Videos). Views parse; actions act."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from gleepost.conf import gp_settings
+from gleepost.errors import bad_request, too_large
+from videos.actions import do_upload_video, get_video_for, max_video_bytes
+from videos.serializers import VideoSerializer
+
+# Room for the multipart boundaries, headers and credentials around a file at the size limit.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+def _user(request: Request) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+class VideoUploadView(APIView):
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before authentication, which may read credentials from the body: an oversized body is
+        # refused without being parsed (and spooled to disk) first.
+        _refuse_oversized_body(request)
+        super().initial(request, *args, **kwargs)
+
+    def post(self, request: Request) -> Response:
+        """Store the multipart file ``video``; the worker processes it later."""
+        video = do_upload_video(_user(request), _video_file(request))
+        return Response(VideoSerializer(video).data, status=status.HTTP_201_CREATED)
+
+
+class VideoView(APIView):
+    def get(self, request: Request, video_id: int) -> Response:
+        """The video, to its owner only; to anyone else it does not exist."""
+        video = get_video_for(_user(request), video_id)
+        return Response(VideoSerializer(video).data)
+
+
+def _refuse_oversized_body(request: Request) -> None:
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        # Django reads a malformed length as no body; the file checks below still apply.
+        return
+    if declared > max_video_bytes() + MULTIPART_OVERHEAD_BYTES:
+        raise too_large(f"video: larger than {gp_settings.MAX_VIDEO_MB} MB")
+
+
+def _video_file(request: Request) -> UploadedFile:
+    files = request.FILES.getlist("video")
+    if len(files) > 1:
+        raise bad_request("video: given more than once")
+    if not files:
+        if "video" in request.data:
+            raise bad_request("video: must be a file sent as multipart/form-data")
+        raise bad_request("video: required")
+    return files[0]
