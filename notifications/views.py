@@ -1,0 +1,78 @@
+"""Notifications and contact requests over REST (rest-api.md, Notifications)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.db.models import QuerySet
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from gleepost.conf import gp_settings
+from gleepost.errors import bad_request
+from gleepost.params import bool_param, id_param
+from notifications.actions import do_accept_contact, do_mark_notifications_seen, do_request_contact
+from notifications.models import Notification
+from notifications.serializers import NotificationSerializer, contact_data
+
+
+class NotificationsView(APIView):
+    def get(self, request: Request) -> Response:
+        """The caller's notifications, newest first, one page.
+
+        Unseen only unless ``include_seen=true``. ``before`` pages back through older ones;
+        ``after`` gives the newest page of those above that id (what arrived since), and older
+        ones among them are reached with ``before`` as usual.
+        """
+        include_seen = bool_param(request, "include_seen", required=False) or False
+        before = id_param(request, "before", required=False)
+        after = id_param(request, "after", required=False)
+        notifications = _notifications(_caller(request), include_seen, before, after)
+        page = notifications[: gp_settings.PAGE_SIZE]
+        return Response(NotificationSerializer(page, many=True).data)
+
+    def put(self, request: Request) -> Response:
+        """Mark every notification up to ``seen`` (an id) seen; 200 the ones still unseen."""
+        seen = id_param(request, "seen")
+        assert seen is not None
+        unseen = do_mark_notifications_seen(_caller(request), seen)
+        return Response(NotificationSerializer(unseen, many=True).data)
+
+
+class ContactsView(APIView):
+    def post(self, request: Request) -> Response:
+        """Ask ``user`` to become a contact; 201 ``{"user": user, "accepted": false}``."""
+        target_id = id_param(request, "user")
+        assert target_id is not None
+        contact = do_request_contact(_caller(request), target_id)
+        return Response(contact_data(contact, contact.to_user), status=status.HTTP_201_CREATED)
+
+
+class ContactView(APIView):
+    def put(self, request: Request, user_id: int) -> Response:
+        """Accept the request from ``user_id`` (``accepted=true``); 200 the accepted contact."""
+        if bool_param(request, "accepted") is not True:
+            raise bad_request("accepted: must be true")
+        contact = do_accept_contact(_caller(request), user_id)
+        return Response(contact_data(contact, contact.from_user))
+
+
+def _notifications(
+    user: User, include_seen: bool, before: int | None, after: int | None
+) -> QuerySet[Notification]:
+    notifications = Notification.objects.filter(recipient=user).select_related("actor")
+    if not include_seen:
+        notifications = notifications.filter(seen=False)
+    if before is not None:
+        notifications = notifications.filter(pk__lt=before)
+    if after is not None:
+        notifications = notifications.filter(pk__gt=after)
+    return notifications.order_by("-pk")
+
+
+def _caller(request: Request) -> User:
+    # IsAuthenticated (the default permission) has admitted only real users by now.
+    return cast(User, request.user)

@@ -1,0 +1,171 @@
+"""Networks, posts, views, comments and likes over REST (rest-api.md, Networks and posts).
+
+Networks the caller is not a member of, and posts the caller cannot see (deleted ones included),
+are answered 404 exactly like ids that do not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, cast
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from accounts.serializers import UserSerializer
+from gleepost.conf import gp_settings
+from gleepost.errors import bad_request
+from gleepost.params import bool_param, id_list_param, id_param, int_param, parse_id, string_param
+from gleepost.times import parse_time
+from posts.actions import (
+    MAX_NETWORK_NAME_CHARS,
+    do_add_network_members,
+    do_comment,
+    do_create_network,
+    do_create_post,
+    do_delete_post,
+    do_record_views,
+    do_remove_network_member,
+    do_set_like,
+)
+from posts.models import Network, Post
+from posts.permissions import network_for_member, post_for_viewer
+from posts.serializers import CommentSerializer, NetworkSerializer, PostSerializer
+
+# How many users one request may add to a network.
+MAX_USERS_PER_REQUEST = 100
+# Deeper offsets than this are refused: clients page with ``before`` instead.
+MAX_START = 100_000
+
+
+class NetworksView(APIView):
+    def post(self, request: Request) -> Response:
+        name = string_param(request, "name", max_chars=MAX_NETWORK_NAME_CHARS)
+        assert name is not None
+        network = do_create_network(_caller(request), name)
+        return Response(NetworkSerializer(network).data, status=status.HTTP_201_CREATED)
+
+
+class NetworkUsersView(APIView):
+    def post(self, request: Request, network_id: int) -> Response:
+        """Add ``users`` to the network; 200 ``{"users": [user, ...]}``, every current member.
+
+        The spec fixes only the status. The full member list (oldest member first) lets the
+        client show the network as it now is without a second request, and adding someone
+        who is already a member is not an error, so the answer is the same either way.
+        """
+        user_ids = id_list_param(request, "users", max_count=MAX_USERS_PER_REQUEST)
+        user = _caller(request)
+        network = network_for_member(user.pk, network_id)
+        do_add_network_members(network, user, user_ids)
+        members = User.objects.filter(memberships__network=network).order_by("memberships__pk")
+        return Response({"users": UserSerializer(members, many=True).data})
+
+
+class NetworkUserView(APIView):
+    def delete(self, request: Request, network_id: int, user_id: int) -> Response:
+        user = _caller(request)
+        network = network_for_member(user.pk, network_id)
+        do_remove_network_member(network, user, user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NetworkPostsView(APIView):
+    def get(self, request: Request, network_id: int) -> Response:
+        """The network's posts, newest first, a page at a time (``before`` = post id, ``start``)."""
+        before = id_param(request, "before", required=False)
+        start = int_param(request, "start", default=0, minimum=0, maximum=MAX_START)
+        network = network_for_member(_caller(request).pk, network_id)
+        posts = _network_posts(network, before)[start : start + gp_settings.PAGE_SIZE]
+        return Response(PostSerializer(posts, many=True).data)
+
+    def post(self, request: Request, network_id: int) -> Response:
+        text = string_param(request, "text", max_chars=gp_settings.MAX_POST_CHARS)
+        assert text is not None
+        user = _caller(request)
+        network = network_for_member(user.pk, network_id)
+        post = do_create_post(network, user, text)
+        return Response(PostSerializer(post).data, status=status.HTTP_201_CREATED)
+
+
+class PostDetailView(APIView):
+    def get(self, request: Request, post_id: int) -> Response:
+        return Response(PostSerializer(post_for_viewer(_caller(request).pk, post_id)).data)
+
+    def delete(self, request: Request, post_id: int) -> Response:
+        user = _caller(request)
+        post = post_for_viewer(user.pk, post_id)
+        do_delete_post(post, user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PostViewsView(APIView):
+    def post(self, request: Request) -> Response:
+        """Record views sent as a JSON list ``[{"post": <id>, "time": <time>}, ...]``."""
+        views = parse_views(request.data, max_count=gp_settings.MAX_VIEWS_PER_REQUEST)
+        do_record_views(_caller(request), views)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PostCommentsView(APIView):
+    def post(self, request: Request, post_id: int) -> Response:
+        text = string_param(request, "text", max_chars=gp_settings.MAX_COMMENT_CHARS)
+        assert text is not None
+        user = _caller(request)
+        post = post_for_viewer(user.pk, post_id)
+        comment = do_comment(post, user, text)
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class PostLikesView(APIView):
+    def post(self, request: Request, post_id: int) -> Response:
+        liked = bool_param(request, "liked")
+        assert liked is not None
+        user = _caller(request)
+        post = post_for_viewer(user.pk, post_id)
+        do_set_like(post, user, liked)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def parse_views(data: Any, *, max_count: int) -> list[tuple[int, datetime]]:
+    """``(post id, time)`` pairs from a views body (a missing ``time`` is now); 400 if malformed."""
+    if not isinstance(data, list):
+        raise bad_request("Expected a JSON list of views")
+    if len(data) > max_count:
+        raise bad_request(f"At most {max_count} views per request")
+    now = timezone.now()
+    return [_parse_view(item, index, now) for index, item in enumerate(data)]
+
+
+def _parse_view(item: Any, index: int, now: datetime) -> tuple[int, datetime]:
+    name = f"views[{index}]"
+    if not isinstance(item, Mapping):
+        raise bad_request(f"{name}: must be an object")
+    if item.get("post") is None:
+        raise bad_request(f"{name}.post: required")
+    post_id = parse_id(item["post"], f"{name}.post")
+    raw_time = item.get("time")
+    if raw_time is None:
+        return post_id, now
+    time = parse_time(raw_time) if isinstance(raw_time, str) else None
+    if time is None:
+        raise bad_request(f"{name}.time: must be an RFC 3339 time with a time zone")
+    return post_id, time
+
+
+def _network_posts(network: Network, before: int | None) -> QuerySet[Post]:
+    posts = Post.objects.filter(network=network, deleted=False).select_related("by")
+    if before is not None:
+        posts = posts.filter(pk__lt=before)
+    return posts.order_by("-pk")
+
+
+def _caller(request: Request) -> User:
+    # IsAuthenticated (the default permission) has admitted only real users by now.
+    return cast(User, request.user)
