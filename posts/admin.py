@@ -26,6 +26,8 @@ class MembershipInline(admin.TabularInline[Membership, Network]):
 class NetworkAdmin(admin.ModelAdmin[Network]):
     list_display = ["id", "name", "creator", "created_at"]
     search_fields = ["name"]
+    # Also the order of the autocomplete that picks a post's network.
+    ordering = ["name", "id"]
     raw_id_fields = ["creator"]
     date_hierarchy = "created_at"
     inlines = [MembershipInline]
