@@ -1,0 +1,89 @@
+"""Who is on the other end of a websocket: the same credentials as the REST API.
+
+``?id=&token=`` in the query string, the ``X-GP-Auth: <id>-<token>`` header, or a Django
+session cookie. A session is ambient authority a browser sends to any site's websocket, so it
+only counts when the handshake's Origin is this site or a trusted origin (cross-site websocket
+hijacking); tokens are never ambient, so token connections are accepted with or without Origin
+(phones send none).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from channels.auth import get_user
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from accounts.models import AuthToken, User
+from accounts.tokens import (
+    Credentials,
+    authenticate_credentials,
+    parse_auth_header,
+    parse_credentials,
+)
+
+
+class BadCredentials(Exception):
+    """Credentials were presented and are wrong (malformed, unknown, expired, revoked)."""
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def credentials_from_scope(scope: dict[str, Any]) -> Credentials | None:
+    """The token credentials of a handshake; None if it carries none. Malformed ones fail."""
+    header = _header(scope, b"x-gp-auth")
+    if header is not None:
+        credentials = parse_auth_header(header)
+        if credentials is None:
+            raise BadCredentials
+        return credentials
+    query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
+    if "id" not in query and "token" not in query:
+        return None
+    ids, tokens = query.get("id", []), query.get("token", [])
+    if len(ids) != 1 or len(tokens) != 1:
+        raise BadCredentials
+    credentials = parse_credentials(ids[0], tokens[0])
+    if credentials is None:
+        raise BadCredentials
+    return credentials
+
+
+def origin_allowed(scope: dict[str, Any]) -> bool:
+    """True when the handshake's Origin is this host itself or listed in CSRF_TRUSTED_ORIGINS."""
+    origin = _header(scope, b"origin")
+    if not origin:
+        return False
+    if origin in settings.CSRF_TRUSTED_ORIGINS:
+        return True
+    host = _header(scope, b"host")
+    parsed = urlsplit(origin)
+    return bool(host) and parsed.scheme in {"http", "https"} and parsed.netloc == host
+
+
+@database_sync_to_async
+def _token_user(credentials: Credentials) -> tuple[User, AuthToken] | None:
+    return authenticate_credentials(credentials)
+
+
+async def authenticate(scope: dict[str, Any]) -> tuple[User, AuthToken | None] | None:
+    """The user of a handshake and the token used (None for a session); None if refused."""
+    try:
+        credentials = credentials_from_scope(scope)
+    except BadCredentials:
+        return None
+    if credentials is not None:
+        return await _token_user(credentials)
+    if "session" not in scope or not origin_allowed(scope):
+        return None
+    user = await get_user(scope)
+    if not isinstance(user, User) or not user.is_active:
+        return None
+    return user, None

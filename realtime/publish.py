@@ -1,0 +1,170 @@
+"""The one way events leave the process: after commit, serialized once, never blocking the caller.
+
+``publish_on_commit(event, groups)`` is what receivers call. The event's JSON text is handed to
+a long-lived event loop that owns the channel layer's connections:
+
+- inside daphne, the server's own loop (bound by ``realtime.asgi`` on each connection/request);
+- everywhere else (the video worker, management commands, the shell, a WSGI process), one
+  background thread with its own loop, started on first use and drained at exit.
+
+Either way a publish from synchronous code costs one ``call_soon_threadsafe`` — no new event
+loop and no new Redis connection per event, and a slow or absent Redis never blocks a request.
+Events go out in the order they were published, one send at a time per loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from realtime.events import Event
+
+logger = logging.getLogger(__name__)
+
+# The channel-layer message type; the consumer's handler is ``realtime_event``.
+CHANNEL_MESSAGE_TYPE = "realtime.event"
+# A send that takes longer than this is abandoned (Redis unreachable): never wait forever.
+SEND_TIMEOUT_SECS = 2.0
+# Events waiting to be sent per loop; beyond this the oldest are dropped and logged.
+MAX_PENDING_EVENTS = 100_000
+EXIT_FLUSH_TIMEOUT_SECS = 5.0
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    groups: tuple[str, ...]
+    text: str
+    event_type: str
+
+
+class _LoopQueue:
+    """The pending sends of one event loop, drained by one task so that order is kept."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.pending: deque[Outgoing] = deque()
+        self.drainer: asyncio.Task[None] | None = None
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def push(self, item: Outgoing) -> None:
+        """Runs on ``loop``."""
+        if len(self.pending) >= MAX_PENDING_EVENTS:
+            dropped = self.pending.popleft()
+            logger.error("publish backlog full; dropped a %s event", dropped.event_type)
+        self.pending.append(item)
+        if self.drainer is None or self.drainer.done():
+            self.idle.clear()
+            self.drainer = self.loop.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        layer = get_channel_layer()
+        try:
+            while self.pending:
+                item = self.pending.popleft()
+                await _send(layer, item)
+        finally:
+            self.idle.set()
+
+
+async def _send(layer: object, item: Outgoing) -> None:
+    message = {"type": CHANNEL_MESSAGE_TYPE, "text": item.text}
+    for group in item.groups:
+        try:
+            await asyncio.wait_for(
+                layer.group_send(group, message),  # type: ignore[attr-defined]
+                SEND_TIMEOUT_SECS,
+            )
+        except Exception:
+            # Never log the text: it is a user's private content.
+            logger.warning(
+                "could not publish a %s event to %s", item.event_type, group, exc_info=True
+            )
+
+
+class Publisher:
+    """Routes publishes from any thread to the right long-lived event loop."""
+
+    def __init__(self) -> None:
+        self._server_loop: asyncio.AbstractEventLoop | None = None
+        self._own_loop: asyncio.AbstractEventLoop | None = None
+        self._queues: dict[asyncio.AbstractEventLoop, _LoopQueue] = {}
+        self._lock = threading.Lock()
+
+    def bind_server_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Publish on ``loop`` (the ASGI server's) from now on."""
+        self._server_loop = loop
+
+    def target_loop(self) -> asyncio.AbstractEventLoop:
+        server = self._server_loop
+        if server is not None and server.is_running():
+            return server
+        return self._background_loop()
+
+    def publish(self, groups: Iterable[str], text: str, event_type: str) -> None:
+        """Queue ``text`` for ``groups``; returns at once, from any thread."""
+        item = Outgoing(tuple(groups), text, event_type)
+        if not item.groups:
+            return
+        loop = self.target_loop()
+        try:
+            loop.call_soon_threadsafe(self._queue(loop).push, item)
+        except RuntimeError:
+            # The loop closed between the check and the call (a test's loop, a shutdown).
+            logger.warning("event loop closed; a %s event was not published", event_type)
+
+    def _queue(self, loop: asyncio.AbstractEventLoop) -> _LoopQueue:
+        queue = self._queues.get(loop)
+        if queue is None:
+            with self._lock:
+                queue = self._queues.setdefault(loop, _LoopQueue(loop))
+        return queue
+
+    def _background_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._own_loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="realtime-publisher", daemon=True
+                )
+                thread.start()
+                self._own_loop = loop
+                atexit.register(self.flush)
+            return self._own_loop
+
+    def flush(self, timeout: float = EXIT_FLUSH_TIMEOUT_SECS) -> None:
+        """Wait until the background loop has sent everything queued (at exit, in tests)."""
+        loop = self._own_loop
+        if loop is None or not loop.is_running():
+            return
+
+        async def wait_idle() -> None:
+            # Let call_soon_threadsafe callbacks queued before us run first.
+            await asyncio.sleep(0)
+            queue = self._queues.get(loop)
+            if queue is not None:
+                await queue.idle.wait()
+
+        try:
+            asyncio.run_coroutine_threadsafe(wait_idle(), loop).result(timeout)
+        except Exception:
+            logger.warning("events still unsent after %.1fs at exit", timeout)
+
+
+publisher = Publisher()
+
+
+def publish_on_commit(event: Event, groups: Iterable[str]) -> None:
+    """Send ``event`` to ``groups`` once the current transaction commits (now, if none)."""
+    targets = tuple(groups)
+    if not targets:
+        return
+    transaction.on_commit(lambda: publisher.publish(targets, event.text, event.type))

@@ -1,0 +1,144 @@
+"""Who hears about what: the domain signals, turned into events for the right groups.
+
+Each receiver decides the recipients inside the transaction that made the change (so they match
+the state the change produced), builds the event once, and publishes it after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import transaction
+
+from conversations.models import Conversation, Message, Participant
+from notifications.models import Notification
+from realtime import events
+from realtime.groups import user_group
+from realtime.publish import publish_on_commit
+from realtime.view_counts import view_counts
+from videos.models import Video
+
+logger = logging.getLogger(__name__)
+
+
+def _participant_groups(conversation_id: int) -> list[str]:
+    user_ids = Participant.objects.filter(
+        conversation_id=conversation_id, left_at__isnull=True
+    ).values_list("user_id", flat=True)
+    return [user_group(uid) for uid in user_ids]
+
+
+def _user_groups(user_ids: Iterable[int]) -> list[str]:
+    return [user_group(uid) for uid in user_ids]
+
+
+def _guarded(build: Callable[[], None], what: str) -> None:
+    # A failure to build an event must not fail the change that caused it.
+    try:
+        build()
+    except Exception:
+        logger.exception("could not build the %s event", what)
+
+
+def on_message_sent(sender: Any, message: Message, **kwargs: Any) -> None:
+    _guarded(
+        lambda: publish_on_commit(
+            events.message_event(message), _participant_groups(message.conversation_id)
+        ),
+        "message",
+    )
+
+
+def on_messages_read(
+    sender: Any, conversation: Conversation, user_id: int, last_read: int, **kwargs: Any
+) -> None:
+    _guarded(
+        lambda: publish_on_commit(
+            events.read_event(conversation.pk, user_id, last_read),
+            _participant_groups(conversation.pk),
+        ),
+        "read",
+    )
+
+
+def on_conversation_created(
+    sender: Any, conversation: Conversation, user_ids: list[int], **kwargs: Any
+) -> None:
+    _guarded(
+        lambda: publish_on_commit(
+            events.new_conversation_event(conversation), _user_groups(user_ids)
+        ),
+        "new-conversation",
+    )
+
+
+def on_participants_added(
+    sender: Any, conversation: Conversation, user_ids: list[int], **kwargs: Any
+) -> None:
+    # Only the newcomers are "placed in a new conversation"; the others are not told.
+    on_conversation_created(sender, conversation, user_ids)
+
+
+def on_conversation_ended(sender: Any, conversation: Conversation, **kwargs: Any) -> None:
+    _guarded(
+        lambda: publish_on_commit(
+            events.ended_conversation_event(conversation), _participant_groups(conversation.pk)
+        ),
+        "ended-conversation",
+    )
+
+
+def on_conversation_made_regular(sender: Any, conversation: Conversation, **kwargs: Any) -> None:
+    _guarded(
+        lambda: publish_on_commit(
+            events.changed_conversation_event(conversation), _participant_groups(conversation.pk)
+        ),
+        "changed-conversation",
+    )
+
+
+def on_notification_created(sender: Any, notification: Notification, **kwargs: Any) -> None:
+    _guarded(
+        lambda: publish_on_commit(
+            events.notification_event(notification), [user_group(notification.recipient_id)]
+        ),
+        "notification",
+    )
+
+
+def on_video_ready(sender: Any, video: Video, **kwargs: Any) -> None:
+    _guarded(
+        lambda: publish_on_commit(events.video_ready_event(video), [user_group(video.owner_id)]),
+        "video-ready",
+    )
+
+
+def on_post_views_changed(sender: Any, counts: dict[int, int], **kwargs: Any) -> None:
+    # Counts are coalesced (at most one event per post per second), so they go to the
+    # coalescer after commit rather than straight to the channel layer.
+    snapshot = dict(counts)
+    transaction.on_commit(lambda: view_counts.changed(snapshot))
+
+
+def connect_receivers() -> None:
+    """Connect every receiver once (dispatch_uid makes a second call harmless)."""
+    from conversations import signals as conversation_signals
+    from notifications import signals as notification_signals
+    from posts import signals as post_signals
+    from videos import signals as video_signals
+
+    pairs: list[tuple[Any, Callable[..., None]]] = [
+        (conversation_signals.message_sent, on_message_sent),
+        (conversation_signals.messages_read, on_messages_read),
+        (conversation_signals.conversation_created, on_conversation_created),
+        (conversation_signals.participants_added, on_participants_added),
+        (conversation_signals.conversation_ended, on_conversation_ended),
+        (conversation_signals.conversation_made_regular, on_conversation_made_regular),
+        (notification_signals.notification_created, on_notification_created),
+        (video_signals.video_ready, on_video_ready),
+        (post_signals.post_views_changed, on_post_views_changed),
+    ]
+    for signal, receiver in pairs:
+        signal.connect(receiver, dispatch_uid=f"realtime.{receiver.__name__}")

@@ -1,0 +1,49 @@
+"""Websocket test helpers: connect a member through the real ASGI application."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from gleepost.asgi import application
+from tests.conftest import Member
+
+Connect = Callable[..., Awaitable[WebsocketCommunicator]]
+
+
+class Socket(WebsocketCommunicator):
+    async def next_event(self, timeout: float = 3) -> dict[str, Any]:
+        return json.loads(await self.receive_from(timeout=timeout))
+
+    async def assert_silent(self, timeout: float = 0.3) -> None:
+        assert await self.receive_nothing(timeout=timeout), "an event arrived that must not"
+
+
+@pytest.fixture
+async def connect() -> AsyncIterator[Connect]:
+    opened: list[Socket] = []
+
+    async def open_socket(
+        member: Member | None = None,
+        *,
+        path: str = "/api/v1/ws",
+        query: str | None = None,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        expect_accept: bool = True,
+    ) -> Socket:
+        if query is None and member is not None:
+            query = f"id={member.id}&token={member.token}"
+        url = f"{path}?{query}" if query else path
+        socket = Socket(application, url, headers=headers or [])
+        connected, _ = await socket.connect(timeout=5)
+        assert connected == expect_accept
+        opened.append(socket)
+        return socket
+
+    yield open_socket
+    for socket in opened:
+        await socket.disconnect()

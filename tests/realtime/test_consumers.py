@@ -1,0 +1,378 @@
+"""The websocket endpoint end to end inside one process: auth, every event, every action.
+
+Events are caused by the real actions (the same code the REST views and admin call) and travel
+through the configured channel layer (Redis in CI).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from django.utils import timezone
+
+from accounts.models import AuthToken
+from conversations import actions as conversation_actions
+from conversations.models import Conversation
+from conversations.serializers import conversation_data, message_data
+from notifications import actions as notification_actions
+from notifications.models import Notification
+from notifications.serializers import NotificationSerializer
+from posts import actions as post_actions
+from posts.models import Post
+from tests.conftest import Member
+from tests.realtime.conftest import Connect
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+run = database_sync_to_async
+
+
+class TestAuthentication:
+    async def test_token_in_query_is_accepted(self, connect: Connect, alice: Member) -> None:
+        socket = await connect(alice)
+        await socket.assert_silent()
+
+    async def test_token_in_header_is_accepted(self, connect: Connect, alice: Member) -> None:
+        await connect(headers=[(b"x-gp-auth", alice.auth_header.encode())])
+
+    async def test_ws_path_alias(self, connect: Connect, alice: Member) -> None:
+        await connect(alice, path="/ws")
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            None,
+            "id=1&token=nope",
+            "id=abc&token=def",
+            "token=only",
+            "id=1&id=2&token=x",
+        ],
+    )
+    async def test_bad_credentials_get_error_and_4001(
+        self, connect: Connect, alice: Member, query: str | None
+    ) -> None:
+        socket = await connect(query=query or "")
+        assert json.loads(await socket.receive_from()) == {"error": "Invalid credentials"}
+        closed = await socket.receive_output(timeout=3)
+        assert closed == {"type": "websocket.close", "code": 4001}
+
+    async def test_another_users_id_with_your_token_is_refused(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        socket = await connect(query=f"id={bob.id}&token={alice.token}")
+        assert await socket.next_event() == {"error": "Invalid credentials"}
+
+    async def test_expired_token_is_refused(self, connect: Connect, alice: Member) -> None:
+        await run(
+            lambda: AuthToken.objects.filter(user=alice.user).update(
+                expires_at=timezone.now() - timedelta(seconds=1)
+            )
+        )()
+        socket = await connect(alice)
+        assert await socket.next_event() == {"error": "Invalid credentials"}
+
+    async def test_malformed_header_is_refused(self, connect: Connect, alice: Member) -> None:
+        socket = await connect(headers=[(b"x-gp-auth", b"nonsense")])
+        assert await socket.next_event() == {"error": "Invalid credentials"}
+
+
+class TestConversationEvents:
+    async def test_message_reaches_every_participant_and_no_one_else(
+        self, connect: Connect, alice: Member, bob: Member, carol: Member
+    ) -> None:
+        conversation, _ = await run(conversation_actions.do_create_conversation)(
+            alice.user, [bob.id]
+        )
+        alice_phone, alice_laptop = await connect(alice), await connect(alice)
+        bob_socket, carol_socket = await connect(bob), await connect(carol)
+        message = await run(conversation_actions.do_send_message)(conversation, alice.user, "hi")
+        expected = {
+            "type": "message",
+            "location": f"/conversations/{conversation.pk}",
+            "data": await run(message_data)(message),
+        }
+        assert expected["data"]["text"] == "hi"
+        for socket in (alice_phone, alice_laptop, bob_socket):
+            assert await socket.next_event() == expected
+        await carol_socket.assert_silent()
+
+    async def test_read_reaches_every_participant(
+        self, connect: Connect, alice: Member, bob: Member, carol: Member
+    ) -> None:
+        conversation, _ = await run(conversation_actions.do_create_conversation)(
+            alice.user, [bob.id]
+        )
+        message = await run(conversation_actions.do_send_message)(conversation, alice.user, "x")
+        alice_socket, bob_socket, carol_socket = (
+            await connect(alice),
+            await connect(bob),
+            await connect(carol),
+        )
+        await run(conversation_actions.do_mark_read)(conversation, bob.user, message.pk)
+        expected = {
+            "type": "read",
+            "location": f"/conversations/{conversation.pk}",
+            "data": {"user": bob.id, "last_read": message.pk},
+        }
+        assert await alice_socket.next_event() == expected
+        assert await bob_socket.next_event() == expected
+        await carol_socket.assert_silent()
+        # An unchanged marker sends nothing.
+        await run(conversation_actions.do_mark_read)(conversation, bob.user, message.pk)
+        await alice_socket.assert_silent()
+
+    async def test_new_conversation_reaches_participants_only(
+        self, connect: Connect, alice: Member, bob: Member, carol: Member
+    ) -> None:
+        alice_socket, bob_socket, carol_socket = (
+            await connect(alice),
+            await connect(bob),
+            await connect(carol),
+        )
+        conversation, _ = await run(conversation_actions.do_create_conversation)(
+            alice.user, [bob.id], live=True
+        )
+        expected = {
+            "type": "new-conversation",
+            "location": f"/conversations/{conversation.pk}",
+            "data": await run(conversation_data)(conversation),
+        }
+        assert expected["data"]["expiry"]["ended"] is False
+        assert await alice_socket.next_event() == expected
+        assert await bob_socket.next_event() == expected
+        await carol_socket.assert_silent()
+
+    async def test_added_user_gets_new_conversation_others_do_not(
+        self, connect: Connect, alice: Member, bob: Member, carol: Member
+    ) -> None:
+        conversation, _ = await run(conversation_actions.do_create_conversation)(
+            alice.user, [bob.id, carol.id]
+        )
+        await run(conversation_actions.do_leave_conversation)(conversation, carol.user)
+        alice_socket, carol_socket = await connect(alice), await connect(carol)
+        await run(conversation_actions.do_add_participants)(conversation, alice.user, [carol.id])
+        event = await carol_socket.next_event()
+        assert event["type"] == "new-conversation"
+        assert [p["id"] for p in event["data"]["participants"]] == [alice.id, bob.id, carol.id]
+        await alice_socket.assert_silent()
+
+    async def test_ended_conversation_reaches_every_participant(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        conversation, _ = await run(conversation_actions.do_create_conversation)(
+            alice.user, [bob.id], live=True
+        )
+        alice_socket, bob_socket = await connect(alice), await connect(bob)
+        await run(conversation_actions.do_end_conversation)(conversation)
+        for socket in (alice_socket, bob_socket):
+            event = await socket.next_event()
+            assert event["type"] == "ended-conversation"
+            assert event["location"] == f"/conversations/{conversation.pk}"
+            assert event["data"]["expiry"]["ended"] is True
+
+    async def test_expiry_job_sends_ended_conversation(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        conversation, _ = await run(conversation_actions.do_create_conversation)(
+            alice.user, [bob.id], live=True
+        )
+        await run(
+            lambda: Conversation.objects.filter(pk=conversation.pk).update(
+                expiry_time=timezone.now()
+            )
+        )()
+        bob_socket = await connect(bob)
+        await run(conversation_actions.do_end_expired_conversations)()
+        assert (await bob_socket.next_event())["type"] == "ended-conversation"
+
+    async def test_changed_conversation_has_no_expiry(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        conversation, _ = await run(conversation_actions.do_create_conversation)(
+            alice.user, [bob.id], live=True
+        )
+        bob_socket = await connect(bob)
+        await run(conversation_actions.do_make_regular)(conversation)
+        event = await bob_socket.next_event()
+        assert event["type"] == "changed-conversation"
+        assert "expiry" not in event["data"]
+        assert event["data"]["id"] == conversation.pk
+
+    async def test_user_who_left_gets_nothing_more(
+        self, connect: Connect, alice: Member, bob: Member, carol: Member
+    ) -> None:
+        conversation, _ = await run(conversation_actions.do_create_conversation)(
+            alice.user, [bob.id, carol.id]
+        )
+        await run(conversation_actions.do_leave_conversation)(conversation, carol.user)
+        bob_socket, carol_socket = await connect(bob), await connect(carol)
+        await run(conversation_actions.do_send_message)(conversation, alice.user, "after")
+        assert (await bob_socket.next_event())["type"] == "message"
+        await carol_socket.assert_silent()
+
+    async def test_rolled_back_change_sends_nothing(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        conversation, _ = await run(conversation_actions.do_create_conversation)(
+            alice.user, [bob.id]
+        )
+        bob_socket = await connect(bob)
+
+        def send_then_fail() -> None:
+            from django.db import transaction
+
+            with transaction.atomic():
+                conversation_actions.do_send_message(conversation, alice.user, "doomed")
+                raise RuntimeError("rolled back")
+
+        with pytest.raises(RuntimeError):
+            await run(send_then_fail)()
+        await bob_socket.assert_silent(0.5)
+
+
+class TestOtherEvents:
+    async def test_notification_reaches_recipient_only(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        alice_socket, bob_socket = await connect(alice), await connect(bob)
+        await run(notification_actions.do_request_contact)(alice.user, bob.id)
+        notification = await run(lambda: Notification.objects.get(recipient=bob.user))()
+        assert await bob_socket.next_event() == {
+            "type": "notification",
+            "location": "/notifications",
+            "data": await run(lambda: NotificationSerializer(notification).data)(),
+        }
+        await alice_socket.assert_silent()
+
+
+async def make_post(author: Member, *members: Member) -> Post:
+    network = await run(post_actions.do_create_network)(author.user, "Campus")
+    if members:
+        await run(post_actions.do_add_network_members)(
+            network, author.user, [m.id for m in members]
+        )
+    return await run(post_actions.do_create_post)(network, author.user, "hello")
+
+
+class TestPostSubscriptions:
+    async def test_subscribed_connection_gets_views(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        post = await make_post(alice, bob)
+        watcher, idle = await connect(bob), await connect(bob)
+        await watcher.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk]})
+        await watcher.assert_silent(0.2)
+        await run(post_actions.do_record_views)(alice.user, [(post.pk, timezone.now())])
+        assert await watcher.next_event() == {
+            "type": "views",
+            "location": f"/posts/{post.pk}",
+            "data": {"views": 1},
+        }
+        await idle.assert_silent()
+
+    async def test_unsubscribed_connection_gets_no_more_views(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        post = await make_post(alice, bob)
+        socket = await connect(bob)
+        await socket.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk]})
+        await socket.send_json_to({"action": "UNSUBSCRIBE", "posts": [post.pk]})
+        await socket.assert_silent(0.2)
+        await run(post_actions.do_record_views)(alice.user, [(post.pk, timezone.now())])
+        await socket.assert_silent(0.5)
+
+    async def test_non_member_cannot_subscribe_and_is_told_which(
+        self, connect: Connect, alice: Member, bob: Member, dave: Member
+    ) -> None:
+        post = await make_post(alice, bob)
+        socket = await connect(dave)
+        await socket.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk, 987654]})
+        assert await socket.next_event() == {
+            "type": "error",
+            "location": "/posts",
+            "data": {"reason": "not allowed", "posts": [post.pk, 987654]},
+        }
+        await run(post_actions.do_record_views)(alice.user, [(post.pk, timezone.now())])
+        await socket.assert_silent(0.5)
+
+    async def test_deleted_post_cannot_be_subscribed(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        post = await make_post(alice, bob)
+        await run(post_actions.do_delete_post)(post, alice.user)
+        socket = await connect(bob)
+        await socket.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk]})
+        event = await socket.next_event()
+        assert event["data"] == {"reason": "not allowed", "posts": [post.pk]}
+
+    async def test_unsubscribe_empty_list_closes_with_1000_and_leaves_user_group(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        conversation, _ = await run(conversation_actions.do_create_conversation)(
+            alice.user, [bob.id]
+        )
+        socket = await connect(bob)
+        await socket.send_json_to({"action": "UNSUBSCRIBE", "posts": []})
+        assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 1000}
+        await run(conversation_actions.do_send_message)(conversation, alice.user, "gone?")
+        assert await socket.receive_nothing(timeout=0.3)
+
+
+class TestBadFrames:
+    @pytest.mark.parametrize(
+        ("frame", "reason_part"),
+        [
+            ("not json", "JSON"),
+            ("[1, 2]", "object"),
+            ('"text"', "object"),
+            ('{"action": "DANCE"}', "unknown action"),
+            ('{"posts": [1]}', "unknown action"),
+            ('{"action": "SUBSCRIBE"}', "list"),
+            ('{"action": "SUBSCRIBE", "posts": "1,2"}', "list"),
+            ('{"action": "SUBSCRIBE", "posts": [0]}', "positive"),
+            ('{"action": "SUBSCRIBE", "posts": [-3]}', "positive"),
+            ('{"action": "SUBSCRIBE", "posts": [1.5]}', "positive"),
+            ('{"action": "SUBSCRIBE", "posts": [true]}', "positive"),
+            ('{"action": "SUBSCRIBE", "posts": ["7"]}', "positive"),
+            ('{"action": "SUBSCRIBE", "posts": [' + ",".join(["1"] * 1001) + "]}", "at most"),
+            ("[" * 60_000, "JSON"),
+            ('{"action": "SUBSCRIBE", "posts": [1], "pad": "' + "x" * 70_000 + '"}', "large"),
+        ],
+    )
+    async def test_bad_frame_gets_error_and_connection_stays(
+        self, connect: Connect, alice: Member, bob: Member, frame: str, reason_part: str
+    ) -> None:
+        post = await make_post(alice, bob)
+        socket = await connect(bob)
+        await socket.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk]})
+        await socket.send_to(text_data=frame)
+        event = await socket.next_event()
+        assert event["type"] == "error"
+        assert "location" not in event
+        assert reason_part in event["data"]["reason"]
+        # The connection and its subscription are as they were.
+        await run(post_actions.do_record_views)(alice.user, [(post.pk, timezone.now())])
+        assert (await socket.next_event())["type"] == "views"
+
+    async def test_binary_frame_gets_error(self, connect: Connect, alice: Member) -> None:
+        socket = await connect(alice)
+        await socket.send_to(bytes_data=b"\x00\x01")
+        event = await socket.next_event()
+        assert event["type"] == "error" and "binary" in event["data"]["reason"]
+
+    async def test_more_than_1000_subscriptions_refused_whole(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        post = await make_post(alice, bob)
+        socket = await connect(bob)
+        await socket.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk]})
+        await socket.send_json_to(
+            {"action": "SUBSCRIBE", "posts": list(range(10**6, 10**6 + 1000))}
+        )
+        event = await socket.next_event()
+        assert "at most 1000 subscriptions" in event["data"]["reason"]
+        await run(post_actions.do_record_views)(alice.user, [(post.pk, timezone.now())])
+        assert (await socket.next_event())["type"] == "views"
