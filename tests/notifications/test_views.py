@@ -323,3 +323,16 @@ def test_accepting_a_request_that_does_not_exist_is_not_found(
         assert response.status_code == 404
         assert response.json() == {"error": "No contact request from that user"}
     assert Contact.objects.get().accepted is False
+
+
+def test_listing_notifications_costs_the_same_few_queries_however_many_actors(
+    alice: Member, bob: Member, carol: Member, dave: Member, django_assert_max_num_queries: Any
+) -> None:
+    for actor in (bob, carol, dave) * 3:
+        notify(alice, actor)
+    with django_assert_max_num_queries(3):
+        response = alice.client.get(f"{API}/notifications")
+    assert len(response.json()) == 9
+    with django_assert_max_num_queries(5):  # auth, savepoint, update, select, release
+        response = alice.client.put(f"{API}/notifications", {"seen": 1})
+    assert response.status_code == 200

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from gleepost.errors import ApiError
 from gleepost.times import format_time
 from notifications.models import Notification
 from posts import signals
 from posts.actions import do_create_post, do_delete_post
 from posts.models import Comment, Like, Membership, Network, Post, PostView
+from posts.views import parse_views
 
 if TYPE_CHECKING:
     from tests.conftest import Member
@@ -784,3 +790,50 @@ def test_views_sent_after_a_post_is_deleted_are_dropped(
     post.refresh_from_db()
     assert post.views_count == 1
     assert PostView.objects.count() == 1
+
+
+# --- the views body parser --------------------------------------------------------------------
+
+view_items = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=2**53 - 1),
+        st.one_of(st.none(), st.datetimes(min_value=datetime(1970, 1, 1), timezones=st.just(UTC))),
+    ),
+    max_size=100,
+)
+
+
+@hypothesis_settings(max_examples=50)
+@given(view_items)
+def test_parse_views_reads_back_every_well_formed_item(
+    items: list[tuple[int, datetime | None]],
+) -> None:
+    body = [
+        {"post": post_id} if time is None else {"post": post_id, "time": format_time(time)}
+        for post_id, time in items
+    ]
+    parsed = parse_views(body, max_count=100)
+    assert [post_id for post_id, _ in parsed] == [post_id for post_id, _ in items]
+    for (_, sent), (_, read) in zip(items, parsed, strict=True):
+        if sent is not None:
+            assert read == sent
+
+
+@given(st.one_of(st.none(), st.integers(), st.text(), st.dictionaries(st.text(), st.integers())))
+def test_parse_views_refuses_anything_but_a_list(body: Any) -> None:
+    with pytest.raises(ApiError) as raised:
+        parse_views(body, max_count=100)
+    assert raised.value.status_code == 400
+
+
+# --- query counts -----------------------------------------------------------------------------
+
+
+def test_listing_posts_costs_the_same_few_queries_however_many_authors(
+    campus: Network, alice: Member, bob: Member, carol: Member, django_assert_max_num_queries: Any
+) -> None:
+    for member in (alice, bob, carol) * 3:
+        do_create_post(campus, member.user, "hello")
+    with django_assert_max_num_queries(5):
+        response = alice.client.get(f"{API}/networks/{campus.pk}/posts")
+    assert len(response.json()) == 9
