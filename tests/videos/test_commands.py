@@ -162,3 +162,15 @@ def test_loop_survives_a_failing_pass(
 
     assert len(passes) == 2
     assert "Video worker pass failed" in caplog.text
+
+
+def test_second_signal_interrupts_with_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(process_videos, "process_next", interrupted)
+    err = io.StringIO()
+
+    call_command("process_videos", "--once", stderr=err)
+
+    assert err.getvalue() == "Interrupted; an unfinished video will be processed again.\n"

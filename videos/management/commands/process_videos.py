@@ -27,38 +27,43 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, once: bool, interval: float, **options: Any) -> None:
-        if once:
-            while (video := process_next()) is not None:
-                self._report(video)
-            return
         stop = threading.Event()
         previous = _stop_on_signals(stop)
         try:
-            self._loop(stop, interval)
+            self._run(stop, once=once, interval=interval)
+        except KeyboardInterrupt:
+            # The second signal: the worker has put its unfinished video back in the queue.
+            self.stderr.write("Interrupted; an unfinished video will be processed again.")
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
-    def _loop(self, stop: threading.Event, interval: float) -> None:
+    def _run(self, stop: threading.Event, *, once: bool, interval: float) -> None:
         while not stop.is_set():
-            # A worker outlives database restarts: drop connections that broke while idle.
-            close_old_connections()
-            try:
-                video = process_next()
-            except Exception:
-                # The database or the storage is away; keep the worker alive until it is back.
-                logger.exception("Video worker pass failed; retrying in %s s", interval)
-                video = None
+            video = process_next() if once else _resilient_pass(interval)
             if video is not None:
                 self._report(video)
-            elif stop.wait(interval):
+            elif once or stop.wait(interval):
                 return
 
     def _report(self, video: Video) -> None:
         outcome = str(video.status)
         if video.status == Video.Status.FAILED:
             outcome = f"failed: {video.failure_reason}"
+        elif video.status == Video.Status.PROCESSING:
+            outcome = "left to the worker that took it over"
         self.stdout.write(f"video {video.pk}: {outcome}")
+
+
+def _resilient_pass(interval: float) -> Video | None:
+    """One pass of the long-running worker, which must outlive database and storage outages."""
+    # Connections that broke while the worker slept are dropped, as after a request.
+    close_old_connections()
+    try:
+        return process_next()
+    except Exception:
+        logger.exception("Video worker pass failed; retrying in %s s", interval)
+        return None
 
 
 def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
