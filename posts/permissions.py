@@ -31,6 +31,15 @@ def visible_post_ids(user_id: int, post_ids: Iterable[int]) -> set[int]:
     return set(Post.objects.visible_to(user_id).filter(pk__in=wanted).values_list("pk", flat=True))
 
 
+def visible_post_networks(user_id: int, post_ids: Iterable[int]) -> dict[int, int]:
+    """Of ``post_ids``, those ``user_id`` may see, each with its network id, in one query."""
+    wanted = set(post_ids)
+    if not wanted:
+        return {}
+    rows = Post.objects.visible_to(user_id).filter(pk__in=wanted).values_list("pk", "network_id")
+    return dict(rows)
+
+
 def network_for_member(user_id: int, network_id: int) -> Network:
     """The network, if ``user_id`` is a member of it; NotFound otherwise."""
     network = Network.objects.filter(pk=network_id, memberships__user_id=user_id).first()

@@ -21,6 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from channels.layers import get_channel_layer
 from django.db import transaction
@@ -41,8 +42,9 @@ EXIT_FLUSH_TIMEOUT_SECS = 5.0
 @dataclass(frozen=True)
 class Outgoing:
     groups: tuple[str, ...]
-    text: str
-    event_type: str
+    message: dict[str, Any]
+    # For logs only: the event type or control message type, never the content.
+    label: str
 
 
 class _LoopQueue:
@@ -59,7 +61,7 @@ class _LoopQueue:
         """Runs on ``loop``."""
         if len(self.pending) >= MAX_PENDING_EVENTS:
             dropped = self.pending.popleft()
-            logger.error("publish backlog full; dropped a %s event", dropped.event_type)
+            logger.error("publish backlog full; dropped %s", dropped.label)
         self.pending.append(item)
         if self.drainer is None or self.drainer.done():
             self.idle.clear()
@@ -76,18 +78,15 @@ class _LoopQueue:
 
 
 async def _send(layer: object, item: Outgoing) -> None:
-    message = {"type": CHANNEL_MESSAGE_TYPE, "text": item.text}
     for group in item.groups:
         try:
             await asyncio.wait_for(
-                layer.group_send(group, message),  # type: ignore[attr-defined]
+                layer.group_send(group, item.message),  # type: ignore[attr-defined]
                 SEND_TIMEOUT_SECS,
             )
         except Exception:
-            # Never log the text: it is a user's private content.
-            logger.warning(
-                "could not publish a %s event to %s", item.event_type, group, exc_info=True
-            )
+            # Never log the message: it is a user's private content.
+            logger.warning("could not publish %s to %s", item.label, group, exc_info=True)
 
 
 class Publisher:
@@ -110,8 +109,12 @@ class Publisher:
         return self._background_loop()
 
     def publish(self, groups: Iterable[str], text: str, event_type: str) -> None:
-        """Queue ``text`` for ``groups``; returns at once, from any thread."""
-        item = Outgoing(tuple(groups), text, event_type)
+        """Queue an event's ``text`` for ``groups``; returns at once, from any thread."""
+        self.send(groups, {"type": CHANNEL_MESSAGE_TYPE, "text": text}, f"a {event_type} event")
+
+    def send(self, groups: Iterable[str], message: dict[str, Any], label: str) -> None:
+        """Queue a channel-layer message for ``groups``; returns at once, from any thread."""
+        item = Outgoing(tuple(groups), message, label)
         if not item.groups:
             return
         loop = self.target_loop()
@@ -119,7 +122,7 @@ class Publisher:
             loop.call_soon_threadsafe(self._queue(loop).push, item)
         except RuntimeError:
             # The loop closed between the check and the call (a test's loop, a shutdown).
-            logger.warning("event loop closed; a %s event was not published", event_type)
+            logger.warning("event loop closed; %s was not published", label)
 
     def _queue(self, loop: asyncio.AbstractEventLoop) -> _LoopQueue:
         queue = self._queues.get(loop)
@@ -168,3 +171,13 @@ def publish_on_commit(event: Event, groups: Iterable[str]) -> None:
     if not targets:
         return
     transaction.on_commit(lambda: publisher.publish(targets, event.text, event.type))
+
+
+def send_control_on_commit(groups: Iterable[str], message: dict[str, Any]) -> None:
+    """After commit, tell the connections in ``groups`` to act (leave a group, close).
+
+    Control messages never reach clients as such; the consumer has one handler per type.
+    """
+    targets = tuple(groups)
+    if targets:
+        transaction.on_commit(lambda: publisher.send(targets, message, message["type"]))

@@ -15,8 +15,8 @@ from django.db import transaction
 from conversations.models import Conversation, Message, Participant
 from notifications.models import Notification
 from realtime import events
-from realtime.groups import user_group
-from realtime.publish import publish_on_commit
+from realtime.groups import post_group, user_group
+from realtime.publish import publish_on_commit, send_control_on_commit
 from realtime.view_counts import view_counts
 from videos.models import Video
 
@@ -122,8 +122,30 @@ def on_post_views_changed(sender: Any, counts: dict[int, int], **kwargs: Any) ->
     transaction.on_commit(lambda: view_counts.changed(snapshot))
 
 
+# Access that ends while connected: the connections concerned are told to let go.
+
+
+def on_post_deleted(sender: Any, post: Any, **kwargs: Any) -> None:
+    send_control_on_commit(
+        [post_group(post.pk)], {"type": "realtime.post_removed", "post": post.pk}
+    )
+
+
+def on_network_member_removed(sender: Any, network: Any, user_id: int, **kwargs: Any) -> None:
+    send_control_on_commit(
+        [user_group(user_id)], {"type": "realtime.network_left", "network": network.pk}
+    )
+
+
+def on_tokens_revoked(sender: Any, user_id: int, token_ids: list[int], **kwargs: Any) -> None:
+    send_control_on_commit(
+        [user_group(user_id)], {"type": "realtime.tokens_revoked", "tokens": list(token_ids)}
+    )
+
+
 def connect_receivers() -> None:
     """Connect every receiver once (dispatch_uid makes a second call harmless)."""
+    from accounts import signals as account_signals
     from conversations import signals as conversation_signals
     from notifications import signals as notification_signals
     from posts import signals as post_signals
@@ -139,6 +161,9 @@ def connect_receivers() -> None:
         (notification_signals.notification_created, on_notification_created),
         (video_signals.video_ready, on_video_ready),
         (post_signals.post_views_changed, on_post_views_changed),
+        (post_signals.post_deleted, on_post_deleted),
+        (post_signals.network_member_removed, on_network_member_removed),
+        (account_signals.tokens_revoked, on_tokens_revoked),
     ]
     for signal, receiver in pairs:
         signal.connect(receiver, dispatch_uid=f"realtime.{receiver.__name__}")

@@ -376,3 +376,58 @@ class TestBadFrames:
         assert "at most 1000 subscriptions" in event["data"]["reason"]
         await run(post_actions.do_record_views)(alice.user, [(post.pk, timezone.now())])
         assert (await socket.next_event())["type"] == "views"
+
+
+class TestAccessEndingWhileConnected:
+    async def test_deleted_post_subscribers_hear_nothing_more(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        post = await make_post(alice, bob)
+        socket = await connect(bob)
+        await socket.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk]})
+        await socket.assert_silent(0.2)
+        await run(post_actions.do_delete_post)(post, alice.user)
+        await socket.assert_silent(0.3)
+        # Even an event published to the post's group directly no longer reaches it.
+        from realtime.events import views_event
+        from realtime.groups import post_group
+        from realtime.publish import publisher
+
+        event = views_event(post.pk, 99)
+        publisher.publish([post_group(post.pk)], event.text, event.type)
+        await socket.assert_silent(0.5)
+
+    async def test_removed_member_loses_post_subscriptions(
+        self, connect: Connect, alice: Member, bob: Member, carol: Member
+    ) -> None:
+        post = await make_post(alice, bob, carol)
+        bob_socket, carol_socket = await connect(bob), await connect(carol)
+        for socket in (bob_socket, carol_socket):
+            await socket.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk]})
+        await bob_socket.assert_silent(0.2)
+        network = await run(lambda: post.network)()
+        await run(post_actions.do_remove_network_member)(network, alice.user, bob.id)
+        await bob_socket.assert_silent(0.3)
+        await run(post_actions.do_record_views)(alice.user, [(post.pk, timezone.now())])
+        assert (await carol_socket.next_event())["type"] == "views"
+        await bob_socket.assert_silent(0.5)
+
+    async def test_logout_closes_connections_opened_with_that_token_only(
+        self, connect: Connect, alice: Member
+    ) -> None:
+        from accounts.actions import do_logout
+        from accounts.tokens import issue_token
+
+        _, other_raw = await run(issue_token)(alice.user)
+        with_token = await connect(alice)
+        with_other = await connect(query=f"id={alice.id}&token={other_raw}")
+        token = await run(
+            lambda: AuthToken.objects.filter(user=alice.user).order_by("id").first()
+        )()
+        await run(do_logout)(token)
+        assert await with_token.next_event() == {"error": "Invalid credentials"}
+        assert await with_token.receive_output(timeout=3) == {
+            "type": "websocket.close",
+            "code": 4001,
+        }
+        await with_other.assert_silent()
