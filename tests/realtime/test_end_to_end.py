@@ -8,6 +8,7 @@ processes (the video worker, the expiry job).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import urllib.error
 import urllib.parse
@@ -324,3 +325,55 @@ async def test_video_worker_process_sends_video_ready(
     }
     assert rest_video["status"] == "ready"
     assert rest_video["mp4"].endswith(".mp4") and rest_video["thumbnails"][0].endswith(".jpg")
+
+
+def post_views(base: str, member: Member, post_id: int) -> int:
+    request = urllib.request.Request(
+        f"{base}/api/v1/views/posts",
+        data=json.dumps([{"post": post_id}]).encode(),
+        method="POST",
+        headers={"X-GP-Auth": member.auth_header, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return int(response.status)
+
+
+async def test_views_coalesced_across_two_processes(
+    servers: tuple[str, str], alice: Member, bob: Member
+) -> None:
+    from posts import actions as post_actions
+
+    def make_post() -> int:
+        network = post_actions.do_create_network(alice.user, "Campus")
+        post_actions.do_add_network_members(network, alice.user, [bob.id])
+        return post_actions.do_create_post(network, alice.user, "watch me").pk
+
+    post_id = await in_thread(make_post)
+    async with connect(ws_url(servers[0], query=f"id={bob.id}&token={bob.token}")) as socket:
+        await socket.send(json.dumps({"action": "SUBSCRIBE", "posts": [post_id]}))
+        await asyncio.sleep(0.3)
+        loop = asyncio.get_running_loop()
+        arrivals: list[tuple[float, int]] = []
+
+        async def read_events() -> None:
+            while True:
+                try:
+                    event = await next_event(socket, timeout=2.5)
+                except TimeoutError:
+                    return
+                assert event["type"] == "views"
+                arrivals.append((loop.time(), event["data"]["views"]))
+
+        reader = asyncio.create_task(read_events())
+        # 30 views over ~1.5 s, alternating between the two processes.
+        for i in range(30):
+            assert await asyncio.to_thread(post_views, servers[i % 2], alice, post_id) == 204
+            await asyncio.sleep(0.05)
+        burst_end = loop.time()
+        await reader
+    counts = [count for _, count in arrivals]
+    gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(arrivals)]
+    assert counts[-1] == 30
+    assert counts == sorted(counts)
+    assert all(gap >= 0.9 for gap in gaps), gaps
+    assert arrivals[-1][0] - burst_end <= 1.5
