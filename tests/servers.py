@@ -66,8 +66,10 @@ def run_command(*args: str, extra_env: dict[str, str] | None = None) -> str:
 
 
 @contextmanager
-def daphne(extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run one daphne process on the test database; yields its base URL (http://...)."""
+def daphne(
+    extra_env: dict[str, str] | None = None, extra_args: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """Run daphne as ``scripts/serve`` does, on the test database; yields its base URL."""
     port = free_port()
     env = {
         **os.environ,
@@ -83,11 +85,14 @@ def daphne(extra_env: dict[str, str] | None = None) -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "daphne",
+            "gleepost.server",
             "-b",
             "127.0.0.1",
             "-p",
             str(port),
+            "--websocket_timeout",
+            "-1",
+            *extra_args,
             "gleepost.asgi:application",
         ],
         cwd=ROOT,

@@ -53,11 +53,16 @@ class Command(BaseCommand):
             )
         self.stdout.write(f"Network {network.name!r} id={network.pk}")
         self.stdout.write(f"Regular conversation id={regular.pk}; live conversation id={live.pk}")
-        self.stdout.write("\nTry it:")
-        auth = f"X-GP-Auth: {bob.pk}-{tokens['bob']}"
-        self.stdout.write(f"  curl -H '{auth}' {base_url}/api/v1/conversations")
-        messages_url = f"{base_url}/api/v1/conversations/{regular.pk}/messages"
-        self.stdout.write(f"  curl -H '{auth}' -d text=hello {messages_url}")
+        ws_base = base_url.replace("http", "ws", 1)
+        alice_auth = f"X-GP-Auth: {alice.pk}-{tokens['alice']}"
+        self.stdout.write("\nTry it: watch Bob's events in one terminal...")
+        bob_url = f"{ws_base}/api/v1/ws?id={bob.pk}&token={tokens['bob']}"
+        self.stdout.write(f"  .venv/bin/python -m websockets '{bob_url}'")
+        self.stdout.write("...and send him a message as Alice from another:")
+        self.stdout.write(
+            f"  curl -H '{alice_auth}' -d text=hello "
+            f"{base_url}/api/v1/conversations/{regular.pk}/messages"
+        )
 
     def _user(self, username: str) -> User:
         existing = User.objects.filter(username=username).first()
