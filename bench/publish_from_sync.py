@@ -73,9 +73,7 @@ def main() -> None:
         f"{'async_to_sync(group_send) per event':<44} "
         f"{naive_secs / n * 1e6:>10.1f} {naive_connections:>18}"
     )
-    print(
-        f"{'publisher.publish (caller blocked)':<44} {call_secs / n * 1e6:>10.1f} {'':>18}"
-    )
+    print(f"{'publisher.publish (caller blocked)':<44} {call_secs / n * 1e6:>10.1f} {'':>18}")
     print(
         f"{'publisher.publish until all sent to Redis':<44} "
         f"{total_secs / n * 1e6:>10.1f} {ours_connections:>18}"
