@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
@@ -431,3 +432,34 @@ class TestAccessEndingWhileConnected:
             "code": 4001,
         }
         await with_other.assert_silent()
+
+
+class TestVideoReady:
+    async def test_video_ready_reaches_owner_only(
+        self, connect: Connect, alice: Member, bob: Member, tmp_path: Any, settings: Any
+    ) -> None:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from videos import actions as video_actions
+        from videos.serializers import VideoSerializer
+
+        settings.MEDIA_ROOT = str(tmp_path / "media")
+        outputs = []
+        for name in ("out.mp4", "out.webm", "thumb.jpg"):
+            path = tmp_path / name
+            path.write_bytes(b"not really " + name.encode())
+            outputs.append(path)
+        video = await run(video_actions.do_upload_video)(
+            alice.user, SimpleUploadedFile("clip.mp4", b"raw bytes", "video/mp4")
+        )
+        alice_socket, bob_socket = await connect(alice), await connect(bob)
+        await run(video_actions.do_mark_video_ready)(video, *outputs)
+        await run(video.refresh_from_db)()
+        expected = {
+            "type": "video-ready",
+            "location": f"/videos/{video.pk}",
+            "data": await run(lambda: VideoSerializer(video).data)(),
+        }
+        assert expected["data"]["status"] == "ready"
+        assert await alice_socket.next_event() == expected
+        await bob_socket.assert_silent()
