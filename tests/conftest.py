@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.tokens import issue_token
+from tests.signal_recorder import record_signal  # noqa: F401  (a fixture for every test)
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

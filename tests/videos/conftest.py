@@ -4,20 +4,18 @@ state, and a recorder of domain signals."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
-from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.models import User
 from videos.actions import do_mark_video_failed, do_mark_video_ready, do_upload_video
 from videos.models import Video
 
-SignalCalls = list[dict[str, Any]]
 # Not a real video: enough for tests that never run ffmpeg.
 FAKE_VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 1000
 JPEG_MAGIC = b"\xff\xd8"
@@ -88,24 +86,3 @@ def fake_outputs(folder: Path) -> tuple[Path, Path, Path]:
     webm.write_bytes(b"webm bytes")
     jpg.write_bytes(JPEG_MAGIC + b"jpeg bytes")
     return mp4, webm, jpg
-
-
-@pytest.fixture
-def record_signal() -> Iterator[Callable[[Signal], SignalCalls]]:
-    """Connect a receiver to a signal for the test; returns the list of its calls' arguments."""
-    connected: list[tuple[Signal, Callable[..., None]]] = []
-
-    def record(signal: Signal) -> SignalCalls:
-        calls: SignalCalls = []
-
-        def receiver(sender: Any, **kwargs: Any) -> None:
-            kwargs.pop("signal")
-            calls.append({"sender": sender, **kwargs})
-
-        signal.connect(receiver, weak=False)
-        connected.append((signal, receiver))
-        return calls
-
-    yield record
-    for signal, receiver in connected:
-        signal.disconnect(receiver)

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from gleepost.exceptions import InvalidInput
 from tests.conftest import Member
-from tests.videos.conftest import FAKE_VIDEO_BYTES, SignalCalls, fake_outputs
+from tests.signal_recorder import SignalCalls
+from tests.videos.conftest import FAKE_VIDEO_BYTES, fake_outputs
 from videos import actions
 from videos.actions import (
     MAX_FAILURE_REASON_CHARS,

@@ -14,7 +14,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from tests.conftest import Member
-from tests.videos.conftest import JPEG_MAGIC, SignalCalls
+from tests.signal_recorder import SignalCalls
+from tests.videos.conftest import JPEG_MAGIC
 from videos.management.commands import process_videos
 from videos.models import Video
 from videos.signals import video_failed, video_ready

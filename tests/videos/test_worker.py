@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Member
-from tests.videos.conftest import SignalCalls, fake_outputs
+from tests.signal_recorder import SignalCalls
+from tests.videos.conftest import fake_outputs
 from videos import worker
 from videos.models import Video
 from videos.processing import Outputs, ProcessingError
