@@ -18,6 +18,14 @@ from accounts.tokens import (
 AUTH_HEADER = "HTTP_X_GP_AUTH"
 
 
+def request_user(request: Request) -> User:
+    """The caller of a view behind IsAuthenticated (the default permission): always a User."""
+    user = request.user
+    if not isinstance(user, User):
+        raise exceptions.NotAuthenticated()
+    return user
+
+
 def _invalid() -> exceptions.AuthenticationFailed:
     return exceptions.AuthenticationFailed("Invalid credentials")
 

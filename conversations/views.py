@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
+from accounts.authentication import request_user
 from conversations import actions
 from conversations.models import Conversation, Message, Participant
 from conversations.serializers import (
@@ -26,15 +26,10 @@ from gleepost.params import bool_param, id_list_param, id_param, int_param, stri
 MAX_OFFSET = 1_000_000
 
 
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
 class ConversationListView(APIView):
     def get(self, request: Request) -> Response:
         """The caller's conversations, most recent activity first, 20 a page from ``start``."""
-        user = _user(request)
+        user = request_user(request)
         start = int_param(request, "start", default=0, minimum=0, maximum=MAX_OFFSET)
         page = list(
             Conversation.objects.filter(participants__user=user, participants__left_at__isnull=True)
@@ -61,7 +56,7 @@ class ConversationListView(APIView):
         )
         live = bool_param(request, "live", required=False) or False
         conversation, created = actions.do_create_conversation(
-            _user(request), participant_ids, live=live
+            request_user(request), participant_ids, live=live
         )
         return Response(
             conversation_data(conversation),
@@ -71,38 +66,38 @@ class ConversationListView(APIView):
 
 class ConversationView(APIView):
     def get(self, request: Request, conversation_id: int) -> Response:
-        conversation = actions.get_conversation_for(_user(request), conversation_id)
-        return Response(conversation_detail_data(conversation, _user(request).pk))
+        conversation = actions.get_conversation_for(request_user(request), conversation_id)
+        return Response(conversation_detail_data(conversation, request_user(request).pk))
 
     def put(self, request: Request, conversation_id: int) -> Response:
         """``expiry=false`` turns a live conversation into a regular one."""
-        conversation = actions.get_conversation_for(_user(request), conversation_id)
+        conversation = actions.get_conversation_for(request_user(request), conversation_id)
         if bool_param(request, "expiry") is not False:
             raise bad_request("expiry: only expiry=false is supported")
         actions.do_make_regular(conversation)
         return Response(conversation_data(conversation))
 
     def delete(self, request: Request, conversation_id: int) -> Response:
-        conversation = actions.get_conversation_for(_user(request), conversation_id)
-        actions.do_delete_conversation(conversation, _user(request))
+        conversation = actions.get_conversation_for(request_user(request), conversation_id)
+        actions.do_delete_conversation(conversation, request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ParticipantsView(APIView):
     def post(self, request: Request, conversation_id: int) -> Response:
         """Add users; returns the participants after the change."""
-        conversation = actions.get_conversation_for(_user(request), conversation_id)
+        conversation = actions.get_conversation_for(request_user(request), conversation_id)
         user_ids = id_list_param(
             request, "users", max_count=gp_settings.MAX_CONVERSATION_PARTICIPANTS
         )
-        actions.do_add_participants(conversation, _user(request), user_ids)
+        actions.do_add_participants(conversation, request_user(request), user_ids)
         return Response(conversation_data(conversation)["participants"])
 
 
 class MessagesView(APIView):
     def get(self, request: Request, conversation_id: int) -> Response:
         """Messages newest first, bounded by ``after``/``before`` ids, from ``start``, ``count``."""
-        conversation = actions.get_conversation_for(_user(request), conversation_id)
+        conversation = actions.get_conversation_for(request_user(request), conversation_id)
         after = id_param(request, "after", required=False)
         before = id_param(request, "before", required=False)
         start = int_param(request, "start", default=0, minimum=0, maximum=MAX_OFFSET)
@@ -123,16 +118,16 @@ class MessagesView(APIView):
         return Response(messages_data(page, markers))
 
     def post(self, request: Request, conversation_id: int) -> Response:
-        conversation = actions.get_conversation_for(_user(request), conversation_id)
+        conversation = actions.get_conversation_for(request_user(request), conversation_id)
         text = string_param(request, "text", max_chars=gp_settings.MAX_MESSAGE_CHARS)
         assert text is not None
-        message = actions.do_send_message(conversation, _user(request), text)
+        message = actions.do_send_message(conversation, request_user(request), text)
         return Response(message_data(message), status=status.HTTP_201_CREATED)
 
     def put(self, request: Request, conversation_id: int) -> Response:
         """``seen`` = message id: everything up to it is read by the caller."""
-        conversation = actions.get_conversation_for(_user(request), conversation_id)
+        conversation = actions.get_conversation_for(request_user(request), conversation_id)
         message_id = id_param(request, "seen")
         assert message_id is not None
-        actions.do_mark_read(conversation, _user(request), message_id)
-        return Response(conversation_detail_data(conversation, _user(request).pk))
+        actions.do_mark_read(conversation, request_user(request), message_id)
+        return Response(conversation_detail_data(conversation, request_user(request).pk))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.db.models import QuerySet
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import request_user
 from accounts.models import User
 from gleepost.conf import gp_settings
 from gleepost.errors import bad_request
@@ -30,7 +29,7 @@ class NotificationsView(APIView):
         include_seen = bool_param(request, "include_seen", required=False) or False
         before = id_param(request, "before", required=False)
         after = id_param(request, "after", required=False)
-        notifications = _notifications(_caller(request), include_seen, before, after)
+        notifications = _notifications(request_user(request), include_seen, before, after)
         page = notifications[: gp_settings.PAGE_SIZE]
         return Response(NotificationSerializer(page, many=True).data)
 
@@ -38,7 +37,7 @@ class NotificationsView(APIView):
         """Mark every notification up to ``seen`` (an id) seen; 200 the ones still unseen."""
         seen = id_param(request, "seen")
         assert seen is not None
-        unseen = do_mark_notifications_seen(_caller(request), seen)
+        unseen = do_mark_notifications_seen(request_user(request), seen)
         return Response(NotificationSerializer(unseen, many=True).data)
 
 
@@ -47,7 +46,7 @@ class ContactsView(APIView):
         """Ask ``user`` to become a contact; 201 ``{"user": user, "accepted": false}``."""
         target_id = id_param(request, "user")
         assert target_id is not None
-        contact = do_request_contact(_caller(request), target_id)
+        contact = do_request_contact(request_user(request), target_id)
         return Response(contact_data(contact, contact.to_user), status=status.HTTP_201_CREATED)
 
 
@@ -56,7 +55,7 @@ class ContactView(APIView):
         """Accept the request from ``user_id`` (``accepted=true``); 200 the accepted contact."""
         if bool_param(request, "accepted") is not True:
             raise bad_request("accepted: must be true")
-        contact = do_accept_contact(_caller(request), user_id)
+        contact = do_accept_contact(request_user(request), user_id)
         return Response(contact_data(contact, contact.from_user))
 
 
@@ -71,8 +70,3 @@ def _notifications(
     if after is not None:
         notifications = notifications.filter(pk__gt=after)
     return notifications.order_by("-pk")
-
-
-def _caller(request: Request) -> User:
-    # IsAuthenticated (the default permission) has admitted only real users by now.
-    return cast(User, request.user)

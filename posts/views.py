@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import request_user
 from accounts.models import User
 from accounts.serializers import UserSerializer
 from gleepost.conf import gp_settings
@@ -48,7 +49,7 @@ class NetworksView(APIView):
     def post(self, request: Request) -> Response:
         name = string_param(request, "name", max_chars=MAX_NETWORK_NAME_CHARS)
         assert name is not None
-        network = do_create_network(_caller(request), name)
+        network = do_create_network(request_user(request), name)
         return Response(NetworkSerializer(network).data, status=status.HTTP_201_CREATED)
 
 
@@ -61,7 +62,7 @@ class NetworkUsersView(APIView):
         who is already a member is not an error, so the answer is the same either way.
         """
         user_ids = id_list_param(request, "users", max_count=MAX_USERS_PER_REQUEST)
-        user = _caller(request)
+        user = request_user(request)
         network = network_for_member(user.pk, network_id)
         do_add_network_members(network, user, user_ids)
         members = User.objects.filter(memberships__network=network).order_by("memberships__pk")
@@ -70,7 +71,7 @@ class NetworkUsersView(APIView):
 
 class NetworkUserView(APIView):
     def delete(self, request: Request, network_id: int, user_id: int) -> Response:
-        user = _caller(request)
+        user = request_user(request)
         network = network_for_member(user.pk, network_id)
         do_remove_network_member(network, user, user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -81,14 +82,14 @@ class NetworkPostsView(APIView):
         """The network's posts, newest first, a page at a time (``before`` = post id, ``start``)."""
         before = id_param(request, "before", required=False)
         start = int_param(request, "start", default=0, minimum=0, maximum=MAX_START)
-        network = network_for_member(_caller(request).pk, network_id)
+        network = network_for_member(request_user(request).pk, network_id)
         posts = _network_posts(network, before)[start : start + gp_settings.PAGE_SIZE]
         return Response(PostSerializer(posts, many=True).data)
 
     def post(self, request: Request, network_id: int) -> Response:
         text = string_param(request, "text", max_chars=gp_settings.MAX_POST_CHARS)
         assert text is not None
-        user = _caller(request)
+        user = request_user(request)
         network = network_for_member(user.pk, network_id)
         post = do_create_post(network, user, text)
         return Response(PostSerializer(post).data, status=status.HTTP_201_CREATED)
@@ -96,10 +97,10 @@ class NetworkPostsView(APIView):
 
 class PostDetailView(APIView):
     def get(self, request: Request, post_id: int) -> Response:
-        return Response(PostSerializer(post_for_viewer(_caller(request).pk, post_id)).data)
+        return Response(PostSerializer(post_for_viewer(request_user(request).pk, post_id)).data)
 
     def delete(self, request: Request, post_id: int) -> Response:
-        user = _caller(request)
+        user = request_user(request)
         post = post_for_viewer(user.pk, post_id)
         do_delete_post(post, user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -109,7 +110,7 @@ class PostViewsView(APIView):
     def post(self, request: Request) -> Response:
         """Record views sent as a JSON list ``[{"post": <id>, "time": <time>}, ...]``."""
         views = parse_views(request.data, max_count=gp_settings.MAX_VIEWS_PER_REQUEST)
-        do_record_views(_caller(request), views)
+        do_record_views(request_user(request), views)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -117,7 +118,7 @@ class PostCommentsView(APIView):
     def post(self, request: Request, post_id: int) -> Response:
         text = string_param(request, "text", max_chars=gp_settings.MAX_COMMENT_CHARS)
         assert text is not None
-        user = _caller(request)
+        user = request_user(request)
         post = post_for_viewer(user.pk, post_id)
         comment = do_comment(post, user, text)
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
@@ -127,7 +128,7 @@ class PostLikesView(APIView):
     def post(self, request: Request, post_id: int) -> Response:
         liked = bool_param(request, "liked")
         assert liked is not None
-        user = _caller(request)
+        user = request_user(request)
         post = post_for_viewer(user.pk, post_id)
         do_set_like(post, user, liked)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -164,8 +165,3 @@ def _network_posts(network: Network, before: int | None) -> QuerySet[Post]:
     if before is not None:
         posts = posts.filter(pk__lt=before)
     return posts.order_by("-pk")
-
-
-def _caller(request: Request) -> User:
-    # IsAuthenticated (the default permission) has admitted only real users by now.
-    return cast(User, request.user)

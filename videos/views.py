@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
+from accounts.authentication import request_user
 from gleepost.conf import gp_settings
 from gleepost.errors import bad_request, too_large
 from videos.actions import do_upload_video, get_video_for, max_video_bytes
@@ -18,11 +18,6 @@ from videos.serializers import VideoSerializer
 
 # Room for the multipart boundaries, headers and credentials around a file at the size limit.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
-
-
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 class VideoUploadView(APIView):
@@ -34,14 +29,14 @@ class VideoUploadView(APIView):
 
     def post(self, request: Request) -> Response:
         """Store the multipart file ``video``; the worker processes it later."""
-        video = do_upload_video(_user(request), _video_file(request))
+        video = do_upload_video(request_user(request), _video_file(request))
         return Response(VideoSerializer(video).data, status=status.HTTP_201_CREATED)
 
 
 class VideoView(APIView):
     def get(self, request: Request, video_id: int) -> Response:
         """The video, to its owner only; to anyone else it does not exist."""
-        video = get_video_for(_user(request), video_id)
+        video = get_video_for(request_user(request), video_id)
         return Response(VideoSerializer(video).data)
 
 
