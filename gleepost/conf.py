@@ -31,6 +31,10 @@ DEFAULTS: dict[str, Any] = {
     "FFMPEG_TIMEOUT_SECS": 600,
     # A video left "processing" this long (its worker died) is taken up again.
     "VIDEO_PROCESSING_STALE_SECS": 1800,
+    # Each user's event history, replayed to clients that resume: kept this long...
+    "EVENT_HISTORY_HOURS": 24,
+    # ...and at most this many events per user.
+    "EVENT_HISTORY_PER_USER": 10_000,
     # Serve MEDIA_ROOT and STATIC_ROOT from the app itself (one machine); nginx/CDN at scale.
     "SERVE_FILES": True,
 }

@@ -2,6 +2,10 @@
 
 Thin on purpose: events arrive from the channel layer already serialized and are forwarded as
 text; client frames are parsed by ``realtime.frames``; database work is in small helpers.
+
+Stream events (those with a ``seq``) are delivered without gap or duplicate: a connection knows
+the last position it sent, drops live copies at or below it (the seam after a replay), and reads
+any it missed from the history before sending a later one (a publish lost while Redis was away).
 """
 
 from __future__ import annotations
@@ -9,14 +13,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from posts.permissions import visible_post_networks
-from realtime import events
+from realtime import events, history
 from realtime.auth import authenticate
-from realtime.frames import FrameError, Subscribe, Unsubscribe, parse_frame
+from realtime.frames import (
+    FrameError,
+    Resume,
+    Subscribe,
+    Unsubscribe,
+    parse_epoch,
+    parse_frame,
+    parse_since,
+)
 from realtime.groups import post_group, user_group
 
 logger = logging.getLogger(__name__)
@@ -30,6 +43,22 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = 1000
 @database_sync_to_async
 def _visible_post_networks(user_id: int, post_ids: tuple[int, ...]) -> dict[int, int]:
     return visible_post_networks(user_id, post_ids)
+
+
+_current_position = database_sync_to_async(history.current_position)
+_can_resume = database_sync_to_async(history.can_resume)
+_events_after = database_sync_to_async(history.events_after)
+
+
+def _resume_query(scope: dict[str, Any]) -> tuple[int, str] | FrameError | None:
+    """``?since=&epoch=`` of the handshake: the position, None if absent, or what is wrong."""
+    query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
+    if "since" not in query and "epoch" not in query:
+        return None
+    try:
+        return parse_since(query.get("since", [""])[-1]), parse_epoch(query.get("epoch", [""])[-1])
+    except FrameError as error:
+        return error
 
 
 class EventConsumer(AsyncWebsocketConsumer):
@@ -50,10 +79,24 @@ class EventConsumer(AsyncWebsocketConsumer):
         user, token = result
         self.user_id = user.pk
         self.token_id = token.pk if token is not None else None
+        # The position before joining: anything committed from here on is either replayed
+        # below or arrives live after the join.
+        before_join = await _current_position(user.pk)
+        self.connected_at = before_join
+        self.delivered_seq = before_join.seq
+        self.epoch = before_join.epoch
         # Join before accepting: once the client sees the socket open, every event for the
         # user reaches it (a REST call made right after "open" cannot race the join).
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         await self.accept()
+        resume = _resume_query(self.scope)
+        if isinstance(resume, FrameError):
+            await self._send_event(events.error_event(resume.reason))
+            await self._resync()
+        elif resume is not None:
+            await self._resume(*resume)
+        else:
+            await self._replay(before_join.seq)
 
     async def disconnect(self, code: int) -> None:
         await self._leave_everything()
@@ -70,10 +113,60 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self._subscribe(action.posts)
         elif isinstance(action, Unsubscribe):
             await self._unsubscribe(action.posts)
+        elif isinstance(action, Resume):
+            await self._resume(action.since, action.epoch)
 
     async def realtime_event(self, message: dict[str, Any]) -> None:
         """A pre-serialized event from the channel layer, forwarded as is."""
+        seq = message.get("seq")
+        if seq is not None:
+            if message.get("epoch") != self.epoch:
+                # The stream was reset under us: follow the new epoch from this event on.
+                self.epoch = message["epoch"]
+            elif seq <= self.delivered_seq:
+                return  # already sent (replayed, or a duplicate live copy)
+            elif seq > self.delivered_seq + 1:
+                await self._replay(self.delivered_seq, up_to=seq - 1)
+            self.delivered_seq = seq
         await self.send(text_data=message["text"])
+
+    # Resuming
+
+    async def _resume(self, since: int, epoch: str) -> None:
+        """Replay what the client missed before this connection, or tell it to resync.
+
+        Events of this connection's own lifetime have been (or are being) sent live; the
+        replay covers (since, position at connect].
+        """
+        assert self.user_id is not None
+        stale = await _can_resume(self.user_id, since, epoch)
+        if stale is not None:
+            await self._resync()
+            return
+        await self._replay(since, up_to=self.connected_at.seq, advance=False)
+
+    async def _resync(self) -> None:
+        assert self.user_id is not None
+        position = await _current_position(self.user_id)
+        # Everything up to here the client will refetch over REST; later events come live.
+        self.epoch = position.epoch
+        self.delivered_seq = max(self.delivered_seq, position.seq)
+        await self._send_event(events.resync_required_event(position.seq, position.epoch))
+
+    async def _replay(self, since: int, up_to: int | None = None, *, advance: bool = True) -> None:
+        assert self.user_id is not None
+        cursor = since
+        while True:
+            batch = await _events_after(self.user_id, cursor, up_to)
+            for seq, text in batch:
+                await self.send(text_data=text)
+                cursor = seq
+            if advance:
+                self.delivered_seq = max(self.delivered_seq, cursor)
+            if len(batch) < history.REPLAY_BATCH:
+                return
+
+    # Access that ends while connected
 
     async def realtime_post_removed(self, message: dict[str, Any]) -> None:
         """The post was deleted: its subscribers hear nothing more about it."""
@@ -90,6 +183,8 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self._leave_everything()
             await self.send(text_data=INVALID_CREDENTIALS)
             await self.close(code=CLOSE_INVALID_CREDENTIALS)
+
+    # Post subscriptions
 
     async def _subscribe(self, post_ids: tuple[int, ...]) -> None:
         wanted = [p for p in post_ids if p not in self.subscribed_posts]

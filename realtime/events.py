@@ -38,6 +38,21 @@ class Event:
         object.__setattr__(self, "text", text)
 
 
+# The events that go on a user's stream: positioned (seq, epoch), stored, replayed on resume.
+# Every other event is live-only.
+STREAM_EVENT_TYPES = frozenset(
+    {
+        "message",
+        "read",
+        "new-conversation",
+        "ended-conversation",
+        "changed-conversation",
+        "notification",
+        "video-ready",
+    }
+)
+
+
 def _conversation_location(conversation_id: int) -> str:
     return f"/conversations/{conversation_id}"
 
@@ -89,6 +104,11 @@ def views_event(post_id: int, views: int) -> Event:
 
 def error_event(reason: str, **details: Any) -> Event:
     return Event("error", None, {"reason": reason, **details})
+
+
+def resync_required_event(seq: int, epoch: str) -> Event:
+    """The client's position cannot be resumed: refetch over REST, then go on from here."""
+    return Event("resync-required", None, {"since": seq, "epoch": epoch})
 
 
 def not_allowed_posts_event(post_ids: list[int]) -> Event:

@@ -35,12 +35,17 @@ class Unsubscribe:
     posts: tuple[int, ...]
 
 
-Action = Subscribe | Unsubscribe
+@dataclass(frozen=True)
+class Resume:
+    """Replay the user's stream after position ``since`` of ``epoch``."""
 
-_ACTIONS: dict[str, type[Subscribe] | type[Unsubscribe]] = {
-    "SUBSCRIBE": Subscribe,
-    "UNSUBSCRIBE": Unsubscribe,
-}
+    since: int
+    epoch: str
+
+
+Action = Subscribe | Unsubscribe | Resume
+
+MAX_EPOCH_CHARS = 32
 
 
 def parse_frame(text: str | None, data: bytes | None) -> Action:
@@ -56,9 +61,29 @@ def parse_frame(text: str | None, data: bytes | None) -> Action:
     if not isinstance(body, dict):
         raise FrameError("a frame must be a JSON object")
     action = body.get("action")
-    if not isinstance(action, str) or action.upper() not in _ACTIONS:
-        raise FrameError("unknown action")
-    return _ACTIONS[action.upper()](_post_ids(body.get("posts")))
+    name = action.upper() if isinstance(action, str) else None
+    if name == "SUBSCRIBE":
+        return Subscribe(_post_ids(body.get("posts")))
+    if name == "UNSUBSCRIBE":
+        return Unsubscribe(_post_ids(body.get("posts")))
+    if name == "RESUME":
+        return Resume(parse_since(body.get("since")), parse_epoch(body.get("epoch")))
+    raise FrameError("unknown action")
+
+
+def parse_since(value: Any) -> int:
+    """A stream position: a non-negative integer (a JSON number or its decimal text)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 17:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_ID:
+        raise FrameError("since must be a non-negative integer")
+    return value
+
+
+def parse_epoch(value: Any) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_EPOCH_CHARS:
+        raise FrameError("epoch must be a non-empty string")
+    return value
 
 
 def _post_ids(value: Any) -> tuple[int, ...]:

@@ -173,6 +173,32 @@ def publish_on_commit(event: Event, groups: Iterable[str]) -> None:
     transaction.on_commit(lambda: publisher.publish(targets, event.text, event.type))
 
 
+def publish_to_streams(event: Event, user_ids: Iterable[int]) -> None:
+    """Record ``event`` on each user's stream now, in the current transaction, and send each
+    user's positioned copy to their connections once it commits."""
+    from realtime.groups import user_group
+    from realtime.history import record
+
+    positioned = record(event, user_ids)
+    if not positioned:
+        return
+
+    def send_all() -> None:
+        for copy in positioned:
+            publisher.send(
+                [user_group(copy.user_id)],
+                {
+                    "type": CHANNEL_MESSAGE_TYPE,
+                    "text": copy.text,
+                    "seq": copy.seq,
+                    "epoch": copy.epoch,
+                },
+                f"a {event.type} event",
+            )
+
+    transaction.on_commit(send_all)
+
+
 def send_control_on_commit(groups: Iterable[str], message: dict[str, Any]) -> None:
     """After commit, tell the connections in ``groups`` to act (leave a group, close).
 

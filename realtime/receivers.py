@@ -7,7 +7,7 @@ the state the change produced), builds the event once, and publishes it after co
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -16,36 +16,35 @@ from conversations.models import Conversation, Message, Participant
 from notifications.models import Notification
 from realtime import events
 from realtime.groups import post_group, user_group
-from realtime.publish import publish_on_commit, send_control_on_commit
+from realtime.publish import publish_to_streams, send_control_on_commit
 from realtime.view_counts import view_counts
 from videos.models import Video
 
 logger = logging.getLogger(__name__)
 
 
-def _participant_groups(conversation_id: int) -> list[str]:
-    user_ids = Participant.objects.filter(
-        conversation_id=conversation_id, left_at__isnull=True
-    ).values_list("user_id", flat=True)
-    return [user_group(uid) for uid in user_ids]
-
-
-def _user_groups(user_ids: Iterable[int]) -> list[str]:
-    return [user_group(uid) for uid in user_ids]
+def _participants(conversation_id: int) -> list[int]:
+    return list(
+        Participant.objects.filter(
+            conversation_id=conversation_id, left_at__isnull=True
+        ).values_list("user_id", flat=True)
+    )
 
 
 def _guarded(build: Callable[[], None], what: str) -> None:
-    # A failure to build an event must not fail the change that caused it.
+    # A failure to build or record an event must not fail the change that caused it: the work
+    # runs in a savepoint, so a database error inside it leaves the outer transaction usable.
     try:
-        build()
+        with transaction.atomic():
+            build()
     except Exception:
         logger.exception("could not build the %s event", what)
 
 
 def on_message_sent(sender: Any, message: Message, **kwargs: Any) -> None:
     _guarded(
-        lambda: publish_on_commit(
-            events.message_event(message), _participant_groups(message.conversation_id)
+        lambda: publish_to_streams(
+            events.message_event(message), _participants(message.conversation_id)
         ),
         "message",
     )
@@ -55,9 +54,9 @@ def on_messages_read(
     sender: Any, conversation: Conversation, user_id: int, last_read: int, **kwargs: Any
 ) -> None:
     _guarded(
-        lambda: publish_on_commit(
+        lambda: publish_to_streams(
             events.read_event(conversation.pk, user_id, last_read),
-            _participant_groups(conversation.pk),
+            _participants(conversation.pk),
         ),
         "read",
     )
@@ -67,9 +66,7 @@ def on_conversation_created(
     sender: Any, conversation: Conversation, user_ids: list[int], **kwargs: Any
 ) -> None:
     _guarded(
-        lambda: publish_on_commit(
-            events.new_conversation_event(conversation), _user_groups(user_ids)
-        ),
+        lambda: publish_to_streams(events.new_conversation_event(conversation), user_ids),
         "new-conversation",
     )
 
@@ -83,8 +80,8 @@ def on_participants_added(
 
 def on_conversation_ended(sender: Any, conversation: Conversation, **kwargs: Any) -> None:
     _guarded(
-        lambda: publish_on_commit(
-            events.ended_conversation_event(conversation), _participant_groups(conversation.pk)
+        lambda: publish_to_streams(
+            events.ended_conversation_event(conversation), _participants(conversation.pk)
         ),
         "ended-conversation",
     )
@@ -92,8 +89,8 @@ def on_conversation_ended(sender: Any, conversation: Conversation, **kwargs: Any
 
 def on_conversation_made_regular(sender: Any, conversation: Conversation, **kwargs: Any) -> None:
     _guarded(
-        lambda: publish_on_commit(
-            events.changed_conversation_event(conversation), _participant_groups(conversation.pk)
+        lambda: publish_to_streams(
+            events.changed_conversation_event(conversation), _participants(conversation.pk)
         ),
         "changed-conversation",
     )
@@ -101,8 +98,8 @@ def on_conversation_made_regular(sender: Any, conversation: Conversation, **kwar
 
 def on_notification_created(sender: Any, notification: Notification, **kwargs: Any) -> None:
     _guarded(
-        lambda: publish_on_commit(
-            events.notification_event(notification), [user_group(notification.recipient_id)]
+        lambda: publish_to_streams(
+            events.notification_event(notification), [notification.recipient_id]
         ),
         "notification",
     )
@@ -110,7 +107,7 @@ def on_notification_created(sender: Any, notification: Notification, **kwargs: A
 
 def on_video_ready(sender: Any, video: Video, **kwargs: Any) -> None:
     _guarded(
-        lambda: publish_on_commit(events.video_ready_event(video), [user_group(video.owner_id)]),
+        lambda: publish_to_streams(events.video_ready_event(video), [video.owner_id]),
         "video-ready",
     )
 

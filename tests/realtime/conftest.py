@@ -10,13 +10,28 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from gleepost.asgi import application
+from realtime.events import STREAM_EVENT_TYPES
 from tests.conftest import Member
 
 Connect = Callable[..., Awaitable[WebsocketCommunicator]]
 
 
+def without_position(event: dict[str, Any]) -> dict[str, Any]:
+    """The event minus its stream position, which stream events must carry and others must not."""
+    if event.get("type") in STREAM_EVENT_TYPES:
+        assert isinstance(event.pop("seq"), int)
+        assert isinstance(event.pop("epoch"), str)
+    else:
+        assert "seq" not in event and "epoch" not in event, event
+    return event
+
+
 class Socket(WebsocketCommunicator):
     async def next_event(self, timeout: float = 3) -> dict[str, Any]:
+        """The next event, checked for its position and returned without it."""
+        return without_position(await self.next_raw_event(timeout))
+
+    async def next_raw_event(self, timeout: float = 3) -> dict[str, Any]:
         return json.loads(await self.receive_from(timeout=timeout))
 
     async def assert_silent(self, timeout: float = 0.3) -> None:

@@ -27,6 +27,7 @@ from conversations import actions as conversation_actions
 from conversations.models import Conversation
 from realtime.publish import publisher
 from tests.conftest import Member
+from tests.realtime.conftest import without_position
 from tests.servers import daphne, run_command
 
 pytestmark = [
@@ -64,6 +65,10 @@ def http(
 
 
 async def next_event(socket: ClientConnection, timeout: float = 5) -> dict[str, Any]:
+    return without_position(await next_raw_event(socket, timeout))
+
+
+async def next_raw_event(socket: ClientConnection, timeout: float = 5) -> dict[str, Any]:
     return json.loads(await asyncio.wait_for(socket.recv(), timeout))
 
 
