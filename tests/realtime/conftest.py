@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from channels.testing import WebsocketCommunicator
 from gleepost.asgi import application
 from realtime.events import STREAM_EVENT_TYPES
 from tests.conftest import Member
+from tests.servers import daphne
 
 Connect = Callable[..., Awaitable[WebsocketCommunicator]]
 
@@ -62,3 +63,10 @@ async def connect() -> AsyncIterator[Connect]:
     yield open_socket
     for socket in opened:
         await socket.disconnect()
+
+
+@pytest.fixture(scope="session")
+def servers(django_db_setup: None, django_db_blocker: Any) -> Iterator[tuple[str, str]]:
+    """Two daphne processes on the test database, sharing the configured channel layer."""
+    with django_db_blocker.unblock(), daphne() as first, daphne() as second:
+        yield first, second

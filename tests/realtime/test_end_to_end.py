@@ -13,22 +13,20 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from channels.db import database_sync_to_async
 from django.test import Client
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from conversations import actions as conversation_actions
 from conversations.models import Conversation
 from realtime.publish import publisher
 from tests.conftest import Member
-from tests.realtime.conftest import without_position
-from tests.servers import daphne, run_command
+from tests.realtime.e2e import assert_silent, http, in_thread, next_event, ws_url
+from tests.servers import run_command
 
 pytestmark = [
     pytest.mark.slow,
@@ -36,50 +34,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.asyncio,
 ]
-
-
-@pytest.fixture(scope="module")
-def servers(django_db_setup: None, django_db_blocker: Any) -> Iterator[tuple[str, str]]:
-    with django_db_blocker.unblock(), daphne() as first, daphne() as second:
-        yield first, second
-
-
-def ws_url(base: str, path: str = "/api/v1/ws", query: str = "") -> str:
-    url = base.replace("http://", "ws://") + path
-    return f"{url}?{query}" if query else url
-
-
-def http(
-    method: str, url: str, member: Member, data: dict[str, str] | None = None
-) -> tuple[int, Any]:
-    body = urllib.parse.urlencode(data).encode() if data is not None else None
-    request = urllib.request.Request(
-        url, data=body, method=method, headers={"X-GP-Auth": member.auth_header}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
-async def next_event(socket: ClientConnection, timeout: float = 5) -> dict[str, Any]:
-    return without_position(await next_raw_event(socket, timeout))
-
-
-async def next_raw_event(socket: ClientConnection, timeout: float = 5) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(socket.recv(), timeout))
-
-
-async def assert_silent(socket: ClientConnection, timeout: float = 0.5) -> None:
-    with pytest.raises(TimeoutError):
-        await asyncio.wait_for(socket.recv(), timeout)
-
-
-def in_thread(func: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run Django code off the loop, closing its connection after (daphne shares the DB)."""
-    return database_sync_to_async(func)(*args, **kwargs)
 
 
 async def test_event_crosses_daphne_processes(

@@ -1,0 +1,62 @@
+"""Helpers for end-to-end tests: a real websocket client and HTTP against daphne processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from websockets.asyncio.client import ClientConnection
+
+from tests.conftest import Member
+from tests.realtime.conftest import without_position
+
+
+def ws_url(base: str, path: str = "/api/v1/ws", query: str = "") -> str:
+    url = base.replace("http://", "ws://") + path
+    return f"{url}?{query}" if query else url
+
+
+def auth_query(member: Member, since: int | None = None, epoch: str | None = None) -> str:
+    query = f"id={member.id}&token={member.token}"
+    if since is not None:
+        query += f"&since={since}&epoch={epoch}"
+    return query
+
+
+def http(
+    method: str, url: str, member: Member, data: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    request = urllib.request.Request(
+        url, data=body, method=method, headers={"X-GP-Auth": member.auth_header}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+async def next_event(socket: ClientConnection, timeout: float = 5) -> dict[str, Any]:
+    return without_position(await next_raw_event(socket, timeout))
+
+
+async def next_raw_event(socket: ClientConnection, timeout: float = 5) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(socket.recv(), timeout))
+
+
+async def assert_silent(socket: ClientConnection, timeout: float = 0.5) -> None:
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(socket.recv(), timeout)
+
+
+def in_thread(func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run Django code off the loop, closing its connection after (daphne shares the DB)."""
+    return database_sync_to_async(func)(*args, **kwargs)
