@@ -134,7 +134,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             # Why pub/sub and not RedisChannelLayer: docs/channel-layer.md.
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "realtime.layers.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }

@@ -56,7 +56,7 @@ def test_database_and_redis_urls_are_used() -> None:
         5433,
         "gleepost",
     )
-    assert layer["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert layer["BACKEND"] == "realtime.layers.RedisPubSubChannelLayer"
     assert layer["CONFIG"]["hosts"] == ["redis://cache.internal:6380/2"]
 
 
