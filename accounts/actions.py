@@ -1,15 +1,18 @@
-"""Account state changes: registration, login, logout, password change."""
+"""Account state changes: registration, login, logout, password change, presence."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from accounts.models import AuthToken, User
-from accounts.signals import tokens_revoked
+from accounts.models import AuthToken, PresenceForm, User
+from accounts.signals import presence_changed, tokens_revoked
 from accounts.tokens import issue_token
 from gleepost.exceptions import InvalidInput
 
@@ -84,3 +87,15 @@ def do_set_password(user: User, password: str) -> None:
         user.set_password(password)
         user.save(update_fields=["password"])
         do_revoke_tokens(user)
+
+
+def do_set_presence(user: User, form: str) -> datetime:
+    """Store ``user``'s presence (``desktop`` or ``mobile``) as of now; returns that time."""
+    if form not in PresenceForm.values:
+        raise InvalidInput("form: must be desktop or mobile")
+    at = timezone.now()
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(presence_form=form, presence_at=at)
+        user.presence_form, user.presence_at = form, at
+        presence_changed.send(sender=User, user_id=user.pk, form=form, at=at)
+    return at

@@ -18,7 +18,10 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         *(DjangoUserAdmin.fieldsets or ()),
         ("Profile", {"fields": ("profile_image",)}),
+        # Set by the user's own clients (the websocket's presence action), never by hand.
+        ("Presence", {"fields": ("presence_form", "presence_at")}),
     )
+    readonly_fields = ("presence_form", "presence_at")
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),
     )

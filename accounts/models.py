@@ -8,11 +8,23 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 
+class PresenceForm(models.TextChoices):
+    """The kind of device a user last announced being present on (the ``presence`` action)."""
+
+    DESKTOP = "desktop"
+    MOBILE = "mobile"
+
+
 class User(AbstractUser):
     """A Gleepost user. The public shape is ``{"id", "username", "profile_image"}``."""
 
     email = models.EmailField("email address", unique=True)
     profile_image = models.URLField(max_length=500, blank=True, default="")
+    # The last presence the user announced; set only by accounts.actions.do_set_presence.
+    presence_form = models.CharField(
+        max_length=16, blank=True, default="", choices=PresenceForm.choices
+    )
+    presence_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         swappable = "AUTH_USER_MODEL"

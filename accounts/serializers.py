@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from rest_framework import serializers
 
 from accounts.models import User
+from gleepost.times import format_time
 
 
 class UserSerializer(serializers.ModelSerializer[User]):
@@ -14,3 +18,22 @@ class UserSerializer(serializers.ModelSerializer[User]):
         model = User
         fields = ["id", "username", "profile_image"]
         read_only_fields = fields
+
+
+def presence_data(form: str, at: datetime) -> dict[str, str]:
+    """``{"form", "at"}``: a user's last presence, in ``GET user/{id}`` and ``presence`` events."""
+    return {"form": form, "at": format_time(at)}
+
+
+class UserDetailSerializer(UserSerializer):
+    """The user resource of ``GET user/{id}``: the user shape plus ``presence`` when known.
+
+    Only that endpoint uses it; users embedded in messages, posts and the rest keep the plain
+    shape, so a presence change never alters what those resources (and their events) carry.
+    """
+
+    def to_representation(self, instance: User) -> dict[str, Any]:
+        data = dict(super().to_representation(instance))
+        if instance.presence_form and instance.presence_at is not None:
+            data["presence"] = presence_data(instance.presence_form, instance.presence_at)
+        return data

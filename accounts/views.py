@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.actions import MAX_PASSWORD_CHARS, do_login, do_logout, do_register
 from accounts.models import AuthToken, User
-from accounts.serializers import UserSerializer
+from accounts.serializers import UserDetailSerializer
 from gleepost.errors import bad_request
 from gleepost.params import raw_param, string_param
 from gleepost.times import format_time
@@ -60,7 +60,7 @@ class LogoutView(APIView):
 class UserView(APIView):
     def get(self, request: Request, user_id: int) -> Response:
         user = get_object_or_404(User, pk=user_id, is_active=True)
-        return Response(UserSerializer(user).data)
+        return Response(UserDetailSerializer(user).data)
 
 
 def _password_param(request: Request) -> str:
