@@ -18,6 +18,7 @@ from conversations import signals
 from conversations.models import Conversation, Message, Participant
 from gleepost.conf import gp_settings
 from gleepost.exceptions import InvalidInput, NotAllowed, NotFound
+from posts.permissions import is_member, members_of
 
 
 def get_conversation_for(user: User, conversation_id: int) -> Conversation:
@@ -44,9 +45,10 @@ def _existing_users(user_ids: Sequence[int], parameter: str) -> list[User]:
 
 
 def _find_regular_conversation(a: User, b: User) -> Conversation | None:
-    """The regular conversation whose only participants, both still in it, are ``a`` and ``b``."""
+    """The regular conversation whose only participants, both still in it, are ``a`` and ``b``
+    (a group conversation of two is not one: it belongs to its network)."""
     return (
-        Conversation.objects.filter(expiry_time__isnull=True)
+        Conversation.objects.filter(expiry_time__isnull=True, group__isnull=True)
         .annotate(
             total=Count("participants", distinct=True),
             present=Count(
@@ -61,14 +63,17 @@ def _find_regular_conversation(a: User, b: User) -> Conversation | None:
     )
 
 
-def do_create_conversation(
-    creator: User, participant_ids: Sequence[int], *, live: bool = False
-) -> tuple[Conversation, bool]:
-    """Start a conversation; returns it and whether it is new.
+def _require_group_members(network_id: int, users: Sequence[User], parameter: str) -> None:
+    members = members_of(network_id, [u.pk for u in users])
+    outsiders = [u.pk for u in users if u.pk not in members]
+    if outsiders:
+        raise InvalidInput(f"{parameter}: user {outsiders[0]} is not a member of the group")
 
-    With exactly one other participant and ``live`` false, an existing regular conversation
-    between the two is returned instead of a new one.
-    """
+
+def _new_participants(
+    creator: User, participant_ids: Sequence[int], group: int | None
+) -> list[User]:
+    """The users a new conversation is started with, once the request is checked."""
     if creator.pk in participant_ids:
         raise InvalidInput("participants: must not include yourself")
     if not participant_ids:
@@ -77,9 +82,32 @@ def do_create_conversation(
         raise InvalidInput(
             f"participants: at most {gp_settings.MAX_CONVERSATION_PARTICIPANTS} users"
         )
+    if group is not None and not is_member(creator.pk, group):
+        # The same answer for a network that does not exist and one the creator is not in.
+        raise NotFound("Not found")
     others = _existing_users(participant_ids, "participants")
+    if group is not None:
+        _require_group_members(group, others, "participants")
+    return others
+
+
+def do_create_conversation(
+    creator: User,
+    participant_ids: Sequence[int],
+    *,
+    live: bool = False,
+    group: int | None = None,
+) -> tuple[Conversation, bool]:
+    """Start a conversation; returns it and whether it is new.
+
+    With exactly one other participant, ``live`` false and no ``group``, an existing regular
+    conversation between the two is returned instead of a new one. With ``group`` (a network
+    id) the conversation belongs to that network: the creator and every participant must be
+    members of it, and it is always a new conversation.
+    """
+    others = _new_participants(creator, participant_ids, group)
     with transaction.atomic():
-        if len(others) == 1 and not live:
+        if len(others) == 1 and not live and group is None:
             existing = _find_regular_conversation(creator, others[0])
             if existing is not None:
                 return existing, False
@@ -90,6 +118,7 @@ def do_create_conversation(
             expiry_time=(
                 now + timedelta(minutes=gp_settings.LIVE_CONVERSATION_MINUTES) if live else None
             ),
+            group_id=group,
         )
         users = [creator, *others]
         Participant.objects.bulk_create(
@@ -104,7 +133,9 @@ def do_create_conversation(
 def do_add_participants(
     conversation: Conversation, actor: User, user_ids: Sequence[int]
 ) -> list[int]:
-    """Add users to a conversation ``actor`` is in; returns the ids that were newly added."""
+    """Add users to a conversation ``actor`` is in; returns the ids that were newly added.
+
+    A group conversation takes members of its network only."""
     if conversation.ended:
         raise NotAllowed("Conversation has ended")
     users = _existing_users(user_ids, "users")
@@ -115,6 +146,8 @@ def do_add_participants(
         if actor.pk not in active:
             raise NotFound("Not found")
         added = [u for u in users if u.pk not in active]
+        if conversation.group_id is not None:
+            _require_group_members(conversation.group_id, added, "users")
         if len(active) + len(added) > gp_settings.MAX_CONVERSATION_PARTICIPANTS + 1:
             raise InvalidInput(
                 f"users: a conversation holds at most "

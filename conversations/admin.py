@@ -38,10 +38,11 @@ class LiveFilter(admin.SimpleListFilter):
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin[Conversation]):
-    list_display = ("id", "created_at", "last_activity", "expiry_time", "ended")
+    list_display = ("id", "created_at", "last_activity", "expiry_time", "ended", "group")
     list_filter = (LiveFilter, "ended", "last_activity")
     search_fields = ("=id", "participants__user__username")
-    readonly_fields = ("created_at", "last_activity", "expiry_time", "ended")
+    # A conversation's network is chosen when it is created (its participants must be members).
+    readonly_fields = ("created_at", "last_activity", "expiry_time", "ended", "group")
     inlines = [ParticipantInline]
     actions = ["end_conversations", "make_regular"]
 

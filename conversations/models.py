@@ -14,6 +14,15 @@ class Conversation(models.Model):
     last_activity = models.DateTimeField(default=timezone.now, db_index=True)
     expiry_time = models.DateTimeField(null=True, blank=True)
     ended = models.BooleanField(default=False)
+    # A group conversation belongs to a network, whose members all its participants were when
+    # they joined it; its messages carry ``"group": <network id>``.
+    group = models.ForeignKey(
+        "posts.Network",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+    )
 
     class Meta:
         indexes = [

@@ -31,7 +31,9 @@ def is_seen(message: Message, markers: Mapping[int, int]) -> bool:
 
 
 class MessageSerializer(serializers.ModelSerializer[Message]):
-    """``{"id", "by", "text", "timestamp", "seen"}``; needs ``read_markers`` in the context."""
+    """``{"id", "by", "text", "timestamp", "seen"}``, plus ``"group": <network id>`` in a group
+    conversation; needs ``read_markers`` and ``group`` (the conversation's network id or None)
+    in the context."""
 
     by = UserSerializer(read_only=True)
     seen = serializers.SerializerMethodField()
@@ -44,11 +46,19 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
     def get_seen(self, message: Message) -> bool:
         return is_seen(message, self.context["read_markers"])
 
+    def to_representation(self, instance: Message) -> dict[str, Any]:
+        data = dict(super().to_representation(instance))
+        group = self.context["group"]
+        if group is not None:
+            data["group"] = group
+        return data
+
 
 def conversation_data(
     conversation: Conversation, participants: list[Participant] | None = None
 ) -> dict[str, Any]:
-    """The conversation shape: id, lastActivity, participants, and expiry when live."""
+    """The conversation shape: id, lastActivity, participants, expiry when live, and the
+    network id as ``group`` for a group conversation."""
     if participants is None:
         participants = active_participants(conversation)
     data: dict[str, Any] = {
@@ -56,6 +66,8 @@ def conversation_data(
         "lastActivity": format_time(conversation.last_activity),
         "participants": UserSerializer([p.user for p in participants], many=True).data,
     }
+    if conversation.group_id is not None:
+        data["group"] = conversation.group_id
     if conversation.expiry_time is not None:
         data["expiry"] = {
             "time": format_time(conversation.expiry_time),
@@ -65,15 +77,21 @@ def conversation_data(
 
 
 def messages_data(
-    messages: Sequence[Message] | QuerySet[Message], markers: Mapping[int, int]
+    messages: Sequence[Message] | QuerySet[Message],
+    markers: Mapping[int, int],
+    group: int | None,
 ) -> list[Any]:
-    return list(MessageSerializer(messages, many=True, context={"read_markers": markers}).data)
+    """Messages of one conversation; ``group`` is its network id (None if not a group one)."""
+    context = {"read_markers": markers, "group": group}
+    return list(MessageSerializer(messages, many=True, context=context).data)
 
 
 def message_data(message: Message) -> dict[str, Any]:
     """One message, as POST .../messages returns it and the ``message`` event carries it."""
-    markers = read_markers(active_participants(message.conversation))
-    return dict(MessageSerializer(message, context={"read_markers": markers}).data)
+    conversation = message.conversation
+    markers = read_markers(active_participants(conversation))
+    context = {"read_markers": markers, "group": conversation.group_id}
+    return dict(MessageSerializer(message, context=context).data)
 
 
 def read_data(user_id: int, last_read: int) -> dict[str, int]:
@@ -98,6 +116,6 @@ def conversation_detail_data(conversation: Conversation, user_id: int) -> dict[s
     return {
         **conversation_data(conversation, participants),
         "read": [read_data(uid, last) for uid, last in markers.items() if last > 0],
-        "messages": messages_data(recent, markers),
+        "messages": messages_data(recent, markers, conversation.group_id),
         "unread": unread,
     }

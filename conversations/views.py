@@ -50,13 +50,16 @@ class ConversationListView(APIView):
         return Response([conversation_data(c, c.active) for c in page])
 
     def post(self, request: Request) -> Response:
-        """Start a conversation (201), or return the existing regular one with that user (200)."""
+        """Start a conversation (201), or return the existing regular one with that user (200).
+
+        ``group`` = a network id makes a group conversation of that network (always new)."""
         participant_ids = id_list_param(
             request, "participants", max_count=gp_settings.MAX_CONVERSATION_PARTICIPANTS
         )
         live = bool_param(request, "live", required=False) or False
+        group = id_param(request, "group", required=False)
         conversation, created = actions.do_create_conversation(
-            request_user(request), participant_ids, live=live
+            request_user(request), participant_ids, live=live, group=group
         )
         return Response(
             conversation_data(conversation),
@@ -115,7 +118,7 @@ class MessagesView(APIView):
             messages = messages.filter(pk__lt=before)
         page = messages.order_by("-id")[start : start + count]
         markers = read_markers(active_participants(conversation))
-        return Response(messages_data(page, markers))
+        return Response(messages_data(page, markers, conversation.group_id))
 
     def post(self, request: Request, conversation_id: int) -> Response:
         conversation = actions.get_conversation_for(request_user(request), conversation_id)

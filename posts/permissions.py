@@ -18,6 +18,30 @@ def is_member(user_id: int, network_id: int) -> bool:
     return Membership.objects.filter(user_id=user_id, network_id=network_id).exists()
 
 
+def members_of(network_id: int, user_ids: Iterable[int]) -> set[int]:
+    """The subset of ``user_ids`` that belong to ``network_id``, in one query."""
+    wanted = set(user_ids)
+    if not wanted:
+        return set()
+    return set(
+        Membership.objects.filter(network_id=network_id, user_id__in=wanted).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def member_network_ids(user_id: int, network_ids: Iterable[int]) -> set[int]:
+    """The subset of ``network_ids`` that ``user_id`` belongs to (and may subscribe to)."""
+    wanted = set(network_ids)
+    if not wanted:
+        return set()
+    return set(
+        Membership.objects.filter(user_id=user_id, network_id__in=wanted).values_list(
+            "network_id", flat=True
+        )
+    )
+
+
 def can_see_post(user_id: int, post_id: int) -> bool:
     """Whether ``user_id`` may read ``post_id`` (and subscribe to it)."""
     return Post.objects.visible_to(user_id).filter(pk=post_id).exists()
