@@ -2,6 +2,8 @@
 
 Thin on purpose: events arrive from the channel layer already serialized and are forwarded as
 text; client frames are parsed by ``realtime.frames``; database work is in small helpers.
+Subscriptions (posts and networks) are members-only; ``typing`` and ``presence`` frames are
+rate-limited per connection (``realtime.throttling``) and never stored.
 
 Stream events (those with a ``seq``) are delivered without gap or duplicate: a connection knows
 the last position it sent, drops live copies at or below it (the seam after a replay), and reads
@@ -11,26 +13,35 @@ any it missed from the history before sending a later one (a publish lost while 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import timezone
 
-from posts.permissions import visible_post_networks
+from accounts.actions import do_set_presence
+from accounts.models import User
+from conversations.selectors import Participation, participation
+from posts.permissions import member_network_ids, visible_post_networks
 from realtime import events, history
 from realtime.auth import authenticate
 from realtime.frames import (
     FrameError,
+    Presence,
     Resume,
     Subscribe,
+    Typing,
     Unsubscribe,
     parse_epoch,
     parse_frame,
     parse_since,
 )
-from realtime.groups import post_group, user_group
+from realtime.groups import network_group, post_group, user_group
+from realtime.publish import publisher
+from realtime.throttling import SlidingWindowLimit
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +49,29 @@ INVALID_CREDENTIALS = '{"error":"Invalid credentials"}'
 CLOSE_INVALID_CREDENTIALS = 4001
 CLOSE_NORMAL = 1000
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 1000
+MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION = 100
+# typing and presence frames forwarded per connection, each kind counted on its own.
+MAX_TYPING_FRAMES_PER_SEC = 3
+MAX_PRESENCE_FRAMES_PER_SEC = 3
+# How long a connection trusts what it read about a conversation for typing: a burst of typing
+# frames costs one query. Membership changes and endings clear it sooner (a control message).
+PARTICIPATION_CACHE_SECS = 30.0
+# Conversations remembered per connection; the rate limit keeps it far below this.
+MAX_CACHED_CONVERSATIONS = 200
 
 
 @database_sync_to_async
 def _visible_post_networks(user_id: int, post_ids: tuple[int, ...]) -> dict[int, int]:
     return visible_post_networks(user_id, post_ids)
+
+
+@database_sync_to_async
+def _member_network_ids(user_id: int, network_ids: tuple[int, ...]) -> set[int]:
+    return member_network_ids(user_id, network_ids)
+
+
+_participation = database_sync_to_async(participation)
+_set_presence = database_sync_to_async(do_set_presence)
 
 
 _current_position = database_sync_to_async(history.current_position)
@@ -69,6 +98,11 @@ class EventConsumer(AsyncWebsocketConsumer):
         self.user_id = None
         # Subscribed post id -> its network, so leaving a network can drop its posts.
         self.subscribed_posts: dict[int, int] = {}
+        self.subscribed_networks: set[int] = set()
+        self.typing_limit = SlidingWindowLimit(MAX_TYPING_FRAMES_PER_SEC, 1.0)
+        self.presence_limit = SlidingWindowLimit(MAX_PRESENCE_FRAMES_PER_SEC, 1.0)
+        # Conversation id -> (monotonic time it was read, what was read).
+        self.participations: dict[int, tuple[float, Participation]] = {}
         result = await authenticate(self.scope)
         if result is None:
             # The protocol's answer to bad credentials: accept, say why, close with 4001.
@@ -77,6 +111,7 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_INVALID_CREDENTIALS)
             return
         user, token = result
+        self.user: User = user
         self.user_id = user.pk
         self.token_id = token.pk if token is not None else None
         # The position before joining: anything committed from here on is either replayed
@@ -110,11 +145,15 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self._send_event(events.error_event(error.reason))
             return
         if isinstance(action, Subscribe):
-            await self._subscribe(action.posts)
+            await self._subscribe(action)
         elif isinstance(action, Unsubscribe):
-            await self._unsubscribe(action.posts)
+            await self._unsubscribe(action)
         elif isinstance(action, Resume):
             await self._resume(action.since, action.epoch)
+        elif isinstance(action, Typing):
+            await self._typing(action)
+        elif isinstance(action, Presence):
+            await self._presence(action)
 
     async def realtime_event(self, message: dict[str, Any]) -> None:
         """A pre-serialized event from the channel layer, forwarded as is."""
@@ -173,9 +212,14 @@ class EventConsumer(AsyncWebsocketConsumer):
         await self._drop_posts([message["post"]])
 
     async def realtime_network_left(self, message: dict[str, Any]) -> None:
-        """The user left or was removed from a network: drop its posts' subscriptions."""
+        """The user left or was removed from a network: drop it and its posts' subscriptions."""
         network_id = message["network"]
         await self._drop_posts([p for p, n in self.subscribed_posts.items() if n == network_id])
+        await self._drop_networks([network_id])
+
+    async def realtime_conversation_changed(self, message: dict[str, Any]) -> None:
+        """Someone joined or left the conversation, or it ended: read it afresh for typing."""
+        self.participations.pop(message["conversation"], None)
 
     async def realtime_tokens_revoked(self, message: dict[str, Any]) -> None:
         """Logout or password change: connections opened with those tokens end (4001)."""
@@ -184,19 +228,35 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=INVALID_CREDENTIALS)
             await self.close(code=CLOSE_INVALID_CREDENTIALS)
 
-    # Post subscriptions
+    # Subscriptions
 
-    async def _subscribe(self, post_ids: tuple[int, ...]) -> None:
-        wanted = [p for p in post_ids if p not in self.subscribed_posts]
-        if len(self.subscribed_posts) + len(wanted) > MAX_SUBSCRIPTIONS_PER_CONNECTION:
+    async def _subscribe(self, action: Subscribe) -> None:
+        """Members only; a frame that would pass a limit is refused whole."""
+        posts = [p for p in action.posts if p not in self.subscribed_posts]
+        networks = [n for n in action.networks if n not in self.subscribed_networks]
+        if len(self.subscribed_posts) + len(posts) > MAX_SUBSCRIPTIONS_PER_CONNECTION:
             await self._send_event(
                 events.error_event(
                     f"at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection"
                 )
             )
             return
+        if len(self.subscribed_networks) + len(networks) > MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION:
+            await self._send_event(
+                events.error_event(
+                    f"at most {MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION} network subscriptions"
+                    " per connection"
+                )
+            )
+            return
+        if posts:
+            await self._subscribe_posts(posts)
+        if networks:
+            await self._subscribe_networks(networks)
+
+    async def _subscribe_posts(self, wanted: list[int]) -> None:
         assert self.user_id is not None
-        allowed = await _visible_post_networks(self.user_id, tuple(wanted)) if wanted else {}
+        allowed = await _visible_post_networks(self.user_id, tuple(wanted))
         for post_id in wanted:
             if post_id in allowed:
                 await self.channel_layer.group_add(post_group(post_id), self.channel_name)
@@ -206,17 +266,77 @@ class EventConsumer(AsyncWebsocketConsumer):
             # The same answer for a post that does not exist and one the user may not see.
             await self._send_event(events.not_allowed_posts_event(refused))
 
-    async def _unsubscribe(self, post_ids: tuple[int, ...]) -> None:
-        if not post_ids:
+    async def _subscribe_networks(self, wanted: list[int]) -> None:
+        assert self.user_id is not None
+        allowed = await _member_network_ids(self.user_id, tuple(wanted))
+        for network_id in wanted:
+            if network_id in allowed:
+                await self.channel_layer.group_add(network_group(network_id), self.channel_name)
+                self.subscribed_networks.add(network_id)
+        refused = [n for n in wanted if n not in allowed]
+        if refused:
+            await self._send_event(events.not_allowed_networks_event(refused))
+
+    async def _unsubscribe(self, action: Unsubscribe) -> None:
+        if action.everything:
             await self._leave_everything()
             await self.close(code=CLOSE_NORMAL)
             return
-        await self._drop_posts(post_ids)
+        await self._drop_posts(action.posts)
+        await self._drop_networks(action.networks)
 
     async def _drop_posts(self, post_ids: Iterable[int]) -> None:
         for post_id in post_ids:
             if self.subscribed_posts.pop(post_id, None) is not None:
                 await self.channel_layer.group_discard(post_group(post_id), self.channel_name)
+
+    async def _drop_networks(self, network_ids: Iterable[int]) -> None:
+        for network_id in network_ids:
+            if network_id in self.subscribed_networks:
+                self.subscribed_networks.discard(network_id)
+                await self.channel_layer.group_discard(network_group(network_id), self.channel_name)
+
+    # Typing and presence: live-only, never stored. Frames over the rate limit are dropped
+    # silently (see realtime.throttling); a dropped "typing": false is superseded by the
+    # sender's next frame, and clients let an indicator lapse after a few seconds anyway.
+
+    async def _typing(self, action: Typing) -> None:
+        """Tell the conversation's other participants; never the sender's own connections."""
+        if not self.typing_limit.allow():
+            return
+        assert self.user_id is not None
+        standing = await self._participation(action.conversation)
+        if not standing.participant:
+            # The same answer for a conversation that does not exist.
+            reason = "not allowed"
+        elif not standing.is_open(timezone.now()):
+            reason = "conversation has ended"
+        else:
+            event = events.typing_event(action.conversation, self.user_id, action.typing)
+            publisher.publish([user_group(u) for u in standing.others], event.text, event.type)
+            return
+        await self._send_event(events.conversation_refused_event(action.conversation, reason))
+
+    async def _participation(self, conversation_id: int) -> Participation:
+        assert self.user_id is not None
+        now = time.monotonic()
+        cached = self.participations.get(conversation_id)
+        if cached is not None and now - cached[0] < PARTICIPATION_CACHE_SECS:
+            return cached[1]
+        standing = await _participation(self.user_id, conversation_id)
+        if len(self.participations) >= MAX_CACHED_CONVERSATIONS:
+            self.participations = {
+                c: entry
+                for c, entry in self.participations.items()
+                if now - entry[0] < PARTICIPATION_CACHE_SECS
+            }
+        self.participations[conversation_id] = (now, standing)
+        return standing
+
+    async def _presence(self, action: Presence) -> None:
+        """Store it on the user; realtime.receivers tells those who share a conversation."""
+        if self.presence_limit.allow():
+            await _set_presence(self.user, action.form)
 
     async def _leave_everything(self) -> None:
         if self.user_id is None:
@@ -224,6 +344,9 @@ class EventConsumer(AsyncWebsocketConsumer):
         for post_id in list(getattr(self, "subscribed_posts", ())):
             await self.channel_layer.group_discard(post_group(post_id), self.channel_name)
         self.subscribed_posts = {}
+        for network_id in list(getattr(self, "subscribed_networks", ())):
+            await self.channel_layer.group_discard(network_group(network_id), self.channel_name)
+        self.subscribed_networks = set()
         await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
         self.user_id = None
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from accounts.serializers import presence_data
 from conversations.models import Conversation, Message
 from conversations.serializers import conversation_data, message_data, read_data
 from notifications.models import Notification
 from notifications.serializers import NotificationSerializer
+from posts.models import Comment, Post
+from posts.serializers import CommentSerializer, PostSerializer
 from videos.models import Video
 from videos.serializers import VideoSerializer
 
@@ -95,8 +99,37 @@ def video_ready_event(video: Video) -> Event:
     return Event("video-ready", f"/videos/{video.pk}", VideoSerializer(video).data)
 
 
+# Live-only events (issue 4, the protocol's later events): sent to whoever is connected and
+# concerned at that moment, never recorded on a stream, never replayed, no seq or epoch.
+
+
 def views_event(post_id: int, views: int) -> Event:
     return Event("views", f"/posts/{post_id}", {"views": views})
+
+
+def comment_event(comment: Comment) -> Event:
+    """To the subscribers of the post; ``data`` as ``POST posts/{id}/comments`` returns it."""
+    return Event("comment", f"/posts/{comment.post_id}", CommentSerializer(comment).data)
+
+
+def post_event(post: Post) -> Event:
+    """To the subscribers of the post's network; ``data`` as ``GET posts/{id}`` returns it."""
+    return Event("post", f"/networks/{post.network_id}/posts", PostSerializer(post).data)
+
+
+def typing_event(conversation_id: int, user_id: int, typing: bool) -> Event:
+    """To the other participants of the conversation (not the typing user's connections)."""
+    return Event(
+        "typing",
+        _conversation_location(conversation_id),
+        {"user": user_id, "conversation": conversation_id, "typing": typing},
+    )
+
+
+def presence_event(user_id: int, form: str, at: datetime) -> Event:
+    """To everyone who shares an open conversation with the user; ``form``/``at`` as the
+    ``presence`` of ``GET user/{id}``."""
+    return Event("presence", f"/user/{user_id}", {"user": user_id, **presence_data(form, at)})
 
 
 # Events the server sends about a client's own frames (not about state changes).
@@ -113,3 +146,18 @@ def resync_required_event(seq: int, epoch: str) -> Event:
 
 def not_allowed_posts_event(post_ids: list[int]) -> Event:
     return Event("error", "/posts", {"reason": "not allowed", "posts": post_ids})
+
+
+def not_allowed_networks_event(network_ids: list[int]) -> Event:
+    """The same answer for a network that does not exist and one the user is not in."""
+    return Event("error", "/networks", {"reason": "not allowed", "networks": network_ids})
+
+
+def conversation_refused_event(conversation_id: int, reason: str) -> Event:
+    """A ``typing`` frame about a conversation the user may not type in: ``not allowed``
+    (not a participant, or no such conversation) or ``conversation has ended``."""
+    return Event(
+        "error",
+        _conversation_location(conversation_id),
+        {"reason": reason, "conversation": conversation_id},
+    )

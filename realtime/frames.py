@@ -1,4 +1,5 @@
-"""Parsing and validating what a client sends (``websockets.md``, Post events).
+"""Parsing and validating what a client sends (``websockets.md``, Post events; issue 4's
+RESUME, network subscriptions, typing and presence).
 
 A pure function of the frame: it never touches the database or the connection, so it can be
 property-tested on its own. Every malformed frame becomes a ``FrameError`` with a reason the
@@ -13,8 +14,12 @@ from typing import Any
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_POSTS_PER_FRAME = 1000
+MAX_NETWORKS_PER_FRAME = 100
 # Far beyond any real id; larger numbers are malformed rather than unknown.
 MAX_ID = 2**53
+MAX_EPOCH_CHARS = 32
+# The forms of accounts.models.PresenceForm, repeated here so parsing needs no Django.
+PRESENCE_FORMS = ("desktop", "mobile")
 
 
 class FrameError(Exception):
@@ -26,13 +31,20 @@ class FrameError(Exception):
 @dataclass(frozen=True)
 class Subscribe:
     posts: tuple[int, ...]
+    networks: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class Unsubscribe:
-    """``posts`` empty means: leave everything and close (the protocol's rule)."""
+    """Leave ``posts`` and ``networks``; ``everything``: leave everything and close.
+
+    ``everything`` is the protocol's ``{"action":"UNSUBSCRIBE","posts":[]}``, with ``networks``
+    absent or empty too. An empty ``networks`` without ``posts`` leaves nothing.
+    """
 
     posts: tuple[int, ...]
+    networks: tuple[int, ...] = ()
+    everything: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,9 +55,22 @@ class Resume:
     epoch: str
 
 
-Action = Subscribe | Unsubscribe | Resume
+@dataclass(frozen=True)
+class Typing:
+    """The user is (or stopped) typing in a conversation."""
 
-MAX_EPOCH_CHARS = 32
+    conversation: int
+    typing: bool
+
+
+@dataclass(frozen=True)
+class Presence:
+    """The user is present on a device of this form (one of PRESENCE_FORMS)."""
+
+    form: str
+
+
+Action = Subscribe | Unsubscribe | Resume | Typing | Presence
 
 
 def parse_frame(text: str | None, data: bytes | None) -> Action:
@@ -63,11 +88,16 @@ def parse_frame(text: str | None, data: bytes | None) -> Action:
     action = body.get("action")
     name = action.upper() if isinstance(action, str) else None
     if name == "SUBSCRIBE":
-        return Subscribe(_post_ids(body.get("posts")))
+        posts, networks = _targets(body)
+        return Subscribe(posts, networks)
     if name == "UNSUBSCRIBE":
-        return Unsubscribe(_post_ids(body.get("posts")))
+        return _unsubscribe(body)
     if name == "RESUME":
         return Resume(parse_since(body.get("since")), parse_epoch(body.get("epoch")))
+    if name == "TYPING":
+        return Typing(_id(body.get("conversation"), "conversation"), _flag(body.get("typing")))
+    if name == "PRESENCE":
+        return Presence(_form(body.get("form")))
     raise FrameError("unknown action")
 
 
@@ -86,12 +116,47 @@ def parse_epoch(value: Any) -> str:
     return value
 
 
-def _post_ids(value: Any) -> tuple[int, ...]:
+def _targets(body: dict[str, Any]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``posts`` and ``networks`` of a (UN)SUBSCRIBE: either may be absent, not both."""
+    if "posts" not in body and "networks" not in body:
+        raise FrameError("give a list of posts or networks (or both)")
+    posts = _ids(body["posts"], "posts", MAX_POSTS_PER_FRAME) if "posts" in body else ()
+    networks = (
+        _ids(body["networks"], "networks", MAX_NETWORKS_PER_FRAME) if "networks" in body else ()
+    )
+    return posts, networks
+
+
+def _unsubscribe(body: dict[str, Any]) -> Unsubscribe:
+    posts, networks = _targets(body)
+    everything = "posts" in body and not posts and not networks
+    return Unsubscribe(posts, networks, everything)
+
+
+def _ids(value: Any, name: str, max_count: int) -> tuple[int, ...]:
     if not isinstance(value, list):
-        raise FrameError("posts must be a list of post ids")
-    if len(value) > MAX_POSTS_PER_FRAME:
-        raise FrameError(f"at most {MAX_POSTS_PER_FRAME} posts per frame")
+        raise FrameError(f"{name} must be a list of ids")
+    if len(value) > max_count:
+        raise FrameError(f"at most {max_count} {name} per frame")
     for item in value:
         if isinstance(item, bool) or not isinstance(item, int) or not 0 < item < MAX_ID:
-            raise FrameError("posts must be a list of positive integers")
+            raise FrameError(f"{name} must be a list of positive integers")
     return tuple(dict.fromkeys(value))
+
+
+def _id(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < MAX_ID:
+        raise FrameError(f"{name} must be a positive integer")
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise FrameError("typing must be true or false")
+    return value
+
+
+def _form(value: Any) -> str:
+    if not isinstance(value, str) or value not in PRESENCE_FORMS:
+        raise FrameError("form must be desktop or mobile")
+    return value

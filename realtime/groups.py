@@ -1,4 +1,4 @@
-"""Channel-layer group names: one per user (all their connections) and one per post."""
+"""Channel-layer group names: one per user (all their connections), post and network."""
 
 from __future__ import annotations
 
@@ -9,5 +9,10 @@ def user_group(user_id: int) -> str:
 
 
 def post_group(post_id: int) -> str:
-    """The connections subscribed to one post's live view counts."""
+    """The connections subscribed to one post: its live view counts and new comments."""
     return f"post.{int(post_id)}"
+
+
+def network_group(network_id: int) -> str:
+    """The connections subscribed to one network: its new posts."""
+    return f"network.{int(network_id)}"

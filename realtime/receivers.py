@@ -7,16 +7,19 @@ the state the change produced), builds the event once, and publishes it after co
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
 from conversations.models import Conversation, Message, Participant
+from conversations.selectors import co_participant_ids
 from notifications.models import Notification
+from posts.models import Comment, Post
 from realtime import events
-from realtime.groups import post_group, user_group
-from realtime.publish import publish_to_streams, send_control_on_commit
+from realtime.groups import network_group, post_group, user_group
+from realtime.publish import publish_on_commit, publish_to_streams, send_control_on_commit
 from realtime.view_counts import view_counts
 from videos.models import Video
 
@@ -76,6 +79,14 @@ def on_participants_added(
 ) -> None:
     # Only the newcomers are "placed in a new conversation"; the others are not told.
     on_conversation_created(sender, conversation, user_ids)
+    _conversation_changed(conversation.pk, _participants(conversation.pk))
+
+
+def on_participant_left(
+    sender: Any, conversation: Conversation, user_id: int, **kwargs: Any
+) -> None:
+    # No event (the others are not notified), but nobody's typing may reach them any more.
+    _conversation_changed(conversation.pk, [*_participants(conversation.pk), user_id])
 
 
 def on_conversation_ended(sender: Any, conversation: Conversation, **kwargs: Any) -> None:
@@ -84,6 +95,16 @@ def on_conversation_ended(sender: Any, conversation: Conversation, **kwargs: Any
             events.ended_conversation_event(conversation), _participants(conversation.pk)
         ),
         "ended-conversation",
+    )
+    _conversation_changed(conversation.pk, _participants(conversation.pk))
+
+
+def _conversation_changed(conversation_id: int, user_ids: Iterable[int]) -> None:
+    """The connections of these users forget what they read about the conversation (who is
+    in it, whether it is open) to decide typing, so the change applies at once."""
+    send_control_on_commit(
+        [user_group(u) for u in user_ids],
+        {"type": "realtime.conversation_changed", "conversation": conversation_id},
     )
 
 
@@ -117,6 +138,31 @@ def on_post_views_changed(sender: Any, counts: dict[int, int], **kwargs: Any) ->
     # coalescer after commit rather than straight to the channel layer.
     snapshot = dict(counts)
     transaction.on_commit(lambda: view_counts.changed(snapshot))
+
+
+def on_post_created(sender: Any, post: Post, **kwargs: Any) -> None:
+    _guarded(
+        lambda: publish_on_commit(events.post_event(post), [network_group(post.network_id)]),
+        "post",
+    )
+
+
+def on_comment_added(sender: Any, comment: Comment, **kwargs: Any) -> None:
+    _guarded(
+        lambda: publish_on_commit(events.comment_event(comment), [post_group(comment.post_id)]),
+        "comment",
+    )
+
+
+def on_presence_changed(sender: Any, user_id: int, form: str, at: datetime, **kwargs: Any) -> None:
+    # Recipients as of the change: whoever shares an open conversation with the user now.
+    _guarded(
+        lambda: publish_on_commit(
+            events.presence_event(user_id, form, at),
+            [user_group(u) for u in sorted(co_participant_ids(user_id))],
+        ),
+        "presence",
+    )
 
 
 # Access that ends while connected: the connections concerned are told to let go.
@@ -153,14 +199,18 @@ def connect_receivers() -> None:
         (conversation_signals.messages_read, on_messages_read),
         (conversation_signals.conversation_created, on_conversation_created),
         (conversation_signals.participants_added, on_participants_added),
+        (conversation_signals.participant_left, on_participant_left),
         (conversation_signals.conversation_ended, on_conversation_ended),
         (conversation_signals.conversation_made_regular, on_conversation_made_regular),
         (notification_signals.notification_created, on_notification_created),
         (video_signals.video_ready, on_video_ready),
         (post_signals.post_views_changed, on_post_views_changed),
+        (post_signals.post_created, on_post_created),
+        (post_signals.comment_added, on_comment_added),
         (post_signals.post_deleted, on_post_deleted),
         (post_signals.network_member_removed, on_network_member_removed),
         (account_signals.tokens_revoked, on_tokens_revoked),
+        (account_signals.presence_changed, on_presence_changed),
     ]
     for signal, receiver in pairs:
         signal.connect(receiver, dispatch_uid=f"realtime.{receiver.__name__}")
