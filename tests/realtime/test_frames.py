@@ -8,7 +8,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from realtime.frames import MAX_FRAME_BYTES, FrameError, Subscribe, Unsubscribe, parse_frame
+from accounts.models import PresenceForm
+from realtime.frames import (
+    MAX_FRAME_BYTES,
+    MAX_NETWORKS_PER_FRAME,
+    PRESENCE_FORMS,
+    Action,
+    FrameError,
+    Presence,
+    Resume,
+    Subscribe,
+    Typing,
+    Unsubscribe,
+    parse_frame,
+)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -27,24 +40,168 @@ def test_any_frame_is_an_action_or_a_frame_error(text: str | None, data: bytes) 
     except FrameError as error:
         assert error.reason
     else:
-        assert isinstance(action, Subscribe | Unsubscribe)
+        assert isinstance(action, Subscribe | Unsubscribe | Resume | Typing | Presence)
+
+
+ACTION_NAMES = ["SUBSCRIBE", "UNSUBSCRIBE", "subscribe", "Unsubscribe", "typing", "TYPING"]
+ACTION_NAMES += ["presence", "Presence", "RESUME", "x"]
+KEYS = ["posts", "networks", "conversation", "typing", "form", "since", "epoch", "action"]
+
+
+def _assert_well_formed(action: Action) -> None:
+    """What the consumer relies on, whatever the client sent."""
+    if isinstance(action, Subscribe | Unsubscribe):
+        for ids in (action.posts, action.networks):
+            assert all(type(i) is int and 0 < i < 2**53 for i in ids)
+            assert len(set(ids)) == len(ids)
+        assert len(action.networks) <= MAX_NETWORKS_PER_FRAME
+    if isinstance(action, Unsubscribe) and action.everything:
+        assert action.posts == () and action.networks == ()
+    if isinstance(action, Typing):
+        assert type(action.conversation) is int and action.conversation > 0
+        assert type(action.typing) is bool
+    if isinstance(action, Presence):
+        assert action.form in PRESENCE_FORMS
 
 
 @settings(max_examples=500, deadline=None)
-@given(body=json_values, action=st.sampled_from(["SUBSCRIBE", "UNSUBSCRIBE", "subscribe", "x"]))
+@given(body=json_values, action=st.sampled_from(ACTION_NAMES))
 def test_any_json_shape_is_an_action_or_a_frame_error(body: object, action: str) -> None:
-    for frame in (body, {"action": action, "posts": body}):
+    frames = [body, {"action": action, "posts": body}, {"action": action, "networks": body}]
+    frames += [{"action": action, "conversation": body, "typing": body}]
+    frames += [{"action": action, "form": body}]
+    for frame in frames:
         try:
             parsed = parse_frame(json.dumps(frame), None)
-        except FrameError:
+        except FrameError as error:
+            assert error.reason
             continue
-        assert all(isinstance(p, int) and p > 0 for p in parsed.posts)
+        _assert_well_formed(parsed)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    action=st.sampled_from(ACTION_NAMES),
+    fields=st.dictionaries(st.sampled_from(KEYS[:-1]), json_values, max_size=5),
+)
+def test_any_mix_of_known_keys_is_an_action_or_a_frame_error(
+    action: str, fields: dict[str, object]
+) -> None:
+    try:
+        parsed = parse_frame(json.dumps({"action": action, **fields}), None)
+    except FrameError as error:
+        assert error.reason
+        return
+    _assert_well_formed(parsed)
+
+
+ids = st.lists(st.integers(min_value=1, max_value=2**53 - 1), max_size=30)
 
 
 @given(posts=st.lists(st.integers(min_value=1, max_value=2**53 - 1), max_size=50))
 def test_valid_subscribe_keeps_ids_in_order_without_duplicates(posts: list[int]) -> None:
     parsed = parse_frame(json.dumps({"action": "SUBSCRIBE", "posts": posts}), None)
     assert parsed == Subscribe(tuple(dict.fromkeys(posts)))
+
+
+@given(posts=ids, networks=ids, with_posts=st.booleans())
+def test_valid_network_subscribe_keeps_both_lists(
+    posts: list[int], networks: list[int], with_posts: bool
+) -> None:
+    frame: dict[str, object] = {"action": "subscribe", "networks": networks}
+    if with_posts:
+        frame["posts"] = posts
+    parsed = parse_frame(json.dumps(frame), None)
+    expected_posts = tuple(dict.fromkeys(posts)) if with_posts else ()
+    assert parsed == Subscribe(expected_posts, tuple(dict.fromkeys(networks)))
+
+
+@given(posts=ids, networks=ids, with_posts=st.booleans(), with_networks=st.booleans())
+def test_unsubscribe_leaves_everything_only_for_an_empty_posts_list(
+    posts: list[int], networks: list[int], with_posts: bool, with_networks: bool
+) -> None:
+    frame: dict[str, object] = {"action": "UNSUBSCRIBE"}
+    if with_posts:
+        frame["posts"] = posts
+    if with_networks:
+        frame["networks"] = networks
+    if not with_posts and not with_networks:
+        with pytest.raises(FrameError):
+            parse_frame(json.dumps(frame), None)
+        return
+    parsed = parse_frame(json.dumps(frame), None)
+    assert isinstance(parsed, Unsubscribe)
+    assert parsed.everything == (with_posts and not posts and not (with_networks and networks))
+
+
+@pytest.mark.parametrize(
+    ("frame", "everything"),
+    [
+        ({"action": "UNSUBSCRIBE", "posts": []}, True),
+        ({"action": "UNSUBSCRIBE", "posts": [], "networks": []}, True),
+        ({"action": "UNSUBSCRIBE", "networks": []}, False),
+        ({"action": "UNSUBSCRIBE", "posts": [], "networks": [3]}, False),
+        ({"action": "UNSUBSCRIBE", "posts": [1]}, False),
+    ],
+)
+def test_unsubscribe_everything_cases(frame: dict[str, object], everything: bool) -> None:
+    parsed = parse_frame(json.dumps(frame), None)
+    assert isinstance(parsed, Unsubscribe) and parsed.everything is everything
+
+
+def test_subscribe_needs_posts_or_networks() -> None:
+    with pytest.raises(FrameError, match="posts or networks"):
+        parse_frame('{"action": "SUBSCRIBE"}', None)
+
+
+def test_too_many_networks_in_one_frame() -> None:
+    networks = list(range(1, MAX_NETWORKS_PER_FRAME + 2))
+    with pytest.raises(FrameError, match="at most"):
+        parse_frame(json.dumps({"action": "SUBSCRIBE", "networks": networks}), None)
+
+
+@given(
+    name=st.sampled_from(["typing", "TYPING", "Typing"]),
+    conversation=st.integers(min_value=1, max_value=2**53 - 1),
+    typing=st.booleans(),
+)
+def test_valid_typing(name: str, conversation: int, typing: bool) -> None:
+    frame = {"action": name, "conversation": conversation, "typing": typing}
+    assert parse_frame(json.dumps(frame), None) == Typing(conversation, typing)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"typing": True},
+        {"conversation": 1},
+        {"conversation": 1, "typing": 0},
+        {"conversation": 1, "typing": None},
+        {"conversation": True, "typing": True},
+        {"conversation": 1.0, "typing": True},
+        {"conversation": -1, "typing": True},
+        {"conversation": 2**53, "typing": True},
+        {"conversation": [1], "typing": True},
+    ],
+)
+def test_bad_typing_is_a_frame_error(fields: dict[str, object]) -> None:
+    with pytest.raises(FrameError):
+        parse_frame(json.dumps({"action": "typing", **fields}), None)
+
+
+@pytest.mark.parametrize("form", ["desktop", "mobile"])
+def test_valid_presence(form: str) -> None:
+    assert parse_frame(json.dumps({"action": "presence", "form": form}), None) == Presence(form)
+
+
+@pytest.mark.parametrize("form", [None, "", "tablet", "DESKTOP", 1, ["mobile"], {"m": 1}])
+def test_bad_presence_is_a_frame_error(form: object) -> None:
+    with pytest.raises(FrameError, match="form"):
+        parse_frame(json.dumps({"action": "presence", "form": form}), None)
+
+
+def test_presence_forms_are_the_models() -> None:
+    assert set(PRESENCE_FORMS) == set(PresenceForm.values)
 
 
 @pytest.mark.parametrize("size", [MAX_FRAME_BYTES + 1, 1024 * 1024])
