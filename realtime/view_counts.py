@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -99,6 +99,13 @@ def _current_views(post_id: int) -> int | None:
 class ViewCountCoalescer:
     def __init__(self, store: WindowStore | None = None) -> None:
         self._store = store
+        # The loop keeps only weak references to tasks: hold them until they finish.
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _start(self, loop: asyncio.AbstractEventLoop, coroutine: Any) -> None:
+        task = loop.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     @property
     def store(self) -> WindowStore:
@@ -114,7 +121,7 @@ class ViewCountCoalescer:
             loop.call_soon_threadsafe(self._spawn, loop, post_id, count)
 
     def _spawn(self, loop: asyncio.AbstractEventLoop, post_id: int, count: int) -> None:
-        loop.create_task(self._note(post_id, count))
+        self._start(loop, self._note(post_id, count))
 
     async def _note(self, post_id: int, count: int) -> None:
         try:
@@ -132,7 +139,7 @@ class ViewCountCoalescer:
         loop.call_later(VIEWS_COALESCE_SECS, self._spawn_trailing, loop, post_id)
 
     def _spawn_trailing(self, loop: asyncio.AbstractEventLoop, post_id: int) -> None:
-        loop.create_task(self._trailing(post_id))
+        self._start(loop, self._trailing(post_id))
 
     async def _trailing(self, post_id: int) -> None:
         try:
