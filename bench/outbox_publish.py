@@ -157,8 +157,9 @@ class Watcher:
 
         while True:
             message = await self.layer.receive(self.channel)
-            text = json.loads(message["text"])["data"]["text"]
-            self.arrivals.append((time.perf_counter(), text))
+            event = json.loads(message.get("text", "{}"))
+            if event.get("type") == "message":
+                self.arrivals.append((time.perf_counter(), event["data"]["text"]))
 
     def reset(self) -> None:
         time.sleep(0.5)

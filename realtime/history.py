@@ -51,12 +51,14 @@ def record(event: Event, user_ids: Iterable[int]) -> list[Positioned]:
     if not users:
         return []
     with transaction.atomic():
-        UserStream.objects.bulk_create(
-            [UserStream(user_id=uid, epoch=new_epoch()) for uid in users], ignore_conflicts=True
-        )
-        streams = list(
-            UserStream.objects.select_for_update().filter(user_id__in=users).order_by("user_id")
-        )
+        streams = _locked_streams(users)
+        if len(streams) < len(users):
+            # First events of some users: create their streams, then lock all again in order.
+            UserStream.objects.bulk_create(
+                [UserStream(user_id=uid, epoch=new_epoch()) for uid in users],
+                ignore_conflicts=True,
+            )
+            streams = _locked_streams(users)
         for stream in streams:
             stream.last_seq += 1
         UserStream.objects.bulk_update(streams, ["last_seq"])
@@ -71,6 +73,12 @@ def record(event: Event, user_ids: Iterable[int]) -> list[Positioned]:
             for p in positioned
         )
     return positioned
+
+
+def _locked_streams(users: list[int]) -> list[UserStream]:
+    return list(
+        UserStream.objects.select_for_update().filter(user_id__in=users).order_by("user_id")
+    )
 
 
 def current_position(user_id: int) -> Position:
