@@ -12,6 +12,7 @@ from channels.testing import WebsocketCommunicator
 from gleepost.asgi import application
 from realtime.events import STREAM_EVENT_TYPES
 from tests.conftest import Member
+from tests.realtime.schemas import validate_event
 from tests.servers import daphne
 
 Connect = Callable[..., Awaitable[WebsocketCommunicator]]
@@ -33,7 +34,10 @@ class Socket(WebsocketCommunicator):
         return without_position(await self.next_raw_event(timeout))
 
     async def next_raw_event(self, timeout: float = 3) -> dict[str, Any]:
-        return json.loads(await self.receive_from(timeout=timeout))
+        """The next event as sent, checked against the protocol's schemas (docs/asyncapi.yaml)."""
+        event: dict[str, Any] = json.loads(await self.receive_from(timeout=timeout))
+        validate_event(event)
+        return event
 
     async def assert_silent(self, timeout: float = 0.3) -> None:
         assert await self.receive_nothing(timeout=timeout), "an event arrived that must not"

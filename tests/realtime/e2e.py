@@ -15,6 +15,7 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import Member
 from tests.realtime.conftest import without_position
+from tests.realtime.schemas import validate_event
 
 
 def ws_url(base: str, path: str = "/api/v1/ws", query: str = "") -> str:
@@ -49,7 +50,10 @@ async def next_event(socket: ClientConnection, timeout: float = 5) -> dict[str, 
 
 
 async def next_raw_event(socket: ClientConnection, timeout: float = 5) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(socket.recv(), timeout))
+    """The next event as sent, checked against the protocol's schemas (docs/asyncapi.yaml)."""
+    event: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), timeout))
+    validate_event(event)
+    return event
 
 
 async def assert_silent(socket: ClientConnection, timeout: float = 0.5) -> None:
