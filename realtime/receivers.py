@@ -79,14 +79,14 @@ def on_participants_added(
 ) -> None:
     # Only the newcomers are "placed in a new conversation"; the others are not told.
     on_conversation_created(sender, conversation, user_ids)
-    _conversation_changed(conversation.pk, _participants(conversation.pk))
+    _conversation_changed(conversation.pk)
 
 
 def on_participant_left(
     sender: Any, conversation: Conversation, user_id: int, **kwargs: Any
 ) -> None:
     # No event (the others are not notified), but nobody's typing may reach them any more.
-    _conversation_changed(conversation.pk, [*_participants(conversation.pk), user_id])
+    _conversation_changed(conversation.pk, also=[user_id])
 
 
 def on_conversation_ended(sender: Any, conversation: Conversation, **kwargs: Any) -> None:
@@ -96,15 +96,19 @@ def on_conversation_ended(sender: Any, conversation: Conversation, **kwargs: Any
         ),
         "ended-conversation",
     )
-    _conversation_changed(conversation.pk, _participants(conversation.pk))
+    _conversation_changed(conversation.pk)
 
 
-def _conversation_changed(conversation_id: int, user_ids: Iterable[int]) -> None:
-    """The connections of these users forget what they read about the conversation (who is
-    in it, whether it is open) to decide typing, so the change applies at once."""
-    send_control_on_commit(
-        [user_group(u) for u in user_ids],
-        {"type": "realtime.conversation_changed", "conversation": conversation_id},
+def _conversation_changed(conversation_id: int, also: Iterable[int] = ()) -> None:
+    """The connections of the participants (and of ``also``) forget what they read about the
+    conversation to decide typing (who is in it, whether it is open): the change applies at
+    once rather than when their copy expires."""
+    _guarded(
+        lambda: send_control_on_commit(
+            [user_group(u) for u in [*_participants(conversation_id), *also]],
+            {"type": "realtime.conversation_changed", "conversation": conversation_id},
+        ),
+        "conversation-changed control",
     )
 
 
