@@ -34,6 +34,11 @@ class UserDetailSerializer(UserSerializer):
 
     def to_representation(self, instance: User) -> dict[str, Any]:
         data = dict(super().to_representation(instance))
-        if instance.presence_form and instance.presence_at is not None:
+        # Presence is shown to whom the presence event goes (see accounts.views.UserView).
+        if (
+            self.context.get("show_presence", True)
+            and instance.presence_form
+            and instance.presence_at is not None
+        ):
             data["presence"] = presence_data(instance.presence_form, instance.presence_at)
         return data

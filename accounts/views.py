@@ -11,8 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.actions import MAX_PASSWORD_CHARS, do_login, do_logout, do_register
+from accounts.authentication import request_user
 from accounts.models import AuthToken, User
 from accounts.serializers import UserDetailSerializer
+from conversations.selectors import shares_open_conversation
 from gleepost.errors import bad_request
 from gleepost.params import raw_param, string_param
 from gleepost.times import format_time
@@ -60,7 +62,11 @@ class LogoutView(APIView):
 class UserView(APIView):
     def get(self, request: Request, user_id: int) -> Response:
         user = get_object_or_404(User, pk=user_id, is_active=True)
-        return Response(UserDetailSerializer(user).data)
+        caller = request_user(request)
+        # Presence reaches, as events, only people who share an open conversation with the
+        # user; the REST resource shows it to the same people (and to the user).
+        show_presence = caller.pk == user.pk or shares_open_conversation(caller.pk, user.pk)
+        return Response(UserDetailSerializer(user, context={"show_presence": show_presence}).data)
 
 
 def _password_param(request: Request) -> str:

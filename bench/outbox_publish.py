@@ -89,7 +89,7 @@ def run(messages: int, participants: int) -> None:
     with_outbox = receivers.publish_to_streams
     results = {}
     for label, path in (("without outbox", without_outbox), ("with outbox", with_outbox)):
-        receivers.publish_to_streams = path  # type: ignore[assignment]
+        receivers.publish_to_streams = path
         for _ in range(20):  # warm up
             do_send_message(conversation, users[0], "warm")
         publisher.flush()

@@ -71,3 +71,13 @@ def co_participant_ids(user_id: int) -> set[int]:
         .exclude(user_id=user_id)
         .values_list("user_id", flat=True)
     )
+
+
+def shares_open_conversation(user_id: int, other_id: int) -> bool:
+    """Whether both users are still in some conversation that is still open (one query)."""
+    mine = Participant.objects.filter(_open(), user_id=user_id, left_at__isnull=True).values(
+        "conversation_id"
+    )
+    return Participant.objects.filter(
+        conversation_id__in=mine, user_id=other_id, left_at__isnull=True
+    ).exists()

@@ -51,15 +51,27 @@ def test_user_resource_without_presence_is_the_plain_shape(alice: Member, bob: M
 
 
 def test_user_resource_carries_the_last_presence(alice: Member, bob: Member) -> None:
+    conversation_actions.do_create_conversation(alice.user, [bob.id])
     do_set_presence(alice.user, "desktop")
     at = do_set_presence(alice.user, "mobile")
-    response = bob.client.get(f"/api/v1/user/{alice.id}")
-    assert response.json() == {
+    expected = {
         "id": alice.id,
         "username": "alice",
         "profile_image": "https://img.example.com/alice.jpg",
         "presence": {"form": "mobile", "at": format_time(at)},
     }
+    assert bob.client.get(f"/api/v1/user/{alice.id}").json() == expected
+    assert alice.client.get(f"/api/v1/user/{alice.id}").json() == expected
+
+
+def test_presence_is_shown_only_to_who_would_get_the_event(
+    alice: Member, bob: Member, carol: Member
+) -> None:
+    conversation, _ = conversation_actions.do_create_conversation(alice.user, [bob.id])
+    do_set_presence(alice.user, "mobile")
+    assert "presence" not in carol.client.get(f"/api/v1/user/{alice.id}").json()
+    conversation_actions.do_leave_conversation(conversation, bob.user)
+    assert "presence" not in bob.client.get(f"/api/v1/user/{alice.id}").json()
 
 
 def test_embedded_users_keep_their_shape(alice: Member, bob: Member) -> None:
