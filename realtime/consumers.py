@@ -42,6 +42,7 @@ from realtime.frames import (
 from realtime.groups import network_group, post_group, user_group
 from realtime.publish import publisher
 from realtime.throttling import SlidingWindowLimit
+from realtime.view_counts import current_views
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,11 @@ MAX_PRESENCE_FRAMES_PER_SEC = 3
 PARTICIPATION_CACHE_SECS = 30.0
 # Conversations remembered per connection; the rate limit keeps it far below this.
 MAX_CACHED_CONVERSATIONS = 200
+
+
+@database_sync_to_async
+def _current_views(post_ids: tuple[int, ...]) -> dict[int, int]:
+    return current_views(post_ids)
 
 
 @database_sync_to_async
@@ -130,8 +136,9 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self._resync()
         elif resume is not None:
             await self._resume(*resume)
-        else:
-            await self._replay(before_join.seq)
+        # Events committed around the join may have been published before it: send them
+        # from the history, so the live stream starts without a gap.
+        await self._replay(self.delivered_seq)
 
     async def disconnect(self, code: int) -> None:
         await self._leave_everything()
@@ -160,8 +167,11 @@ class EventConsumer(AsyncWebsocketConsumer):
         seq = message.get("seq")
         if seq is not None:
             if message.get("epoch") != self.epoch:
-                # The stream was reset under us: follow the new epoch from this event on.
+                # The stream was reset under us (its history lost): the client must refetch,
+                # then go on from this event, the new epoch's position seq - 1.
                 self.epoch = message["epoch"]
+                self.delivered_seq = seq - 1
+                await self._send_event(events.resync_required_event(seq - 1, self.epoch))
             elif seq <= self.delivered_seq:
                 return  # already sent (replayed, or a duplicate live copy)
             elif seq > self.delivered_seq + 1:
@@ -174,15 +184,20 @@ class EventConsumer(AsyncWebsocketConsumer):
     async def _resume(self, since: int, epoch: str) -> None:
         """Replay what the client missed before this connection, or tell it to resync.
 
-        Events of this connection's own lifetime have been (or are being) sent live; the
-        replay covers (since, position at connect].
+        This connection has sent, in order, every stream event after its position at connect;
+        a resume adds (since, position at connect] in front of them. That is only possible in
+        order while none has been sent yet: a RESUME frame that comes later than that, for
+        events before the connection, gets resync-required instead of an out-of-order replay.
         """
         assert self.user_id is not None
+        connected_seq = self.connected_at.seq
         stale = await _can_resume(self.user_id, since, epoch)
-        if stale is not None:
+        if stale is None and since >= connected_seq:
+            return  # the client already has everything this connection has not sent
+        if stale is not None or self.delivered_seq > connected_seq:
             await self._resync()
             return
-        await self._replay(since, up_to=self.connected_at.seq, advance=False)
+        await self._replay(since, up_to=connected_seq, advance=False)
 
     async def _resync(self) -> None:
         assert self.user_id is not None
@@ -265,6 +280,11 @@ class EventConsumer(AsyncWebsocketConsumer):
         if refused:
             # The same answer for a post that does not exist and one the user may not see.
             await self._send_event(events.not_allowed_posts_event(refused))
+        # The current counts at once, read after joining: a client never shows a stale number
+        # until the next view, and any later change arrives after these.
+        counts = await _current_views(tuple(p for p in wanted if p in allowed))
+        for post_id, views in counts.items():
+            await self._send_event(events.views_event(post_id, views))
 
     async def _subscribe_networks(self, wanted: list[int]) -> None:
         assert self.user_id is not None

@@ -39,6 +39,17 @@ class Socket(WebsocketCommunicator):
         validate_event(event)
         return event
 
+    async def subscribe_posts(self, post_ids: list[int]) -> dict[int, int]:
+        """SUBSCRIBE to posts the user may see; returns the views each one's answer carried."""
+        await self.send_json_to({"action": "SUBSCRIBE", "posts": post_ids})
+        counts = {}
+        for _ in post_ids:
+            event = await self.next_event()
+            assert event["type"] == "views", event
+            counts[int(event["location"].rsplit("/", 1)[1])] = event["data"]["views"]
+        assert sorted(counts) == sorted(post_ids)
+        return counts
+
     async def assert_silent(self, timeout: float = 0.3) -> None:
         assert await self.receive_nothing(timeout=timeout), "an event arrived that must not"
 

@@ -264,7 +264,7 @@ class TestPostSubscriptions:
     ) -> None:
         post = await make_post(alice, bob)
         watcher, idle = await connect(bob), await connect(bob)
-        await watcher.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk]})
+        assert await watcher.subscribe_posts([post.pk]) == {post.pk: 0}
         await watcher.assert_silent(0.2)
         await run(post_actions.do_record_views)(alice.user, [(post.pk, timezone.now())])
         assert await watcher.next_event() == {
@@ -279,7 +279,7 @@ class TestPostSubscriptions:
     ) -> None:
         post = await make_post(alice, bob)
         socket = await connect(bob)
-        await socket.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk]})
+        await socket.subscribe_posts([post.pk])
         await socket.send_json_to({"action": "UNSUBSCRIBE", "posts": [post.pk]})
         await socket.assert_silent(0.2)
         await run(post_actions.do_record_views)(alice.user, [(post.pk, timezone.now())])
@@ -348,7 +348,7 @@ class TestBadFrames:
     ) -> None:
         post = await make_post(alice, bob)
         socket = await connect(bob)
-        await socket.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk]})
+        await socket.subscribe_posts([post.pk])
         await socket.send_to(text_data=frame)
         event = await socket.next_event()
         assert event["type"] == "error"
@@ -369,7 +369,7 @@ class TestBadFrames:
     ) -> None:
         post = await make_post(alice, bob)
         socket = await connect(bob)
-        await socket.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk]})
+        await socket.subscribe_posts([post.pk])
         await socket.send_json_to(
             {"action": "SUBSCRIBE", "posts": list(range(10**6, 10**6 + 1000))}
         )
@@ -385,7 +385,7 @@ class TestAccessEndingWhileConnected:
     ) -> None:
         post = await make_post(alice, bob)
         socket = await connect(bob)
-        await socket.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk]})
+        await socket.subscribe_posts([post.pk])
         await socket.assert_silent(0.2)
         await run(post_actions.do_delete_post)(post, alice.user)
         await socket.assert_silent(0.3)
@@ -404,7 +404,7 @@ class TestAccessEndingWhileConnected:
         post = await make_post(alice, bob, carol)
         bob_socket, carol_socket = await connect(bob), await connect(carol)
         for socket in (bob_socket, carol_socket):
-            await socket.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk]})
+            await socket.subscribe_posts([post.pk])
         await bob_socket.assert_silent(0.2)
         network = await run(lambda: post.network)()
         await run(post_actions.do_remove_network_member)(network, alice.user, bob.id)

@@ -53,8 +53,11 @@ async def conversation_of(creator: Member, *others: Member, live: bool = False) 
 
 
 async def subscribe(socket: Socket, **targets: list[int]) -> None:
-    """Subscribe and wait until the frame has been handled (no answer means all allowed)."""
+    """Subscribe and wait until the frame has been handled: each allowed post answers with its
+    current views; networks answer nothing when allowed."""
     await socket.send_json_to({"action": "SUBSCRIBE", **targets})
+    for _ in targets.get("posts", []):
+        assert (await socket.next_event())["type"] == "views"
     await socket.assert_silent(0.2)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -246,3 +247,62 @@ async def test_prune_drops_old_and_surplus_events(
     assert kept == [4, 5, 6]
     # Alice's stream was pruned by the same rule.
     assert await run(StreamEvent.objects.filter(stream_id=alice.id).count)() == 3
+
+
+async def test_late_resume_frame_gets_resync_instead_of_out_of_order_replay(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
+    conversation = await chat(alice, bob)
+    before = await position(bob)
+    await send_messages(conversation, alice, 2)  # missed before connecting
+    socket = await connect(bob)
+    await send_messages(conversation, alice, 1)  # sent live on this connection
+    live = await socket.next_raw_event()
+    await socket.send_json_to({"action": "RESUME", "since": before.seq, "epoch": before.epoch})
+    assert await socket.next_raw_event() == {
+        "type": "resync-required",
+        "data": {"since": live["seq"], "epoch": live["epoch"]},
+    }
+    await socket.assert_silent()
+
+
+async def test_resume_frame_with_nothing_missed_replays_nothing(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
+    conversation = await chat(alice, bob)
+    socket = await connect(bob)
+    await send_messages(conversation, alice, 1)
+    live = await socket.next_raw_event()
+    await socket.send_json_to({"action": "RESUME", "since": live["seq"], "epoch": live["epoch"]})
+    await socket.assert_silent()
+
+
+async def test_stream_reset_while_connected_sends_resync_then_continues(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
+    conversation = await chat(alice, bob)
+    socket = await connect(bob)
+    old = await position(bob)
+    # The history is lost (the stream row and its events deleted): a new epoch starts at 1.
+    await run(lambda: UserStream.objects.filter(user_id=bob.id).delete())()
+    await send_messages(conversation, alice, 1)
+    resync = await socket.next_raw_event()
+    event = await socket.next_raw_event()
+    assert event["type"] == "message" and event["seq"] == 1
+    assert event["epoch"] != old.epoch
+    assert resync == {"type": "resync-required", "data": {"since": 0, "epoch": event["epoch"]}}
+
+
+async def test_subscribe_sends_the_current_views_at_once(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
+    from posts import actions as post_actions
+    from tests.realtime.test_consumers import make_post
+
+    post = await make_post(alice, bob)
+    for _ in range(3):
+        await run(post_actions.do_record_views)(alice.user, [(post.pk, timezone.now())])
+    await asyncio.sleep(1.5)  # let that burst's coalesced events go out before subscribing
+    socket = await connect(bob)
+    assert await socket.subscribe_posts([post.pk]) == {post.pk: 3}
+    await socket.assert_silent(1.5)  # and nothing more: the count did not change since

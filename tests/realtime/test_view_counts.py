@@ -25,7 +25,7 @@ async def test_burst_sends_first_count_at_once_and_final_count_after_window(
 ) -> None:
     post = await make_post(alice, bob)
     socket = await connect(bob)
-    await socket.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk]})
+    await socket.subscribe_posts([post.pk])
     await socket.assert_silent(0.2)
 
     start = time.monotonic()
@@ -54,7 +54,7 @@ async def test_quiet_post_sends_each_view_when_windows_have_passed(
 ) -> None:
     post = await make_post(alice, bob)
     socket = await connect(bob)
-    await socket.send_json_to({"action": "SUBSCRIBE", "posts": [post.pk]})
+    await socket.subscribe_posts([post.pk])
     await socket.assert_silent(0.2)
     for expected in (1, 2):
         await run(post_actions.do_record_views)(alice.user, [(post.pk, timezone.now())])
