@@ -213,6 +213,10 @@ class TestDocumentStructure:
             limits["maxPostSubscriptionsPerConnection"]
             == consumers.MAX_SUBSCRIPTIONS_PER_CONNECTION
         )
+        assert (
+            limits["maxNetworkSubscriptionsPerConnection"]
+            == consumers.MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION
+        )
         post_ids = load_document()["components"]["schemas"]["PostIds"]
         assert post_ids["maxItems"] == frames.MAX_POSTS_PER_FRAME
         assert post_ids["items"] == {"$ref": "#/components/schemas/ClientId"}
