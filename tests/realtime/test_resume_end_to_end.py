@@ -204,36 +204,81 @@ async def test_random_reconnects_under_two_publishers_lose_and_duplicate_nothing
     ]
     for publisher in publishers:
         publisher.start()
-    received: list[dict[str, Any]] = []
-    last_seq, epoch = start.seq, start.epoch
+    client = FollowingClient(bob, start, [from_alice.pk, from_carol.pk], servers[0])
     try:
         for connected_for, away_for, by_query, which in schedule:
-            base = servers[which]
-            query = auth_query(bob, last_seq, epoch) if by_query else auth_query(bob)
-            async with connect(ws_url(base, query=query)) as socket:
-                if not by_query:
-                    await socket.send(f'{{"action":"RESUME","since":{last_seq},"epoch":"{epoch}"}}')
-                deadline = asyncio.get_running_loop().time() + connected_for
-                while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
-                    try:
-                        event = await next_raw_event(socket, timeout=remaining)
-                    except TimeoutError:
-                        break
-                    received.append(event)
-                    last_seq = max(last_seq, event["seq"])
+            await client.session(servers[which], by_query, connected_for)
             await asyncio.sleep(away_for * rng.random())
     finally:
         for publisher in publishers:
             publisher.halt.set()
         for publisher in publishers:
             await asyncio.to_thread(publisher.join, 10)
-    async with connect(ws_url(servers[0], query=auth_query(bob, last_seq, epoch))) as socket:
-        received.extend(await read_until_silent(socket))
+    await client.session(servers[0], by_query=True, connected_for=None)
 
-    seqs = [e["seq"] for e in received]
     sent = set(publishers[0].sent) | set(publishers[1].sent)
-    # A client following the documented algorithm keeps only what is past its last seq; a
-    # RESUME frame can replay older events after live ones, never the same one twice.
-    assert len(seqs) == len(set(seqs)), "an event arrived twice"
-    assert sorted(seqs) == list(range(start.seq + 1, start.seq + len(sent) + 1))
-    assert {e["data"]["id"] for e in received} == sent
+    seqs = [e["seq"] for e in client.events]
+    assert seqs == sorted(set(seqs)), "an event arrived twice or out of order"
+    assert client.message_ids() == sent, "a message was lost"
+    if not client.resyncs:
+        # With no resync every position came as an event: exactly the range, no hole.
+        assert seqs == list(range(start.seq + 1, start.seq + len(sent) + 1))
+
+
+class FollowingClient:
+    """A client following docs/websocket-protocol.md: resume from the last position, keep only
+    events past it, and on resync-required refetch the conversations over REST."""
+
+    def __init__(
+        self, member: Member, start: history.Position, conversations: list[int], base: str
+    ) -> None:
+        self.member, self.conversations, self.base = member, conversations, base
+        self.last_seq, self.epoch = start.seq, start.epoch
+        self.events: list[dict[str, Any]] = []
+        self.refetched: set[int] = set()
+        self.resyncs = 0
+
+    async def session(self, base: str, by_query: bool, connected_for: float | None) -> None:
+        query = auth_query(self.member, self.last_seq, self.epoch) if by_query else None
+        async with connect(ws_url(base, query=query or auth_query(self.member))) as socket:
+            if not by_query:
+                await socket.send(
+                    f'{{"action":"RESUME","since":{self.last_seq},"epoch":"{self.epoch}"}}'
+                )
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + (connected_for if connected_for is not None else 3600)
+            while (remaining := deadline - loop.time()) > 0:
+                try:
+                    timeout = remaining if connected_for is not None else 1.5
+                    event = await next_raw_event(socket, timeout=timeout)
+                except TimeoutError:
+                    return
+                await self.handle(event)
+
+    async def handle(self, event: dict[str, Any]) -> None:
+        if event["type"] == "resync-required":
+            self.resyncs += 1
+            for conversation_id in self.conversations:
+                self.refetched |= await asyncio.to_thread(
+                    all_message_ids, self.base, self.member, conversation_id
+                )
+            self.last_seq, self.epoch = event["data"]["since"], event["data"]["epoch"]
+        elif event["seq"] > self.last_seq:
+            self.events.append(event)
+            self.last_seq = event["seq"]
+
+    def message_ids(self) -> set[int]:
+        return {e["data"]["id"] for e in self.events} | self.refetched
+
+
+def all_message_ids(base: str, member: Member, conversation_id: int) -> set[int]:
+    ids: set[int] = set()
+    before = ""
+    while True:
+        url = f"{base}/api/v1/conversations/{conversation_id}/messages?count=100{before}"
+        status, page = http("GET", url, member)
+        assert status == 200, page
+        if not page:
+            return ids
+        ids |= {m["id"] for m in page}
+        before = f"&before={page[-1]['id']}"
