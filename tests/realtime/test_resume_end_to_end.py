@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 
@@ -35,8 +35,9 @@ pytestmark = [
 
 
 async def new_chat(sender: Member, receiver: Member) -> Conversation:
+    """A new conversation (live ones are never reused, unlike a regular one between two)."""
     conversation, _ = await in_thread(
-        conversation_actions.do_create_conversation, sender.user, [receiver.id]
+        conversation_actions.do_create_conversation, sender.user, [receiver.id], live=True
     )
     return conversation
 
@@ -184,6 +185,8 @@ schedules = st.lists(
 @settings(
     max_examples=4,
     deadline=None,
+    # Each example takes seconds of real traffic: report a failure as found, without shrinking.
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(schedule=schedules, seed=st.integers(0, 2**16))
