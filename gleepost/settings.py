@@ -130,12 +130,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Names in Redis start with this: several deployments (or test runs) can share one Redis.
+REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "gp")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             # Why pub/sub and not RedisChannelLayer: docs/channel-layer.md.
             "BACKEND": "realtime.layers.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:asgi"},
         }
     }
 else:

@@ -80,14 +80,19 @@ class RedisWindows:
     async def try_open(self, post_id: int, count: int) -> bool:
         client = self._client()
         opened = await client.set(
-            f"gp:views:window:{post_id}", count, nx=True, px=int(VIEWS_COALESCE_SECS * 1000)
+            f"{settings.REDIS_PREFIX}:views:window:{post_id}",
+            count,
+            nx=True,
+            px=int(VIEWS_COALESCE_SECS * 1000),
         )
         if opened:
-            await client.set(f"gp:views:sent:{post_id}", count, ex=_LAST_SENT_TTL_SECS)
+            await client.set(
+                f"{settings.REDIS_PREFIX}:views:sent:{post_id}", count, ex=_LAST_SENT_TTL_SECS
+            )
         return bool(opened)
 
     async def last_sent(self, post_id: int) -> int | None:
-        value = await self._client().get(f"gp:views:sent:{post_id}")
+        value = await self._client().get(f"{settings.REDIS_PREFIX}:views:sent:{post_id}")
         return int(value) if value is not None else None
 
 

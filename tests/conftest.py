@@ -52,6 +52,19 @@ def _requirement_unmet(item: pytest.Item) -> str | None:
     return None
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Keep this run's names in Redis apart from any other run sharing the same Redis server:
+    group user.1 of one run must not receive events of another run's user 1."""
+    from django.conf import settings
+
+    prefix = f"gptest{os.getpid()}"
+    os.environ["REDIS_PREFIX"] = prefix  # for the daphne processes the tests start
+    settings.REDIS_PREFIX = prefix
+    config = settings.CHANNEL_LAYERS["default"].get("CONFIG")
+    if config is not None:
+        config["prefix"] = f"{prefix}:asgi"
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Tests that need a real service skip on a laptop without it, and fail in CI."""
     reason = _requirement_unmet(item)

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    unset = {"DATABASE_URL", "REDIS_URL", "REDIS_PREFIX"}
+    base = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -58,6 +59,7 @@ def test_database_and_redis_urls_are_used() -> None:
     )
     assert layer["BACKEND"] == "realtime.layers.RedisPubSubChannelLayer"
     assert layer["CONFIG"]["hosts"] == ["redis://cache.internal:6380/2"]
+    assert layer["CONFIG"]["prefix"] == "gp:asgi"
 
 
 def test_gleepost_settings_come_from_environment() -> None:
