@@ -28,6 +28,7 @@ from conversations.selectors import Participation, participation
 from posts.permissions import member_network_ids, visible_post_networks
 from realtime import events, history
 from realtime.auth import authenticate
+from realtime.close_codes import CLOSE_INVALID_CREDENTIALS, CLOSE_NORMAL
 from realtime.frames import (
     FrameError,
     Presence,
@@ -47,8 +48,6 @@ from realtime.view_counts import current_views
 logger = logging.getLogger(__name__)
 
 INVALID_CREDENTIALS = '{"error":"Invalid credentials"}'
-CLOSE_INVALID_CREDENTIALS = 4001
-CLOSE_NORMAL = 1000
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 1000
 MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION = 100
 # typing and presence frames forwarded per connection, each kind counted on its own.

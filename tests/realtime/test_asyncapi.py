@@ -26,7 +26,7 @@ from conversations.models import Conversation
 from notifications import actions as notification_actions
 from notifications.models import Notification
 from posts import actions as post_actions
-from realtime import consumers, events, frames
+from realtime import close_codes, consumers, events, frames
 from tests.conftest import Member
 from tests.realtime.schemas import (
     event_types,
@@ -223,7 +223,7 @@ class TestDocumentStructure:
         assert resolve("#/components/schemas/ClientId")["maximum"] == frames.MAX_ID - 1
         assert resolve("#/components/schemas/Epoch")["maxLength"] == frames.MAX_EPOCH_CHARS
         documented = {entry["code"] for entry in channel["x-close-codes"]}
-        in_code = {v for k, v in vars(consumers).items() if k.startswith("CLOSE_")}
+        in_code = {v for k, v in vars(close_codes).items() if k.startswith("CLOSE_")}
         assert documented == in_code, "a close code the consumer uses must be documented"
         validate_event(json.loads(consumers.INVALID_CREDENTIALS))
 

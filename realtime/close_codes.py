@@ -1,0 +1,12 @@
+"""Websocket close codes of the protocol (docs/websocket-protocol.md, Close codes).
+
+Kept free of Django imports: the daphne entry point (gleepost.server) uses them before Django
+is set up.
+"""
+
+# The client sent {"action":"UNSUBSCRIBE","posts":[]}: it asked for it.
+CLOSE_NORMAL = 1000
+# Missing, bad, expired or revoked credentials: log in again.
+CLOSE_INVALID_CREDENTIALS = 4001
+# The client stopped reading and its unsent events passed the bound: reconnect and resume.
+CLOSE_TOO_SLOW = 4009
