@@ -220,3 +220,14 @@ def test_multibyte_text_is_measured_in_bytes() -> None:
 def test_deeply_nested_json_is_a_frame_error() -> None:
     with pytest.raises(FrameError, match="not valid JSON"):
         parse_frame("[" * 30_000 + "]" * 30_000, None)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ſubſcribe", "ſUBSCRIBE", "typıng", "presence\u200b", "ＳＵＢＳＣＲＩＢＥ", "SUBSCRIBE\x00"],
+)
+def test_action_names_are_ascii_letter_cases_only(name: str) -> None:
+    # str.upper() maps "ſ" to "S" and "ı" to "I": the protocol's letter case is ASCII's.
+    frame = {"action": name, "posts": [1], "conversation": 1, "typing": True, "form": "mobile"}
+    with pytest.raises(FrameError, match="unknown action"):
+        parse_frame(json.dumps(frame, ensure_ascii=False), None)
