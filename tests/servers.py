@@ -18,6 +18,18 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# The daphne process behind each base URL that ``daphne()`` is serving.
+processes: dict[str, subprocess.Popen[bytes]] = {}
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -100,10 +112,13 @@ def daphne(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    base = f"http://127.0.0.1:{port}"
+    processes[base] = process
     try:
         wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
+        yield base
     finally:
+        processes.pop(base, None)
         process.terminate()
         try:
             process.wait(timeout=10)
