@@ -8,8 +8,8 @@ Everything an operator changes comes from the environment, so the same code runs
 - ``ALLOWED_HOSTS``: comma-separated host names; ``localhost,127.0.0.1,[::1]`` by default.
 - ``CSRF_TRUSTED_ORIGINS``: origins allowed to post forms and open session websockets.
 - ``DATABASE_URL``: e.g. ``postgres://user@127.0.0.1:5432/gleepost``; a SQLite file by default.
-- ``REDIS_URL``: when set, channels-redis is the channel layer; otherwise the in-memory layer,
-  which only works inside one process.
+- ``REDIS_URL``: when set, channels-redis is the channel layer and Redis the cache; otherwise the
+  in-memory layer and a per-process cache, which only work inside one process.
 - ``MEDIA_ROOT`` / ``MEDIA_URL``: where videos live and how clients reach them.
 - ``GLEEPOST_*``: the service's own knobs, see ``gleepost/conf.py``.
 """
@@ -142,6 +142,22 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# The cache holds the rate-limit counters (accounts/throttling.py). With Redis every daphne
+# process counts in one place; without it each process counts on its own. Never call
+# cache.clear() on Redis: Django's RedisCache.clear() is FLUSHDB, other deployments' data included.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"{REDIS_PREFIX}:cache",
+            # A hung Redis delays a request by this much, not forever; the limits then fail open.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [

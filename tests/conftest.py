@@ -7,6 +7,7 @@ who shares nothing with them unless a test says so.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +80,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def _fast_password_hashing(settings: Any) -> None:
     # PBKDF2 at production strength costs ~0.3 s per user; the tests check behaviour, not cost.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_namespace(settings: Any) -> None:
+    # Each test starts with no rate-limit counts: its own key prefix in the cache. Not
+    # cache.clear(): on Redis that is FLUSHDB, which would wipe every other run's data too.
+    default = settings.CACHES["default"]
+    prefix = f"{settings.REDIS_PREFIX}:cache:{uuid.uuid4().hex[:12]}"
+    settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": prefix}}
 
 
 @pytest.fixture

@@ -62,6 +62,22 @@ def test_database_and_redis_urls_are_used() -> None:
     assert layer["CONFIG"]["prefix"] == "gp:asgi"
 
 
+def test_the_cache_is_redis_under_the_prefix_when_redis_url_is_set() -> None:
+    local = settings_json("settings.CACHES['default']")
+    shared = settings_json(
+        "settings.CACHES['default']",
+        REDIS_URL="redis://cache.internal:6380/2",
+        REDIS_PREFIX="blue",
+    )
+    assert local == {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    assert shared == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://cache.internal:6380/2",
+        "KEY_PREFIX": "blue:cache",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+
+
 def test_gleepost_settings_come_from_environment() -> None:
     value = settings_json(
         "__import__('gleepost.conf').conf.gp_settings.LIVE_CONVERSATION_MINUTES",
