@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import throttling
 from accounts.actions import MAX_PASSWORD_CHARS, do_login, do_logout, do_register
 from accounts.authentication import request_user
 from accounts.models import AuthToken, User
@@ -25,6 +26,7 @@ class RegisterView(APIView):
     permission_classes = [AllowAny]
 
     def post(self, request: Request) -> Response:
+        throttling.check_register_ip(request)
         username = string_param(request, "username", max_chars=150)
         email = string_param(request, "email", max_chars=254)
         password = _password_param(request)
@@ -38,12 +40,16 @@ class LoginView(APIView):
     permission_classes = [AllowAny]
 
     def post(self, request: Request) -> Response:
+        """A token for the right email and password; rate-limited before either is checked."""
+        throttling.check_login_ip(request)
         email = string_param(request, "email", max_chars=254)
         password = _password_param(request)
         assert email is not None
+        throttling.check_login_account(request, email)
         result = do_login(email, password)
         if result is None:
             return Response({"error": "Bad email/password"}, status=400)
+        throttling.login_succeeded(request, email)
         token, raw = result
         return Response(
             {"id": token.user_id, "value": raw, "expiry": format_time(token.expires_at)}

@@ -26,6 +26,21 @@ DEFAULTS: dict[str, Any] = {
     "MAX_POST_CHARS": 10000,
     "MAX_COMMENT_CHARS": 5000,
     "MAX_VIEWS_PER_REQUEST": 100,
+    # Rate limits of POST login and POST register (accounts/throttling.py), counted in fixed
+    # windows in the cache; 0 turns a limit off. Every login attempt from one client IP (an
+    # IPv6 client: its /64)...
+    "LOGIN_ATTEMPTS_PER_IP": 20,
+    "LOGIN_ATTEMPTS_PER_IP_WINDOW_SECS": 60,
+    # ...failed logins to one account from one IP: what stops a guesser, without locking the
+    # account's owner out anywhere else...
+    "LOGIN_FAILURES_PER_ACCOUNT_AND_IP": 10,
+    # ...and failed logins to one account from every IP together: a ceiling only a distributed
+    # guesser reaches, which locks the account until the window ends, never longer.
+    "LOGIN_FAILURES_PER_ACCOUNT": 100,
+    "LOGIN_FAILURES_WINDOW_SECS": 900,
+    # Every register attempt from one client IP (its answers tell which emails are taken).
+    "REGISTER_ATTEMPTS_PER_IP": 20,
+    "REGISTER_ATTEMPTS_PER_IP_WINDOW_SECS": 3600,
     # ffmpeg binary and how long one video may take before it is given up on.
     "FFMPEG_BINARY": "ffmpeg",
     "FFMPEG_TIMEOUT_SECS": 600,

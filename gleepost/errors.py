@@ -36,6 +36,17 @@ def too_large(reason: str) -> ApiError:
     return ApiError(reason, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
 
 
+class RateLimited(ApiError):
+    """429 with ``Retry-After``: DRF's handler sends the header for any exception with ``wait``."""
+
+    def __init__(self, wait_secs: int) -> None:
+        super().__init__(
+            f"Too many attempts; try again in {wait_secs} seconds",
+            status.HTTP_429_TOO_MANY_REQUESTS,
+        )
+        self.wait = wait_secs
+
+
 def _reason(detail: Any) -> str:
     """Flatten DRF's nested error details into one readable line."""
     if isinstance(detail, dict):
