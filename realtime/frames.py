@@ -86,8 +86,9 @@ def parse_frame(text: str | None, data: bytes | None) -> Action:
     if not isinstance(body, dict):
         raise FrameError("a frame must be a JSON object")
     action = body.get("action")
-    # ASCII only: str.upper() also maps "ſ" to "S" and "ı" to "I", and "ſubſcribe" is not a
-    # letter case of SUBSCRIBE (nor would a filter in front of the service read it as one).
+    # ASCII only: str.upper() also maps the long s (U+017F) to "S" and the dotless i (U+0131)
+    # to "I", and "\u017fubscribe" is no letter case of SUBSCRIBE (nor would a filter in front
+    # of the service read it as one).
     name = action.upper() if isinstance(action, str) and action.isascii() else None
     if name == "SUBSCRIBE":
         posts, networks = _targets(body)

@@ -224,10 +224,17 @@ def test_deeply_nested_json_is_a_frame_error() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["ſubſcribe", "ſUBSCRIBE", "typıng", "presence\u200b", "ＳＵＢＳＣＲＩＢＥ", "SUBSCRIBE\x00"],
+    [
+        "\u017fub\u017fcribe",  # long s: upper-cases to S
+        "\u017fUBSCRIBE",
+        "typ\u0131ng",  # dotless i: upper-cases to I
+        "presence\u200b",
+        "\uff33\uff35\uff22\uff33\uff23\uff32\uff29\uff22\uff25",  # fullwidth SUBSCRIBE
+        "SUBSCRIBE\x00",
+    ],
 )
 def test_action_names_are_ascii_letter_cases_only(name: str) -> None:
-    # str.upper() maps "ſ" to "S" and "ı" to "I": the protocol's letter case is ASCII's.
+    # str.upper() maps some non-ASCII letters to ASCII ones; the protocol's letter case is ASCII's.
     frame = {"action": name, "posts": [1], "conversation": 1, "typing": True, "form": "mobile"}
     with pytest.raises(FrameError, match="unknown action"):
         parse_frame(json.dumps(frame, ensure_ascii=False), None)
