@@ -268,13 +268,17 @@ def do_delete_conversation(conversation: Conversation, user: User) -> None:
         do_leave_conversation(conversation, user)
 
 
+# do_end_expired_conversations ends at most this many per call.
+EXPIRY_PASS_SIZE = 1000
+
+
 def do_end_expired_conversations() -> list[int]:
     """End every live conversation whose expiry time has passed; returns their ids."""
     due = Conversation.objects.filter(
         ended=False, expiry_time__isnull=False, expiry_time__lte=timezone.now()
     ).values_list("pk", flat=True)
     ended = []
-    for conversation in Conversation.objects.filter(pk__in=list(due[:1000])):
+    for conversation in Conversation.objects.filter(pk__in=list(due[:EXPIRY_PASS_SIZE])):
         if do_end_conversation(conversation):
             ended.append(conversation.pk)
     return ended

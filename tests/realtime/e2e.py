@@ -45,6 +45,18 @@ def http(
         return error.code, json.loads(error.read() or b"null")
 
 
+def post_view(base: str, member: Member, post_id: int) -> None:
+    """Record one view of a post through ``POST views/posts`` (a JSON list body)."""
+    request = urllib.request.Request(
+        f"{base}/api/v1/views/posts",
+        data=json.dumps([{"post": post_id}]).encode(),
+        method="POST",
+        headers={"X-GP-Auth": member.auth_header, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 204
+
+
 async def next_event(socket: ClientConnection, timeout: float = 5) -> dict[str, Any]:
     return without_position(await next_raw_event(socket, timeout))
 

@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from conversations import actions as conversation_actions
 from posts import actions as post_actions
 from tests.conftest import Member
-from tests.realtime.e2e import assert_silent, auth_query, http, next_event, ws_url
+from tests.realtime.e2e import assert_silent, auth_query, http, next_event, post_view, ws_url
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,19 +27,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.asyncio,
 ]
-
-
-def post_view(base: str, member: Member, post_id: int) -> None:
-    import urllib.request
-
-    request = urllib.request.Request(
-        f"{base}/api/v1/views/posts",
-        data=json.dumps([{"post": post_id}]).encode(),
-        method="POST",
-        headers={"X-GP-Auth": member.auth_header, "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 204
 
 
 async def campus_post(alice: Member, *members: Member) -> tuple[int, int]:

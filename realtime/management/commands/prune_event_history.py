@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from typing import Any
-
-from django.core.management.base import BaseCommand, CommandParser
-
+from gleepost.periodic import PeriodicCommand
 from realtime.history import prune
 
 
-class Command(BaseCommand):
+class Command(PeriodicCommand):
     help = "Delete stream events older than EVENT_HISTORY_HOURS or beyond EVENT_HISTORY_PER_USER."
+    default_interval_secs = 300.0
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--loop", action="store_true", help="run until stopped")
-        parser.add_argument(
-            "--interval", type=float, default=300.0, help="seconds between passes with --loop"
-        )
-
-    def handle(self, *args: Any, loop: bool, interval: float, **options: Any) -> None:
-        stop = threading.Event()
-        if loop:
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, lambda *_: stop.set())
-        while True:
-            deleted = prune()
-            if deleted or not loop:
-                self.stdout.write(f"pruned {deleted} stream event(s)")
-            if not loop or stop.wait(interval):
-                return
+    def run_once(self) -> bool:
+        deleted = prune()
+        self.stdout.write(f"pruned {deleted} stream event(s)")
+        return False
