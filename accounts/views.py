@@ -8,7 +8,6 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts import throttling
 from accounts.actions import MAX_PASSWORD_CHARS, do_login, do_logout, do_register
@@ -16,12 +15,13 @@ from accounts.authentication import request_user
 from accounts.models import AuthToken, User
 from accounts.serializers import UserDetailSerializer
 from conversations.selectors import shares_open_conversation
+from gleepost.api import ApiView
 from gleepost.errors import bad_request
 from gleepost.params import raw_param, string_param
 from gleepost.times import format_time
 
 
-class RegisterView(APIView):
+class RegisterView(ApiView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
@@ -35,7 +35,7 @@ class RegisterView(APIView):
         return Response({"id": user.pk, "username": user.username}, status=201)
 
 
-class LoginView(APIView):
+class LoginView(ApiView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
@@ -56,7 +56,7 @@ class LoginView(APIView):
         )
 
 
-class LogoutView(APIView):
+class LogoutView(ApiView):
     def post(self, request: Request) -> Response:
         if isinstance(request.auth, AuthToken):
             do_logout(request.auth)
@@ -65,7 +65,7 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class UserView(APIView):
+class UserView(ApiView):
     def get(self, request: Request, user_id: int) -> Response:
         user = get_object_or_404(User, pk=user_id, is_active=True)
         caller = request_user(request)

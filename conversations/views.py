@@ -6,7 +6,6 @@ from django.db.models import Prefetch
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.authentication import request_user
 from conversations import actions
@@ -19,6 +18,7 @@ from conversations.serializers import (
     messages_data,
     read_markers,
 )
+from gleepost.api import ApiView
 from gleepost.conf import gp_settings
 from gleepost.errors import bad_request
 from gleepost.params import bool_param, id_list_param, id_param, int_param, string_param
@@ -26,7 +26,7 @@ from gleepost.params import bool_param, id_list_param, id_param, int_param, stri
 MAX_OFFSET = 1_000_000
 
 
-class ConversationListView(APIView):
+class ConversationListView(ApiView):
     def get(self, request: Request) -> Response:
         """The caller's conversations, most recent activity first, 20 a page from ``start``."""
         user = request_user(request)
@@ -67,7 +67,7 @@ class ConversationListView(APIView):
         )
 
 
-class ConversationView(APIView):
+class ConversationView(ApiView):
     def get(self, request: Request, conversation_id: int) -> Response:
         conversation = actions.get_conversation_for(request_user(request), conversation_id)
         return Response(conversation_detail_data(conversation, request_user(request).pk))
@@ -86,7 +86,7 @@ class ConversationView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ParticipantsView(APIView):
+class ParticipantsView(ApiView):
     def post(self, request: Request, conversation_id: int) -> Response:
         """Add users; returns the participants after the change."""
         conversation = actions.get_conversation_for(request_user(request), conversation_id)
@@ -97,7 +97,7 @@ class ParticipantsView(APIView):
         return Response(conversation_data(conversation)["participants"])
 
 
-class MessagesView(APIView):
+class MessagesView(ApiView):
     def get(self, request: Request, conversation_id: int) -> Response:
         """Messages newest first, bounded by ``after``/``before`` ids, from ``start``, ``count``."""
         conversation = actions.get_conversation_for(request_user(request), conversation_id)

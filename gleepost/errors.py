@@ -72,12 +72,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response({"error": "Not found"}, status=404)
     if isinstance(exc, exceptions.ParseError):
         return Response({"error": f"Malformed request body: {exc.detail}"}, status=400)
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        # The API's statuses are the spec's (no 415): a body it cannot read is bad input.
+        return Response({"error": _unsupported_media_type(context)}, status=400)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
     response.data = {"error": _reason(detail)}
     return response
+
+
+def _unsupported_media_type(context: dict[str, Any]) -> str:
+    media_type = str(getattr(context.get("request"), "content_type", "") or "")[:100]
+    sent = f"Content-Type {media_type!r}" if media_type else "a body without a Content-Type"
+    view = context.get("view")
+    accepted = [parser.media_type for parser in view.get_parsers()] if view is not None else []
+    return f"Unsupported media type: {sent}; send {' or '.join(accepted) or 'no body'}"
 
 
 def _json_error(status_code: int, reason: str) -> JsonResponse:

@@ -6,10 +6,10 @@ from django.db.models import QuerySet
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.authentication import request_user
 from accounts.models import User
+from gleepost.api import ApiView
 from gleepost.conf import gp_settings
 from gleepost.errors import bad_request
 from gleepost.params import bool_param, id_param
@@ -18,7 +18,7 @@ from notifications.models import Notification
 from notifications.serializers import NotificationSerializer, contact_data
 
 
-class NotificationsView(APIView):
+class NotificationsView(ApiView):
     def get(self, request: Request) -> Response:
         """The caller's notifications, newest first, one page.
 
@@ -41,7 +41,7 @@ class NotificationsView(APIView):
         return Response(NotificationSerializer(unseen, many=True).data)
 
 
-class ContactsView(APIView):
+class ContactsView(ApiView):
     def post(self, request: Request) -> Response:
         """Ask ``user`` to become a contact; 201 ``{"user": user, "accepted": false}``."""
         target_id = id_param(request, "user")
@@ -50,7 +50,7 @@ class ContactsView(APIView):
         return Response(contact_data(contact, contact.to_user), status=status.HTTP_201_CREATED)
 
 
-class ContactView(APIView):
+class ContactView(ApiView):
     def put(self, request: Request, user_id: int) -> Response:
         """Accept the request from ``user_id`` (``accepted=true``); 200 the accepted contact."""
         if bool_param(request, "accepted") is not True:

@@ -15,14 +15,15 @@ from django.utils import timezone
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.authentication import request_user
 from accounts.models import User
 from accounts.serializers import UserSerializer
+from gleepost.api import ApiView
 from gleepost.conf import gp_settings
 from gleepost.errors import bad_request
 from gleepost.params import bool_param, id_list_param, id_param, int_param, parse_id, string_param
+from gleepost.parsers import AnyJSONParser, FormParser, MultiPartParser
 from gleepost.times import parse_time
 from posts.actions import (
     MAX_NETWORK_NAME_CHARS,
@@ -45,7 +46,7 @@ MAX_USERS_PER_REQUEST = 100
 MAX_START = 100_000
 
 
-class NetworksView(APIView):
+class NetworksView(ApiView):
     def post(self, request: Request) -> Response:
         name = string_param(request, "name", max_chars=MAX_NETWORK_NAME_CHARS)
         assert name is not None
@@ -53,7 +54,7 @@ class NetworksView(APIView):
         return Response(NetworkSerializer(network).data, status=status.HTTP_201_CREATED)
 
 
-class NetworkUsersView(APIView):
+class NetworkUsersView(ApiView):
     def post(self, request: Request, network_id: int) -> Response:
         """Add ``users`` to the network; 200 ``{"users": [user, ...]}``, every current member.
 
@@ -69,7 +70,7 @@ class NetworkUsersView(APIView):
         return Response({"users": UserSerializer(members, many=True).data})
 
 
-class NetworkUserView(APIView):
+class NetworkUserView(ApiView):
     def delete(self, request: Request, network_id: int, user_id: int) -> Response:
         user = request_user(request)
         network = network_for_member(user.pk, network_id)
@@ -77,7 +78,7 @@ class NetworkUserView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class NetworkPostsView(APIView):
+class NetworkPostsView(ApiView):
     def get(self, request: Request, network_id: int) -> Response:
         """The network's posts, newest first, a page at a time (``before`` = post id, ``start``)."""
         before = id_param(request, "before", required=False)
@@ -95,7 +96,7 @@ class NetworkPostsView(APIView):
         return Response(PostSerializer(post).data, status=status.HTTP_201_CREATED)
 
 
-class PostDetailView(APIView):
+class PostDetailView(ApiView):
     def get(self, request: Request, post_id: int) -> Response:
         return Response(PostSerializer(post_for_viewer(request_user(request).pk, post_id)).data)
 
@@ -106,7 +107,9 @@ class PostDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PostViewsView(APIView):
+class PostViewsView(ApiView):
+    parser_classes = [AnyJSONParser, FormParser, MultiPartParser]
+
     def post(self, request: Request) -> Response:
         """Record views sent as a JSON list ``[{"post": <id>, "time": <time>}, ...]``."""
         views = parse_views(request.data, max_count=gp_settings.MAX_VIEWS_PER_REQUEST)
@@ -114,7 +117,7 @@ class PostViewsView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PostCommentsView(APIView):
+class PostCommentsView(ApiView):
     def post(self, request: Request, post_id: int) -> Response:
         text = string_param(request, "text", max_chars=gp_settings.MAX_COMMENT_CHARS)
         assert text is not None
@@ -124,7 +127,7 @@ class PostCommentsView(APIView):
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
-class PostLikesView(APIView):
+class PostLikesView(ApiView):
     def post(self, request: Request, post_id: int) -> Response:
         liked = bool_param(request, "liked")
         assert liked is not None

@@ -1,4 +1,5 @@
-"""Per-connection limits on the client frames that cause fan-out: ``typing`` and ``presence``.
+"""Per-connection limits on client frames (issue 5, Limits): every frame, and on top of that the
+frames that cause fan-out, ``typing`` and ``presence``.
 
 A sliding window log rather than a token bucket: it keeps the times of the last ``limit``
 frames forwarded and forwards another only when the oldest of them is at least ``window_secs``
@@ -6,15 +7,22 @@ old, so "at most 3 per second" holds for *every* one-second window. A token buck
 rate lets up to twice its capacity through in a window that straddles a refill. The log costs
 ``limit`` floats per connection.
 
-Frames over the limit are dropped without an answer: typing and presence are ephemeral, the
-next frame supersedes the last, and a client that floods would only get a flood of errors back.
+Typing and presence frames over their limit are dropped without an answer: they are ephemeral,
+the next frame supersedes the last, and a client that floods would only get a flood of errors
+back. Frames of every kind over ``FrameRateLimit`` are refused with an answer, but at most one a
+second, and a connection that keeps sending them is closed (``Verdict``).
 """
 
 from __future__ import annotations
 
+import enum
+import math
 import time
 from collections import deque
 from collections.abc import Callable
+
+# A connection over its frame limit is told so at most this often: each answer is traffic too.
+TELL_INTERVAL_SECS = 1.0
 
 
 class SlidingWindowLimit:
@@ -35,3 +43,55 @@ class SlidingWindowLimit:
             return False
         self._forwarded.append(now)
         return True
+
+
+class Verdict(enum.Enum):
+    """What to do with one client frame."""
+
+    ACT = "act"  # within the limit
+    REFUSE = "refuse"  # over it, and told less than a second ago: drop it without an answer
+    REFUSE_AND_TELL = "refuse and tell"  # over it: drop it and answer "rate limited"
+    CLOSE = "close"  # over it once too often: the connection ends (4008)
+
+
+class FrameRateLimit:
+    """Every client frame counts, well-formed or not: at most ``per_sec`` are acted on in any
+    second; more than ``max_refused`` refused in any ``refused_window_secs`` ends the connection.
+
+    Refused frames do not use up the window, so a client sending somewhat too fast still gets
+    ``per_sec`` through, but it is closed once its excess reaches ``max_refused``: at twice the
+    rate after 5 s (by default), when flooding within a fraction of a second. A well-behaved
+    connection never allocates the log of refusals.
+    """
+
+    def __init__(
+        self,
+        per_sec: int,
+        max_refused: int,
+        refused_window_secs: float,
+        tell_interval_secs: float = TELL_INTERVAL_SECS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._frames = SlidingWindowLimit(per_sec, 1.0, clock)
+        self._max_refused = max_refused
+        self._refused_window_secs = refused_window_secs
+        self._refused: SlidingWindowLimit | None = None
+        self._tell_interval_secs = tell_interval_secs
+        self._told_at = -math.inf
+        self._clock = clock
+
+    def check(self) -> Verdict:
+        """The verdict on one more frame arriving now (and it is counted)."""
+        if self._frames.allow():
+            return Verdict.ACT
+        if self._refused is None:
+            self._refused = SlidingWindowLimit(
+                self._max_refused, self._refused_window_secs, self._clock
+            )
+        if not self._refused.allow():
+            return Verdict.CLOSE
+        now = self._clock()
+        if now - self._told_at < self._tell_interval_secs:
+            return Verdict.REFUSE
+        self._told_at = now
+        return Verdict.REFUSE_AND_TELL

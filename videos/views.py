@@ -8,9 +8,9 @@ from django.core.files.uploadedfile import UploadedFile
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.authentication import request_user
+from gleepost.api import ApiView
 from gleepost.conf import gp_settings
 from gleepost.errors import bad_request, too_large
 from videos.actions import do_upload_video, get_video_for, max_video_bytes
@@ -20,7 +20,7 @@ from videos.serializers import VideoSerializer
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
-class VideoUploadView(APIView):
+class VideoUploadView(ApiView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # Before authentication, which may read credentials from the body: an oversized body is
         # refused without being parsed (and spooled to disk) first.
@@ -33,7 +33,7 @@ class VideoUploadView(APIView):
         return Response(VideoSerializer(video).data, status=status.HTTP_201_CREATED)
 
 
-class VideoView(APIView):
+class VideoView(ApiView):
     def get(self, request: Request, video_id: int) -> Response:
         """The video, to its owner only; to anyone else it does not exist."""
         video = get_video_for(request_user(request), video_id)
