@@ -52,6 +52,13 @@ DEFAULTS: dict[str, Any] = {
     "EVENT_HISTORY_PER_USER": 10_000,
     # Serve MEDIA_ROOT and STATIC_ROOT from the app itself (one machine); nginx/CDN at scale.
     "SERVE_FILES": True,
+    # Client frames of any kind a websocket connection may send per second. Past it a frame is
+    # not acted on and gets a "rate limited" error (at most one such error a second); a
+    # connection that keeps going is closed with 4008 (realtime.throttling.FrameRateLimit).
+    "MAX_FRAMES_PER_SEC": 20,
+    # Websocket connections one user may have open at once, counted across every daphne process
+    # (in Redis when REDIS_URL is set); the next one is closed with 4008.
+    "MAX_CONNECTIONS_PER_USER": 20,
 }
 
 
