@@ -49,6 +49,9 @@ def parse_credentials(user_id: object, token: object) -> Credentials | None:
     """Validate the shape of an id and a token; None when either is malformed."""
     if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_CHARS:
         return None
+    if not token.isascii():
+        # Tokens are hex; anything else cannot match, and a lone surrogate cannot even be hashed.
+        return None
     if isinstance(user_id, int) and not isinstance(user_id, bool):
         number = user_id
     elif isinstance(user_id, str) and user_id.isascii() and user_id.isdigit() and len(user_id) < 16:

@@ -82,6 +82,9 @@ def _password_param(request: Request) -> str:
         raise bad_request("pass: required")
     if not isinstance(value, str):
         raise bad_request("pass: must be a string")
+    if "\x00" in value:
+        # As Django's own forms: no NUL in a password, so none can be set or tried.
+        raise bad_request("pass: must not contain NUL characters")
     if len(value) > MAX_PASSWORD_CHARS:
         raise bad_request(f"pass: must be at most {MAX_PASSWORD_CHARS} characters")
     return value

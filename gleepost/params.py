@@ -19,9 +19,15 @@ MAX_ID = 2**53
 
 
 def raw_param(request: Request, name: str) -> Any:
-    """The raw value of a parameter from the body or the query string, or None."""
+    """The raw value of a parameter from the body or the query string, or None.
+
+    Given twice (twice in a form, or in both the body and the query string) it is a 400:
+    which of two values was meant is a guess the API does not make.
+    """
     data = request.data
     if isinstance(data, Mapping) and name in data:
+        if name in request.query_params:
+            raise bad_request(f"{name}: given more than once")
         getter = getattr(data, "getlist", None)
         if getter is not None:
             values = getter(name)

@@ -27,8 +27,9 @@ def parse_time(value: str) -> datetime | None:
         text = f"{head}.{rest}" if digits else head + rest
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is None:
+            return None
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        # OverflowError: a time whose UTC falls outside years 1 to 9999.
         return None
-    if parsed.tzinfo is None:
-        return None
-    return parsed.astimezone(UTC)
