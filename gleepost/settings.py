@@ -152,7 +152,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": f"{REDIS_PREFIX}:cache",
-            # A hung Redis delays a request by this much, not forever; the limits then fail open.
+            # A cache call waits at most this long on a hung Redis; the limits then fail open.
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }

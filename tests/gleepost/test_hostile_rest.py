@@ -673,6 +673,16 @@ def test_hostile_input_gets_its_status_and_writes_nothing(
     assert not any(small_uploads.rglob("*.*"))
 
 
+def test_the_accept_header_is_ignored(world: World) -> None:
+    # The API speaks JSON only; the spec has no 406.
+    message_send = next(e for e in ENDPOINTS if e.name == "message-send")
+    for body, status in ((b'{"text": "hi"}', 201), (b'{"text": 5}', 400)):
+        req = Req(body, JSON, headers={"HTTP_ACCEPT": "application/xml"})
+        response = send(message_send, req, world)
+        assert response.status_code == status
+        assert response["Content-Type"] == "application/json"
+
+
 def api_views(
     patterns: list[URLPattern | URLResolver], prefix: str = ""
 ) -> Iterator[tuple[str, type]]:
