@@ -10,3 +10,6 @@ CLOSE_NORMAL = 1000
 CLOSE_INVALID_CREDENTIALS = 4001
 # The client stopped reading and its unsent events passed the bound: reconnect and resume.
 CLOSE_TOO_SLOW = 4009
+# The client broke a documented limit (frames per second, connections per user); an error
+# event saying which comes first. Reconnecting at once meets the same limit: back off.
+CLOSE_POLICY = 4008

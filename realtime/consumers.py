@@ -5,6 +5,10 @@ text; client frames are parsed by ``realtime.frames``; database work is in small
 Subscriptions (posts and networks) are members-only; ``typing`` and ``presence`` frames are
 rate-limited per connection (``realtime.throttling``) and never stored.
 
+Hostile clients (issue 5, Limits): every client frame counts against ``MAX_FRAMES_PER_SEC``, and
+a connection that keeps sending past it is closed with 4008; so is one that would take its user
+past ``MAX_CONNECTIONS_PER_USER`` (``realtime.connection_limits``).
+
 Stream events (those with a ``seq``) are delivered without gap or duplicate: a connection knows
 the last position it sent, drops live copies at or below it (the seam after a replay), and reads
 any it missed from the history before sending a later one (a publish lost while Redis was away).
@@ -25,10 +29,12 @@ from django.utils import timezone
 from accounts.actions import do_set_presence
 from accounts.models import User
 from conversations.selectors import Participation, participation
+from gleepost.conf import gp_settings
 from posts.permissions import member_network_ids, visible_post_networks
 from realtime import events, history
 from realtime.auth import authenticate
-from realtime.close_codes import CLOSE_INVALID_CREDENTIALS, CLOSE_NORMAL
+from realtime.close_codes import CLOSE_INVALID_CREDENTIALS, CLOSE_NORMAL, CLOSE_POLICY
+from realtime.connection_limits import Slot, take_slot
 from realtime.frames import (
     FrameError,
     Presence,
@@ -42,12 +48,18 @@ from realtime.frames import (
 )
 from realtime.groups import network_group, post_group, user_group
 from realtime.publish import publisher
-from realtime.throttling import SlidingWindowLimit
+from realtime.throttling import FrameRateLimit, SlidingWindowLimit, Verdict
 from realtime.view_counts import current_views
 
 logger = logging.getLogger(__name__)
 
 INVALID_CREDENTIALS = '{"error":"Invalid credentials"}'
+RATE_LIMITED = "rate limited"
+TOO_MANY_CONNECTIONS = "too many connections"
+# Frames refused for rate (past MAX_FRAMES_PER_SEC) that a connection may send within the window
+# before it is closed with 4008: a client that ignores "rate limited" for seconds is abusive.
+MAX_REFUSED_FRAMES = 100
+REFUSED_FRAMES_WINDOW_SECS = 10.0
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 1000
 MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION = 100
 # typing and presence frames forwarded per connection, each kind counted on its own.
@@ -98,6 +110,16 @@ def _resume_query(scope: dict[str, Any]) -> tuple[int, str] | FrameError | None:
 class EventConsumer(AsyncWebsocketConsumer):
     user_id: int | None = None
     token_id: int | None = None
+    slot: Slot | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Here rather than in disconnect: this runs however the connection ends, a handler
+            # that raised included, so no slot outlives its connection.
+            if self.slot is not None:
+                await self.slot.release()
 
     async def connect(self) -> None:
         self.user_id = None
@@ -106,6 +128,9 @@ class EventConsumer(AsyncWebsocketConsumer):
         self.subscribed_networks: set[int] = set()
         self.typing_limit = SlidingWindowLimit(MAX_TYPING_FRAMES_PER_SEC, 1.0)
         self.presence_limit = SlidingWindowLimit(MAX_PRESENCE_FRAMES_PER_SEC, 1.0)
+        self.frame_limit = FrameRateLimit(
+            gp_settings.MAX_FRAMES_PER_SEC, MAX_REFUSED_FRAMES, REFUSED_FRAMES_WINDOW_SECS
+        )
         # Conversation id -> (monotonic time it was read, what was read).
         self.participations: dict[int, tuple[float, Participation]] = {}
         result = await authenticate(self.scope)
@@ -116,6 +141,12 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_INVALID_CREDENTIALS)
             return
         user, token = result
+        self.slot = await take_slot(user.pk, self.channel_name)
+        if self.slot is None:
+            await self.accept()
+            await self._send_event(events.error_event(TOO_MANY_CONNECTIONS))
+            await self.close(code=CLOSE_POLICY)
+            return
         self.user: User = user
         self.user_id = user.pk
         self.token_id = token.pk if token is not None else None
@@ -144,7 +175,11 @@ class EventConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.user_id is None:
-            return  # refused at connect; the close is under way
+            return  # refused at connect or closed since; the close is under way
+        verdict = self.frame_limit.check()
+        if verdict is not Verdict.ACT:
+            await self._refuse_frame(verdict)
+            return
         try:
             action = parse_frame(text_data, bytes_data)
         except FrameError as error:
@@ -160,6 +195,15 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self._typing(action)
         elif isinstance(action, Presence):
             await self._presence(action)
+
+    async def _refuse_frame(self, verdict: Verdict) -> None:
+        """A frame past MAX_FRAMES_PER_SEC: not acted on, answered at most once a second."""
+        if verdict is Verdict.REFUSE:
+            return
+        await self._send_event(events.error_event(RATE_LIMITED))
+        if verdict is Verdict.CLOSE:
+            await self._leave_everything()
+            await self.close(code=CLOSE_POLICY)
 
     async def realtime_event(self, message: dict[str, Any]) -> None:
         """A pre-serialized event from the channel layer, forwarded as is."""

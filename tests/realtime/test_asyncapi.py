@@ -23,10 +23,12 @@ from jsonschema import Draft7Validator, Draft202012Validator
 
 from conversations import actions as conversation_actions
 from conversations.models import Conversation
+from gleepost.conf import DEFAULTS
 from notifications import actions as notification_actions
 from notifications.models import Notification
 from posts import actions as post_actions
 from realtime import close_codes, consumers, events, frames
+from realtime.throttling import TELL_INTERVAL_SECS
 from tests.conftest import Member
 from tests.realtime.schemas import (
     event_types,
@@ -216,6 +218,18 @@ class TestDocumentStructure:
         assert (
             limits["maxNetworkSubscriptionsPerConnection"]
             == consumers.MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION
+        )
+        assert (
+            limits["maxFramesPerSecondPerConnectionDefault"] == DEFAULTS["MAX_FRAMES_PER_SEC"] == 20
+        )
+        assert limits["rateLimitedErrorsPerSecondPerConnection"] == 1 / TELL_INTERVAL_SECS
+        assert limits["maxRefusedFramesBeforeClose"] == consumers.MAX_REFUSED_FRAMES
+        assert limits["refusedFramesWindowSeconds"] == consumers.REFUSED_FRAMES_WINDOW_SECS
+        assert limits["maxConnectionsPerUserDefault"] == DEFAULTS["MAX_CONNECTIONS_PER_USER"]
+        assert (
+            limits["maxTypingAndPresenceFramesForwardedPerSecondPerConnection"]
+            == consumers.MAX_TYPING_FRAMES_PER_SEC
+            == consumers.MAX_PRESENCE_FRAMES_PER_SEC
         )
         post_ids = load_document()["components"]["schemas"]["PostIds"]
         assert post_ids["maxItems"] == frames.MAX_POSTS_PER_FRAME

@@ -6,7 +6,9 @@ through the configured channel layer (Redis in CI).
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -18,17 +20,21 @@ from accounts.models import AuthToken
 from conversations import actions as conversation_actions
 from conversations.models import Conversation
 from conversations.serializers import conversation_data, message_data
+from gleepost.conf import gp_settings
 from notifications import actions as notification_actions
 from notifications.models import Notification
 from notifications.serializers import NotificationSerializer
 from posts import actions as post_actions
 from posts.models import Post
+from realtime import consumers
 from tests.conftest import Member
 from tests.realtime.conftest import Connect
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 run = database_sync_to_async
+
+RATE_LIMITED = {"type": "error", "data": {"reason": "rate limited"}}
 
 
 class TestAuthentication:
@@ -377,6 +383,54 @@ class TestBadFrames:
         assert "at most 1000 subscriptions" in event["data"]["reason"]
         await run(post_actions.do_record_views)(alice.user, [(post.pk, timezone.now())])
         assert (await socket.next_event())["type"] == "views"
+
+
+class TestFrameRateLimit:
+    """Every frame counts, malformed ones too; the excess is refused, then the connection."""
+
+    async def test_frames_past_the_limit_are_not_acted_on_and_told_once_a_second(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        post = await make_post(alice, bob)
+        socket = await connect(bob)
+        started = time.monotonic()
+        await socket.subscribe_posts([post.pk])
+        answered_by_nothing = {"action": "UNSUBSCRIBE", "networks": [987654]}
+        for _ in range(gp_settings.MAX_FRAMES_PER_SEC - 1):
+            await socket.send_json_to(answered_by_nothing)
+        await socket.send_json_to({"action": "UNSUBSCRIBE", "posts": [post.pk]})
+        assert await socket.next_event() == RATE_LIMITED
+        await socket.send_to(text_data="not json")  # refused too, and not told again
+        await run(post_actions.do_record_views)(alice.user, [(post.pk, timezone.now())])
+        # Still subscribed: the refused UNSUBSCRIBE was not acted on.
+        assert (await socket.next_event())["type"] == "views"
+        assert time.monotonic() - started < 1.0, "too slow to stay within one window"
+        await asyncio.sleep(1.0)
+        await socket.send_to(text_data="not json")
+        assert (await socket.next_event())["data"] == {"reason": "not valid JSON"}
+
+    async def test_a_connection_that_keeps_going_is_closed_with_4008(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        conversation, _ = await run(conversation_actions.do_create_conversation)(
+            alice.user, [bob.id]
+        )
+        socket = await connect(bob)
+        limit = gp_settings.MAX_FRAMES_PER_SEC
+        for _ in range(limit + consumers.MAX_REFUSED_FRAMES + 1):
+            await socket.send_to(text_data="not json")
+        answers = []
+        while (output := await socket.receive_output(timeout=3))["type"] == "websocket.send":
+            answers.append(json.loads(output["text"]))
+        assert output == {"type": "websocket.close", "code": 4008}
+        assert answers[:limit] == [{"type": "error", "data": {"reason": "not valid JSON"}}] * limit
+        assert answers[limit:] == [RATE_LIMITED, RATE_LIMITED]  # the first refused, the last
+        # Closed means out of every group; another connection is welcome.
+        await run(conversation_actions.do_send_message)(conversation, alice.user, "there?")
+        assert await socket.receive_nothing(timeout=0.3)
+        again = await connect(bob)
+        await run(conversation_actions.do_send_message)(conversation, alice.user, "welcome")
+        assert (await again.next_event())["data"]["text"] == "welcome"
 
 
 class TestAccessEndingWhileConnected:
