@@ -113,7 +113,11 @@ ASGI_APPLICATION = "gleepost.asgi.application"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        # Seconds a connection is kept for reuse. daphne runs database work in a thread pool,
+        # and with 0 every websocket handshake opens several PostgreSQL connections: set 60 in
+        # production (health checks catch a connection the server dropped meanwhile).
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -87,6 +87,8 @@ def daphne(
         **os.environ,
         "DATABASE_URL": test_database_url(),
         "DEBUG": "0",
+        # As production runs it (README): connections reused, not opened per query.
+        "DATABASE_CONN_MAX_AGE": "60",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
