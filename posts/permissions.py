@@ -49,10 +49,7 @@ def can_see_post(user_id: int, post_id: int) -> bool:
 
 def visible_post_ids(user_id: int, post_ids: Iterable[int]) -> set[int]:
     """The subset of ``post_ids`` that ``user_id`` may see, in one query."""
-    wanted = set(post_ids)
-    if not wanted:
-        return set()
-    return set(Post.objects.visible_to(user_id).filter(pk__in=wanted).values_list("pk", flat=True))
+    return set(visible_post_networks(user_id, post_ids))
 
 
 def visible_post_networks(user_id: int, post_ids: Iterable[int]) -> dict[int, int]:

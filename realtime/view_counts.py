@@ -104,11 +104,6 @@ def current_views(post_ids: tuple[int, ...]) -> dict[int, int]:
     return dict(rows.values_list("pk", "views_count"))
 
 
-def _current_views(post_id: int) -> int | None:
-    row = Post.objects.filter(pk=post_id, deleted=False).values_list("views_count", flat=True)
-    return row.first()
-
-
 class ViewCountCoalescer:
     def __init__(self, store: WindowStore | None = None) -> None:
         self._store = store
@@ -156,7 +151,8 @@ class ViewCountCoalescer:
 
     async def _trailing(self, post_id: int) -> None:
         try:
-            count = await database_sync_to_async(_current_views, thread_sensitive=False)(post_id)
+            counts = await database_sync_to_async(current_views, thread_sensitive=False)((post_id,))
+            count = counts.get(post_id)
             if count is None or count == await self.store.last_sent(post_id):
                 return
             if await self.store.try_open(post_id, count):
