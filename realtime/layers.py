@@ -11,7 +11,7 @@ docs/channel-layer.md.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from channels_redis import pubsub
@@ -38,6 +38,21 @@ class _RetryingShard(pubsub.RedisSingleShardConnection):
     async def unsubscribe(self, channel: str) -> None:
         await _retry_once(super().unsubscribe, channel)
 
+    async def publish_many(self, messages: list[tuple[str, bytes]]) -> None:
+        """PUBLISH each (channel, message) in order, all in one round trip to Redis."""
+        await _retry_once(self._publish_pipelined, messages)
+
+    async def _publish_pipelined(self, messages: list[tuple[str, bytes]]) -> None:
+        # channels-redis is untyped: its attributes are Any here.
+        async with self._lock:
+            self._ensure_redis()
+            # No MULTI/EXEC: the messages are independent; only their order matters, and
+            # one connection executes a pipeline's commands in order.
+            pipeline = self._redis.pipeline(transaction=False)
+            for channel, message in messages:
+                pipeline.publish(channel, message)
+            await pipeline.execute()
+
 
 class _LoopLayer(pubsub.RedisPubSubLoopLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -45,9 +60,27 @@ class _LoopLayer(pubsub.RedisPubSubLoopLayer):
         shards = self._shards  # type: ignore[has-type]  # untyped in channels-redis
         self._shards = [_RetryingShard(shard.host, self) for shard in shards]
 
+    async def group_send_many(self, sends: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """``group_send`` each (group, message), one pipelined round trip per Redis shard.
+
+        A group always hashes to the same shard and a pipeline keeps its order, so each
+        group receives its messages in the order given.
+        """
+        by_shard: dict[_RetryingShard, list[tuple[str, bytes]]] = {}
+        for group, message in sends:
+            channel = self._get_group_channel_name(group)
+            shard = self._get_shard(channel)
+            serialized = self.channel_layer.serialize(message)
+            by_shard.setdefault(shard, []).append((channel, serialized))
+        await asyncio.gather(*(shard.publish_many(batch) for shard, batch in by_shard.items()))
+
 
 class RedisPubSubChannelLayer(pubsub.RedisPubSubChannelLayer):
-    """``channels_redis.pubsub.RedisPubSubChannelLayer`` whose connections retry once."""
+    """``channels_redis.pubsub.RedisPubSubChannelLayer`` whose connections retry once, and
+    which can send to many groups in one round trip (``group_send_many``)."""
+
+    async def group_send_many(self, sends: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        await self._get_layer().group_send_many(sends)
 
     def _get_layer(self) -> _LoopLayer:
         loop = asyncio.get_running_loop()

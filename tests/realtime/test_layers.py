@@ -31,3 +31,41 @@ async def test_first_operations_after_an_idle_restart_succeed() -> None:
         await layer.group_send("after", {"type": "test.ping", "n": 1})
         assert await asyncio.wait_for(layer.receive(fresh), 3) == {"type": "test.ping", "n": 1}
         await layer.flush()
+
+
+async def test_group_send_many_keeps_each_groups_order_across_shards() -> None:
+    with redis_server() as redis:
+        # Two shards (two connections to one server) so that groups hash to both.
+        layer = RedisPubSubChannelLayer(hosts=[redis.url, redis.url])
+        groups = [f"user.{n}" for n in range(20)]
+        channels = {group: await layer.new_channel() for group in groups}
+        for group, channel in channels.items():
+            await layer.group_add(group, channel)
+        loop_layer = layer._get_layer()
+        shards = {
+            loop_layer._get_shard(loop_layer._get_group_channel_name(group)) for group in groups
+        }
+        assert len(shards) == 2
+
+        sends = [(group, {"type": "test.n", "n": n}) for n in range(5) for group in groups]
+        await layer.group_send_many(sends)
+
+        for group, channel in channels.items():
+            received = [await asyncio.wait_for(layer.receive(channel), 3) for _ in range(5)]
+            assert [message["n"] for message in received] == [0, 1, 2, 3, 4], group
+        await layer.flush()
+
+
+async def test_group_send_many_succeeds_first_time_after_a_restart() -> None:
+    with redis_server() as redis:
+        sender = RedisPubSubChannelLayer(hosts=[redis.url])
+        await sender.group_send_many([("warm", {"type": "test.n", "n": 0})])
+        redis.stop()
+        redis.start()
+        receiver = RedisPubSubChannelLayer(hosts=[redis.url])
+        channel = await receiver.new_channel()
+        await receiver.group_add("after", channel)
+        await sender.group_send_many([("after", {"type": "test.n", "n": 1})])
+        assert await asyncio.wait_for(receiver.receive(channel), 3) == {"type": "test.n", "n": 1}
+        await sender.flush()
+        await receiver.flush()
