@@ -1,0 +1,167 @@
+"""The processes a benchmark run starts, pinned to cores, with their CPU time and memory."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listened on {port} within {timeout}s")
+
+
+class Process:
+    """One child process, optionally pinned to a set of cores, logging to a file."""
+
+    def __init__(
+        self,
+        name: str,
+        args: Sequence[str],
+        env: dict[str, str] | None = None,
+        cores: set[int] | None = None,
+        stdin: int | None = None,
+        stdout_pipe: bool = False,
+    ) -> None:
+        self.name = name
+        self.log_path = Path(tempfile.gettempdir()) / f"gleepost-bench-{name}-{os.getpid()}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115  (open for the process's lifetime)
+        self.popen = subprocess.Popen(
+            list(args),
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdin=stdin,
+            stdout=subprocess.PIPE if stdout_pipe else self._log,
+            stderr=self._log,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self._log.close()
+
+
+def start_redis(cores: set[int] | None) -> tuple[Process, str]:
+    port = free_port()
+    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    process = Process("redis", [*args, "--appendonly", "no"], cores=cores)
+    wait_for_port(port, process.popen)
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
+def start_daphne(name: str, env: dict[str, str], cores: set[int] | None) -> tuple[Process, int]:
+    """daphne as ``scripts/serve`` runs it (gleepost.server), on a free port."""
+    port = free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "gleepost.server",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "--websocket_timeout",
+        "-1",
+        "--ping-interval",
+        "20",
+        "--ping-timeout",
+        "30",
+        "gleepost.asgi:application",
+    ]
+    process = Process(name, args, env={**env, "PYTHONUNBUFFERED": "1"}, cores=cores)
+    wait_for_port(port, process.popen)
+    return process, port
+
+
+def start_reference(redis_url: str, cores: set[int] | None) -> tuple[Process, int]:
+    port = free_port()
+    args = [sys.executable, "bench/reference/server.py", "--port", str(port), "--redis", redis_url]
+    process = Process("reference", args, cores=cores)
+    wait_for_port(port, process.popen)
+    return process, port
+
+
+class LoadGenerator:
+    """The Node load generator (bench/loadgen), driven over its stdin/stdout line protocol."""
+
+    def __init__(self, connections: list[dict[str, Any]], cores: set[int] | None) -> None:
+        config = Path(tempfile.mkstemp(prefix="gleepost-bench-loadgen-", suffix=".json")[1])
+        config.write_text(json.dumps({"connections": connections, "connect_concurrency": 200}))
+        self.process = Process(
+            "loadgen",
+            ["node", "bench/loadgen/loadgen.mjs", str(config)],
+            cores=cores,
+            stdin=subprocess.PIPE,
+            stdout_pipe=True,
+        )
+        self.ready = self._read()
+        config.unlink()
+
+    def _read(self) -> dict[str, Any]:
+        stdout = self.process.popen.stdout
+        assert stdout is not None
+        line = stdout.readline()
+        if not line:
+            raise RuntimeError(f"load generator exited; see {self.process.log_path}")
+        result: dict[str, Any] = json.loads(line)
+        return result
+
+    def command(self, text: str) -> dict[str, Any]:
+        stdin = self.process.popen.stdin
+        assert stdin is not None
+        stdin.write(text.encode() + b"\n")
+        stdin.flush()
+        return self._read()
+
+    def stop(self) -> None:
+        if self.process.popen.poll() is None:
+            with contextlib.suppress(OSError, RuntimeError, ValueError):
+                self.command("quit")
+        self.process.stop()

@@ -1,0 +1,192 @@
+"""The performance benchmark: one command, everything it needs started and stopped by it.
+
+    ./bench/run [--scenarios fanout,broadcast] [--users 1000] [--duration 5] [--quick]
+                [--redis-url redis://...] [--database-url postgres://...]
+
+Starts Redis on a spare port (unless --redis-url), prepares the database (a temporary SQLite
+file unless --database-url or DATABASE_URL), daphne as ``scripts/serve`` runs it, the reference
+server (``bench/reference/server.py``) and the Node load generator (``bench/loadgen``); pins the
+server to core 0 and everything else to core 1; sweeps each scenario's rate; writes
+``bench/results/<date>.md`` and ``.json``. See the README's "Performance" section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.processes import (
+    ROOT,
+    LoadGenerator,
+    Process,
+    start_daphne,
+    start_redis,
+    start_reference,
+)
+from bench.scenarios import Stack, Step, sweep
+
+SERVER_CORES = {0}
+OTHER_CORES = {1}
+FANOUT_RATES = [500.0, 1000, 2000, 4000, 6000, 8000, 12000, 16000, 24000, 32000]
+BROADCAST_RATES = [1.0, 10, 20, 50, 100, 160, 250, 400]
+QUICK_RATES = [50.0, 100]
+
+
+def log_step(step: Step) -> None:
+    print(
+        f"  {step.stack:<9} {step.scenario:<20} rate {step.rate:>7.0f}/s "
+        f"(publisher {step.publisher_rate:>7.0f}/s): delivered {step.delivered_per_sec:>9.0f}/s "
+        f"p50/p95/p99 {step.p50_ms:.1f}/{step.p95_ms:.1f}/{step.p99_ms:.1f} ms "
+        f"lost {step.lost} closed {step.closed} cpu {step.cpu_percent} "
+        f"{'ok' if step.passed else 'FAIL'}",
+        flush=True,
+    )
+
+
+def gleepost_env(redis_url: str, database_url: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_PREFIX": f"gpbench{os.getpid()}",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_CONN_MAX_AGE": "60",
+        "DJANGO_SETTINGS_MODULE": "gleepost.settings",
+    }
+
+
+def run_scenario(
+    name: str,
+    target: str,
+    members: list[Any],
+    post_id: int,
+    rates: list[float],
+    args: argparse.Namespace,
+    others: list[Process],
+    redis_url: str,
+    env: dict[str, str],
+) -> dict[str, Any]:
+    """The sweep on this project's daphne, then on the reference server."""
+    results: dict[str, Any] = {}
+    for stack_name in ("gleepost", "reference"):
+        if stack_name == "gleepost":
+            server, port = start_daphne("daphne", env, SERVER_CORES)
+        else:
+            server, port = start_reference(redis_url, SERVER_CORES)
+        stack = Stack(stack_name, [server], [port], env=env, redis_url=redis_url)
+        connections = []
+        for index, member in enumerate(members):
+            connection: dict[str, Any] = {
+                "url": stack.url(index, member.user_id, member.token),
+                "user": member.user_id,
+            }
+            if target == "post":
+                connection["frames"] = [json.dumps({"action": "SUBSCRIBE", "posts": [post_id]})]
+                connection["await_reply"] = True
+            connections.append(connection)
+        loadgen = LoadGenerator(connections, OTHER_CORES)
+        try:
+            print(f"{name} on {stack_name}: {loadgen.ready}", flush=True)
+            if target == "post":
+                ids, copies = [post_id], {post_id: int(loadgen.ready["open"])}
+            else:
+                ids, copies = [m.user_id for m in members], {m.user_id: 1 for m in members}
+            steps, best = sweep(
+                stack, name, loadgen, others, target, ids, copies, rates, args.duration, log_step
+            )
+            results[stack_name] = {
+                "connect": loadgen.ready,
+                "steps": [s.as_dict() for s in steps],
+                "best": best.as_dict() if best else None,
+            }
+        finally:
+            loadgen.stop()
+            server.stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", default="fanout,broadcast")
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per step")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: few users and rates")
+    parser.add_argument("--redis-url", default="")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
+    parser.add_argument("--out-dir", default=str(ROOT / "bench" / "results"))
+    args = parser.parse_args()
+    if args.quick:
+        args.users, args.duration = min(args.users, 50), min(args.duration, 2.0)
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    started: list[Process] = []
+    redis_url = args.redis_url
+    redis: Process | None = None
+    try:
+        if not redis_url:
+            redis, redis_url = start_redis(OTHER_CORES)
+            started.append(redis)
+        database_url = args.database_url
+        if not database_url:
+            database_url = f"sqlite:///{tempfile.mkdtemp(prefix='gleepost-bench-')}/bench.sqlite3"
+        env = gleepost_env(redis_url, database_url)
+        os.environ.update(env)
+
+        import django
+
+        django.setup()
+        from bench import population
+
+        population.migrate()
+        tag = f"b{os.getpid()}u"
+        members = population.make_members(args.users, tag)
+        post_id = population.make_post(members, tag)
+
+        scenarios: dict[str, tuple[str, list[float]]] = {
+            "fanout": ("user", QUICK_RATES if args.quick else FANOUT_RATES),
+            "broadcast": ("post", QUICK_RATES[:1] if args.quick else BROADCAST_RATES),
+        }
+        results: dict[str, Any] = {
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+            "users": args.users,
+            "step_seconds": args.duration,
+            "database": database_url.split(":", 1)[0],
+            "scenarios": {},
+        }
+        for name in args.scenarios.split(","):
+            target, rates = scenarios[name]
+            others = [redis] if redis else []
+            results["scenarios"][name] = run_scenario(
+                name, target, members, post_id, rates, args, others, redis_url, env
+            )
+        write_results(results, Path(args.out_dir), quick=args.quick)
+    finally:
+        for process in started:
+            process.stop()
+
+
+def write_results(results: dict[str, Any], out_dir: Path, quick: bool) -> None:
+    from bench.report import markdown
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = results["date"][:10] + ("-quick" if quick else "")
+    (out_dir / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out_dir / f"{stem}.md").write_text(markdown(results))
+    print(f"wrote {out_dir / stem}.md and .json")
+
+
+if __name__ == "__main__":
+    main()

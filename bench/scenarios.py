@@ -1,0 +1,203 @@
+"""Scenario steps and rate sweeps: publish at a rate, wait for the deliveries, measure."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.processes import LoadGenerator, Process
+from bench.stats import join, read_records
+
+# A step passes when nothing is lost and p99 stays under this.
+P99_LIMIT_MS = 100.0
+# After the publisher stops, wait at most this long for the last deliveries.
+DRAIN_SECS = 10.0
+OTHER_CORES = {1}
+
+
+@dataclass
+class Stack:
+    """The servers under test and how a load-generator connection and the publisher reach them."""
+
+    name: str  # "gleepost" or "reference"
+    servers: list[Process]
+    ports: list[int]
+    env: dict[str, str] = field(default_factory=dict)
+    redis_url: str = ""
+
+    def url(self, index: int, user_id: int, token: str) -> str:
+        port = self.ports[index % len(self.ports)]
+        if self.name == "reference":
+            return f"ws://127.0.0.1:{port}/ws?id={user_id}"
+        return f"ws://127.0.0.1:{port}/api/v1/ws?id={user_id}&token={token}"
+
+
+@dataclass
+class Step:
+    stack: str
+    scenario: str
+    rate: float
+    seconds: float
+    sent: int
+    publisher_rate: float
+    delivered_per_sec: float
+    expected: int
+    received: int
+    lost: int
+    unmatched: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    closed: dict[str, int]
+    cpu_percent: dict[str, float]
+    server_rss_kib: int
+
+    @property
+    def passed(self) -> bool:
+        reached = self.publisher_rate >= 0.95 * self.rate
+        return self.lost == 0 and self.p99_ms < P99_LIMIT_MS and reached
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "passed": self.passed}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_step(
+    stack: Stack,
+    scenario: str,
+    loadgen: LoadGenerator,
+    others: list[Process],
+    target: str,
+    ids: list[int],
+    copies: dict[int, int],
+    rate: float,
+    duration: float,
+    base: int,
+) -> Step:
+    loadgen.command("reset")
+    watched = [*stack.servers, loadgen.process, *others]
+    cpu_before = {p.name: p.cpu_seconds() for p in watched}
+    children_before = _children_cpu()
+    sends_path = Path(tempfile.mkstemp(prefix="gleepost-bench-sends-")[1])
+    started = time.monotonic()
+    publisher = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.publisher",
+            f"--stack={stack.name}",
+            f"--target={target}",
+            f"--ids={','.join(map(str, ids))}",
+            f"--rate={rate}",
+            f"--duration={duration}",
+            f"--out={sends_path}",
+            f"--redis={stack.redis_url}",
+            f"--base={base}",
+        ],
+        env={**os.environ, **stack.env},
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, OTHER_CORES),
+        check=False,
+    )
+    if publisher.returncode != 0:
+        raise RuntimeError(f"publisher failed: {publisher.stderr[-2000:]}")
+    summary = json.loads(publisher.stdout.strip().splitlines()[-1])
+    sends = read_records(sends_path)
+    expected = sum(copies.get(a, 0) for _, a, _, _ in sends)
+    deadline = time.monotonic() + DRAIN_SECS
+    last, stable_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        records = int(loadgen.command("stats")["records"])
+        if records >= expected:
+            break
+        if records != last:
+            last, stable_since = records, time.monotonic()
+        elif time.monotonic() - stable_since > 2.0:
+            break  # nothing more is coming
+        time.sleep(0.1)
+    wall = time.monotonic() - started
+    cpu = {p.name: 100 * (p.cpu_seconds() - cpu_before[p.name]) / wall for p in watched}
+    cpu["publisher"] = 100 * (_children_cpu() - children_before) / wall
+    receipts_path = Path(tempfile.mkstemp(prefix="gleepost-bench-receipts-")[1])
+    loadgen.command(f"dump {receipts_path}")
+    stats = loadgen.command("stats")
+    delivery = join(sends, read_records(receipts_path), copies)
+    sends_path.unlink()
+    receipts_path.unlink()
+    return Step(
+        stack=stack.name,
+        scenario=scenario,
+        rate=rate,
+        seconds=duration,
+        sent=delivery.sent,
+        publisher_rate=round(summary["rate"], 1),
+        delivered_per_sec=round(delivery.received / duration, 1),
+        expected=delivery.expected,
+        received=delivery.received,
+        lost=delivery.lost,
+        unmatched=delivery.unmatched,
+        p50_ms=round(delivery.p50_ms, 2),
+        p95_ms=round(delivery.p95_ms, 2),
+        p99_ms=round(delivery.p99_ms, 2),
+        max_ms=round(delivery.max_ms, 2),
+        closed=stats.get("closed", {}),
+        cpu_percent={name: round(value, 1) for name, value in cpu.items()},
+        server_rss_kib=sum(p.rss_kib() for p in stack.servers),
+    )
+
+
+def sweep(
+    stack: Stack,
+    scenario: str,
+    loadgen: LoadGenerator,
+    others: list[Process],
+    target: str,
+    ids: list[int],
+    copies: dict[int, int],
+    rates: list[float],
+    duration: float,
+    log: Any,
+) -> tuple[list[Step], Step | None]:
+    """Steps at rising rates until one fails; then one at twice the best rate (overload).
+    Returns every step and the best passing one."""
+    steps: list[Step] = []
+    best: Step | None = None
+    for number, rate in enumerate(rates):
+        step = run_step(
+            stack, scenario, loadgen, others, target, ids, copies, rate, duration, number * 10**7
+        )
+        steps.append(step)
+        log(step)
+        if not step.passed:
+            break
+        best = step
+    if best is not None:
+        overload = run_step(
+            stack,
+            f"{scenario} (2x best)",
+            loadgen,
+            others,
+            target,
+            ids,
+            copies,
+            2 * best.rate,
+            duration,
+            len(rates) * 10**7,
+        )
+        steps.append(overload)
+        log(overload)
+    return steps, best

@@ -1,0 +1,70 @@
+"""Joining send and receipt records into latencies and losses."""
+
+from __future__ import annotations
+
+import struct
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+RECORD = struct.Struct("<iiiiq")
+
+
+def read_records(path: Path) -> list[tuple[int, int, int, int]]:
+    """(kind, a, b, t_ns) of each 24-byte record in ``path``."""
+    return [(k, a, b, t) for k, a, b, _, t in RECORD.iter_unpack(path.read_bytes())]
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    sent: int
+    expected: int
+    received: int
+    lost: int
+    unmatched: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+def join(
+    sends: list[tuple[int, int, int, int]],
+    receipts: list[tuple[int, int, int, int]],
+    copies: dict[int, int],
+) -> Delivery:
+    """Each send is expected ``copies[a]`` times (the connections of that user, or the
+    subscribers of that post). A receipt of no known send (one that arrived after its step
+    ended), or one beyond its copies (a duplicate), is counted as unmatched."""
+    sent_at = {(k, a, b): t for k, a, b, t in sends}
+    expected = sum(copies.get(a, 0) for _, a, _, _ in sends)
+    seen: Counter[tuple[int, int, int]] = Counter()
+    latencies = []
+    unmatched = 0
+    for k, a, b, t in receipts:
+        key = (k, a, b)
+        start = sent_at.get(key)
+        if start is None or seen[key] >= copies.get(a, 0):
+            unmatched += 1
+            continue
+        seen[key] += 1
+        latencies.append((t - start) / 1e6)
+    latencies.sort()
+    received = len(latencies)
+    return Delivery(
+        sent=len(sends),
+        expected=expected,
+        received=received,
+        lost=expected - received,
+        unmatched=unmatched,
+        p50_ms=percentile(latencies, 0.50),
+        p95_ms=percentile(latencies, 0.95),
+        p99_ms=percentile(latencies, 0.99),
+        max_ms=latencies[-1] if latencies else float("nan"),
+    )
