@@ -1,6 +1,6 @@
 """Run daphne as this service needs it: ``python -m gleepost.server`` takes daphne's arguments.
 
-Two things daphne does not do on its own:
+Three things daphne does not do on its own:
 
 - Its access log writes each request's full URI, query string included, and clients may
   authenticate with ``?id=&token=`` (rest-api.md): the token (and any password) is redacted.
@@ -12,6 +12,10 @@ Two things daphne does not do on its own:
   silently), and other clients never wait on it. A client that does not read the close either
   is cut off after ``SLOW_CLIENT_ABORT_SECS``. The kernel's send buffer of each websocket is
   fixed (``GLEEPOST_WEBSOCKET_SEND_BUFFER_BYTES``, 128 KiB) so the bound is what counts.
+- Its TCP listeners (``-b``/``-p``) use Twisted's default listen backlog of 50: when every
+  client reconnects at once (after a deploy, a network blip) the handshakes beyond it are
+  reset. Here the backlog is ``GLEEPOST_LISTEN_BACKLOG`` (1024; the kernel caps it at
+  ``net.core.somaxconn``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any, cast
 import daphne.cli
 import daphne.ws_protocol
 from daphne.access import AccessLogGenerator
+from daphne.endpoints import build_endpoint_description_strings
 
 from realtime.close_codes import CLOSE_TOO_SLOW
 
@@ -50,6 +55,7 @@ SLOW_CLIENT_GRACE_SECS = 2.0
 HARD_LIMIT_FACTOR = 8
 # A client that does not read the 4009 close either is cut off after this long.
 SLOW_CLIENT_ABORT_SECS = float(os.environ.get("GLEEPOST_SLOW_CLIENT_ABORT_SECS", "5"))
+LISTEN_BACKLOG = int(os.environ.get("GLEEPOST_LISTEN_BACKLOG", "1024"))
 
 
 def redact(text: str) -> str:
@@ -121,7 +127,17 @@ class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
             self.transport.abortConnection()
 
 
+def endpoints_with_backlog(*args: Any, **kwargs: Any) -> list[str]:
+    """daphne's endpoint descriptions, each TCP one with ``LISTEN_BACKLOG``."""
+    descriptions: list[str] = build_endpoint_description_strings(*args, **kwargs)
+    return [
+        f"{d}:backlog={LISTEN_BACKLOG}" if d.startswith("tcp:") and ":backlog=" not in d else d
+        for d in descriptions
+    ]
+
+
 def main() -> None:
+    daphne.cli.build_endpoint_description_strings = endpoints_with_backlog
     daphne.cli.AccessLogGenerator = RedactingAccessLog
     daphne.ws_protocol.WebSocketFactory.protocol = BoundedWebSocketProtocol
     daphne.cli.CommandLineInterface.entrypoint()

@@ -1,13 +1,15 @@
-"""The daphne entry point never writes a token (or password) to its access log."""
+"""The daphne entry point: no token (or password) in its access log; a deep listen backlog."""
 
 from __future__ import annotations
 
+import subprocess
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from gleepost.server import redact
+from gleepost.server import LISTEN_BACKLOG, endpoints_with_backlog, redact
 from tests.conftest import Member
 from tests.servers import daphne
 
@@ -37,3 +39,23 @@ def test_access_log_has_no_token(alice: Member, tmp_path: Path) -> None:
     text = log.read_text()
     assert f"/api/v1/user/{alice.id}?id={alice.id}&token=[redacted]" in text
     assert alice.token not in text
+
+
+def test_tcp_endpoints_get_the_backlog() -> None:
+    assert endpoints_with_backlog(host="127.0.0.1", port=8000, unix_socket="/tmp/s") == [
+        f"tcp:port=8000:interface=127.0.0.1:backlog={LISTEN_BACKLOG}",
+        "unix:/tmp/s",
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_listening_socket_has_the_backlog() -> None:
+    with daphne({"GLEEPOST_LISTEN_BACKLOG": "777"}) as base:
+        port = urlsplit(base).port
+        listing = subprocess.run(
+            ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    # For a listening socket ss shows the backlog as Send-Q (Twisted's default would be 50).
+    assert listing[0] == "LISTEN"
+    assert listing[2] == "777"
