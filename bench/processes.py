@@ -133,7 +133,7 @@ class LoadGenerator:
 
     def __init__(self, connections: list[dict[str, Any]], cores: set[int] | None) -> None:
         config = Path(tempfile.mkstemp(prefix="gleepost-bench-loadgen-", suffix=".json")[1])
-        config.write_text(json.dumps({"connections": connections, "connect_concurrency": 200}))
+        config.write_text(json.dumps({"connections": connections, "connect_concurrency": 50}))
         self.process = Process(
             "loadgen",
             ["node", "bench/loadgen/loadgen.mjs", str(config)],

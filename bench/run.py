@@ -18,6 +18,8 @@ import json
 import os
 import platform
 import resource
+import signal
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -95,6 +97,9 @@ def run_scenario(
                 connection["await_reply"] = True
             connections.append(connection)
         loadgen = LoadGenerator(connections, OTHER_CORES)
+        profiler = None
+        if args.profile and stack_name == "gleepost":
+            profiler = start_profiler(server, Path(args.profile) / f"{name}.txt")
         try:
             print(f"{name} on {stack_name}: {loadgen.ready}", flush=True)
             if target == "post":
@@ -110,9 +115,28 @@ def run_scenario(
                 "best": best.as_dict() if best else None,
             }
         finally:
+            if profiler is not None:
+                stop_profiler(profiler)
             loadgen.stop()
             server.stop()
     return results
+
+
+def start_profiler(server: Process, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling daphne until stopped; collapsed stacks (``-f raw``) for bench/profile.py."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    py_spy = Path(sys.executable).with_name("py-spy")
+    return subprocess.Popen(
+        [str(py_spy), "record", "-p", str(server.pid), "-f", "raw", "-o", str(out), "-r", "200"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: os.sched_setaffinity(0, OTHER_CORES),
+    )
+
+
+def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
+    profiler.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
+    profiler.wait(timeout=60)
 
 
 def main() -> None:
@@ -124,6 +148,8 @@ def main() -> None:
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
     parser.add_argument("--out-dir", default=str(ROOT / "bench" / "results"))
+    parser.add_argument("--profile", default="", help="a folder for py-spy profiles of daphne")
+    parser.add_argument("--rates", default="", help="comma-separated rates instead of the sweep's")
     args = parser.parse_args()
     if args.quick:
         args.users, args.duration = min(args.users, 50), min(args.duration, 2.0)
@@ -168,6 +194,8 @@ def main() -> None:
         }
         for name in args.scenarios.split(","):
             target, rates = scenarios[name]
+            if args.rates:
+                rates = [float(r) for r in args.rates.split(",")]
             others = [redis] if redis else []
             results["scenarios"][name] = run_scenario(
                 name, target, members, post_id, rates, args, others, redis_url, env
