@@ -1,11 +1,13 @@
-"""Root URLs: the v1 API under /api/v1/, the admin, and media in development."""
+"""Root URLs: the v1 API under /api/v1/, health probes, the admin, and media in development."""
 
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.static import serve
 
+from gleepost import views
 from gleepost.conf import gp_settings
+from gleepost.routes import api_route
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -17,6 +19,8 @@ api_v1 = [
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/", include(api_v1)),
+    api_route("healthz", views.HealthzView.as_view(), "healthz"),
+    api_route("readyz", views.ReadyzView.as_view(), "readyz"),
     path("admin/", admin.site.urls),
 ]
 

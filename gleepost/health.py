@@ -1,0 +1,97 @@
+"""The readiness checks behind ``GET /readyz`` (README, Health checks): can this process reach
+the database and, when ``REDIS_URL`` is set, Redis?
+
+Each check answers within a bounded time and never raises. A failure is reported by the
+exception's class name only: messages can carry host names, users or URLs, and the endpoint has
+no authentication. The full message goes to the log, for the operator.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import connection
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+logger = logging.getLogger(__name__)
+
+# A hung Redis costs a probe at most this long to connect and this long again to answer PING:
+# the same bound as the cache's (settings.CACHES), well inside a probe's usual 1-second timeout.
+REDIS_TIMEOUT_SECS = 0.5
+
+Check = dict[str, Any]
+
+
+def check_database() -> Check:
+    """``SELECT 1`` on this thread's connection, the one a request would use.
+
+    No timeout of its own: connecting is bounded by the driver's connect timeout (for PostgreSQL
+    ``?connect_timeout=<secs>`` in ``DATABASE_URL``, which libpq otherwise leaves unbounded), and
+    ``SELECT 1`` takes no lock that could make it wait.
+    """
+
+    def select_one() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+
+    return _timed("database", select_one)
+
+
+def check_redis(url: str) -> Check:
+    """``PING`` over a new connection to ``url``, with connect and read timeouts and no retry."""
+
+    # A short-lived client rather than a module-level one: a probe every few seconds costs one
+    # local TCP connect, and in exchange no socket or pool is shared between daphne's request
+    # threads or outlives the check, the URL is read afresh each time, and the check sees what
+    # the channel layer meets when it reconnects, not a pooled socket opened before an outage.
+    def ping() -> None:
+        client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=REDIS_TIMEOUT_SECS,
+            socket_timeout=REDIS_TIMEOUT_SECS,
+            # redis-py retries a failed command 10 times with backoff by default: seconds, not
+            # the half second a probe can wait.
+            retry=Retry(NoBackoff(), 0),
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
+
+    return _timed("redis", ping)
+
+
+def readiness() -> tuple[bool, dict[str, Check]]:
+    """Whether every configured dependency answers, and each check's result."""
+    checks = {"database": check_database()}
+    if settings.REDIS_URL:
+        checks["redis"] = check_redis(settings.REDIS_URL)
+    return all(check["ok"] for check in checks.values()), checks
+
+
+def _timed(name: str, probe: Callable[[], None]) -> Check:
+    started = time.perf_counter()
+    try:
+        probe()
+    except Exception as error:
+        latency_ms = _ms_since(started)
+        logger.warning(
+            "Readiness check %s failed after %s ms: %s: %s",
+            name,
+            latency_ms,
+            type(error).__name__,
+            error,
+        )
+        return {"ok": False, "latency_ms": latency_ms, "error": type(error).__name__}
+    return {"ok": True, "latency_ms": _ms_since(started)}
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
