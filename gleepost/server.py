@@ -74,6 +74,56 @@ def unsent_bytes(transport: Any) -> int:
     return buffered + getattr(transport, "_tempDataLen", 0)
 
 
+def _plain_tcp(transport: Any) -> bool:
+    """A Twisted TCP connection without TLS, whose socket ``_WriteNow`` may write to."""
+    return (
+        isinstance(getattr(transport, "socket", None), socket.socket)
+        and hasattr(transport, "dataBuffer")
+        and hasattr(transport, "_tempDataBuffer")
+        and getattr(transport, "TLS", False) is False
+    )
+
+
+class _WriteNow:
+    """A transport's ``write`` that hands the data to the kernel at once when nothing is
+    waiting before it, and falls back to Twisted's buffered write otherwise.
+
+    Twisted buffers every write, registers the socket for writability, writes on the next loop
+    turn and unregisters it: two epoll changes and a loop turn per websocket frame, which the
+    broadcast benchmark showed as a third of daphne's time (bench/results). When the buffer is
+    empty a send() now is what Twisted would do a moment later anyway; a partial send or a
+    full socket leaves the rest to Twisted, so order and the unsent-bytes bound are unchanged.
+    (The HTTP channel registered as the transport's producer needs no pausing for bytes that
+    never enter the buffer; Twisted's write pauses it for the rest as before.)
+    """
+
+    __slots__ = ("buffered_write", "transport")
+
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
+        self.buffered_write = transport.write
+
+    def __call__(self, data: bytes) -> None:
+        transport = self.transport
+        if (
+            data
+            and transport.connected
+            and not transport.disconnecting
+            and not transport._tempDataBuffer
+            and len(transport.dataBuffer) == transport.offset
+        ):
+            try:
+                sent = transport.socket.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                sent = 0  # let Twisted's own write hit the error and close the connection
+            if sent == len(data):
+                return
+            data = data[sent:]
+        self.buffered_write(data)
+
+
 class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
     """daphne's websocket protocol with a bound on what waits to be sent to the client."""
 
@@ -86,6 +136,8 @@ class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
         handle = getattr(self.transport, "getHandle", None)
         if handle is not None and SOCKET_SEND_BUFFER_BYTES > 0:
             handle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SEND_BUFFER_BYTES)
+        if _plain_tcp(self.transport):
+            self.transport.write = _WriteNow(self.transport)
 
     def serverSend(self, content: Any, binary: bool = False) -> None:
         if self.too_slow:

@@ -59,3 +59,51 @@ def test_the_listening_socket_has_the_backlog() -> None:
     # For a listening socket ss shows the backlog as Send-Q (Twisted's default would be 50).
     assert listing[0] == "LISTEN"
     assert listing[2] == "777"
+
+
+class FakeSocket:
+    def __init__(self, accept: int | None) -> None:
+        self.accept = accept  # bytes the kernel takes per send; None: would block
+        self.sent: list[bytes] = []
+
+    def send(self, data: bytes) -> int:
+        if self.accept is None:
+            raise BlockingIOError
+        self.sent.append(data[: self.accept])
+        return min(self.accept, len(data))
+
+
+class FakeTransport:
+    connected = True
+    disconnecting = False
+    producer = None
+    offset = 0
+
+    def __init__(self, accept: int | None, buffered: bytes = b"") -> None:
+        self.socket = FakeSocket(accept)
+        self.dataBuffer = buffered
+        self._tempDataBuffer: list[bytes] = []
+        self.buffered: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.buffered.append(data)
+
+
+@pytest.mark.parametrize(
+    ("accept", "buffered", "to_kernel", "to_twisted"),
+    [
+        (100, b"", [b"frame"], []),  # all of it sent at once
+        (2, b"", [b"fr"], [b"ame"]),  # a partial send leaves the rest to Twisted
+        (None, b"", [], [b"frame"]),  # a full socket: all to Twisted
+        (100, b"older", [], [b"frame"]),  # older bytes wait: keep the order
+    ],
+)
+def test_write_now_sends_only_when_nothing_waits(
+    accept: int | None, buffered: bytes, to_kernel: list[bytes], to_twisted: list[bytes]
+) -> None:
+    from gleepost.server import _WriteNow
+
+    transport = FakeTransport(accept, buffered)
+    _WriteNow(transport)(b"frame")
+    assert transport.socket.sent == to_kernel
+    assert transport.buffered == to_twisted
