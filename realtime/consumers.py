@@ -16,6 +16,8 @@ any it missed from the history before sending a later one (a publish lost while 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import time
 from collections.abc import Iterable
@@ -23,7 +25,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from accounts.actions import do_set_presence
@@ -35,6 +39,7 @@ from realtime import events, history
 from realtime.auth import authenticate
 from realtime.close_codes import CLOSE_INVALID_CREDENTIALS, CLOSE_NORMAL, CLOSE_POLICY
 from realtime.connection_limits import Slot, take_slot
+from realtime.dispatch import dispatch_serially
 from realtime.frames import (
     FrameError,
     Presence,
@@ -114,12 +119,25 @@ class EventConsumer(AsyncWebsocketConsumer):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            await self._run(scope, receive, send)
         finally:
             # Here rather than in disconnect: this runs however the connection ends, a handler
             # that raised included, so no slot outlives its connection.
             if self.slot is not None:
                 await self.slot.release()
+
+    async def _run(self, scope: Any, receive: Any, send: Any) -> None:
+        """``AsyncConsumer.__call__`` of Channels 4.3, with realtime.dispatch's message loop."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        sources = [receive]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+            sources.append(self.channel_receive)
+        self.base_send = send
+        with contextlib.suppress(StopConsumer):
+            await dispatch_serially(sources, self.dispatch)
 
     async def connect(self) -> None:
         self.user_id = None

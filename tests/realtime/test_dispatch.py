@@ -1,0 +1,62 @@
+"""The consumer's message loop: one handler at a time, each source in order, stop on raise."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.exceptions import StopConsumer
+
+from realtime.dispatch import dispatch_serially
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_handlers_never_overlap_and_each_source_keeps_its_order() -> None:
+    client: asyncio.Queue[str] = asyncio.Queue()
+    layer: asyncio.Queue[str] = asyncio.Queue()
+    for n in range(5):
+        client.put_nowait(f"c{n}")
+        layer.put_nowait(f"l{n}")
+    client.put_nowait("stop")
+    handled: list[str] = []
+    running = 0
+
+    async def dispatch(message: str) -> None:
+        nonlocal running
+        running += 1
+        assert running == 1
+        await asyncio.sleep(0.001)  # a handler that awaits: the other source must still wait
+        handled.append(message)
+        running -= 1
+        if message == "stop":
+            raise StopConsumer
+
+    with pytest.raises(StopConsumer):
+        await asyncio.wait_for(dispatch_serially([client.get, layer.get], dispatch), 5)
+    assert [m for m in handled if m.startswith("c")] == [f"c{n}" for n in range(5)]
+    # The layer's messages handled before the stop: the first ones, in order.
+    from_layer = [m for m in handled if m.startswith("l")]
+    assert from_layer == [f"l{n}" for n in range(len(from_layer))]
+
+
+async def test_stopping_cancels_the_readers() -> None:
+    cancelled = asyncio.Event()
+
+    async def never() -> str:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "unreachable"
+
+    async def once() -> str:
+        return "stop"
+
+    async def dispatch(message: str) -> None:
+        raise StopConsumer
+
+    with pytest.raises(StopConsumer):
+        await dispatch_serially([once, never], dispatch)
+    assert cancelled.is_set()
