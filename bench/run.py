@@ -49,6 +49,7 @@ def log_step(step: Step) -> None:
         f"  {step.stack:<9} {step.scenario:<20} rate {step.rate:>7.0f}/s "
         f"(publisher {step.publisher_rate:>7.0f}/s): delivered {step.delivered_per_sec:>9.0f}/s "
         f"p50/p95/p99 {step.p50_ms:.1f}/{step.p95_ms:.1f}/{step.p99_ms:.1f} ms "
+        f"(first/last copy {step.first_copy_p50_ms:.1f}/{step.last_copy_p50_ms:.1f}) "
         f"lost {step.lost} closed {step.closed} cpu {step.cpu_percent} "
         f"{'ok' if step.passed else 'FAIL'}",
         flush=True,
@@ -127,7 +128,17 @@ def start_profiler(server: Process, out: Path) -> subprocess.Popen[bytes]:
     out.parent.mkdir(parents=True, exist_ok=True)
     py_spy = Path(sys.executable).with_name("py-spy")
     return subprocess.Popen(
-        [str(py_spy), "record", "-p", str(server.pid), "-f", "raw", "-o", str(out), "-r", "200"],
+        [
+            str(py_spy),
+            "record",
+            "--nonblocking",
+            "-p",
+            str(server.pid),
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         preexec_fn=lambda: os.sched_setaffinity(0, OTHER_CORES),

@@ -57,6 +57,8 @@ class Step:
     p95_ms: float
     p99_ms: float
     max_ms: float
+    first_copy_p50_ms: float
+    last_copy_p50_ms: float
     closed: dict[str, int]
     cpu_percent: dict[str, float]
     server_rss_kib: int
@@ -154,6 +156,8 @@ def run_step(
         p95_ms=round(delivery.p95_ms, 2),
         p99_ms=round(delivery.p99_ms, 2),
         max_ms=round(delivery.max_ms, 2),
+        first_copy_p50_ms=round(delivery.first_copy_p50_ms, 2),
+        last_copy_p50_ms=round(delivery.last_copy_p50_ms, 2),
         closed=stats.get("closed", {}),
         cpu_percent={name: round(value, 1) for name, value in cpu.items()},
         server_rss_kib=sum(p.rss_kib() for p in stack.servers),

@@ -32,6 +32,10 @@ class Delivery:
     p95_ms: float
     p99_ms: float
     max_ms: float
+    # Per event: when its first and its last copy arrived (median over events). Their gap is
+    # the time one fan-out takes; a late first copy means the delay is before the fan-out.
+    first_copy_p50_ms: float
+    last_copy_p50_ms: float
 
 
 def join(
@@ -46,6 +50,8 @@ def join(
     expected = sum(copies.get(a, 0) for _, a, _, _ in sends)
     seen: Counter[tuple[int, int, int]] = Counter()
     latencies = []
+    first: dict[tuple[int, int, int], float] = {}
+    last: dict[tuple[int, int, int], float] = {}
     unmatched = 0
     for k, a, b, t in receipts:
         key = (k, a, b)
@@ -54,7 +60,10 @@ def join(
             unmatched += 1
             continue
         seen[key] += 1
-        latencies.append((t - start) / 1e6)
+        latency = (t - start) / 1e6
+        latencies.append(latency)
+        first[key] = min(first.get(key, latency), latency)
+        last[key] = max(last.get(key, latency), latency)
     latencies.sort()
     received = len(latencies)
     return Delivery(
@@ -67,4 +76,6 @@ def join(
         p95_ms=percentile(latencies, 0.95),
         p99_ms=percentile(latencies, 0.99),
         max_ms=latencies[-1] if latencies else float("nan"),
+        first_copy_p50_ms=percentile(sorted(first.values()), 0.5),
+        last_copy_p50_ms=percentile(sorted(last.values()), 0.5),
     )
