@@ -1,15 +1,17 @@
 """The benchmark's event source: a separate process publishing at a fixed rate for a while.
 
     python -m bench.publisher --stack gleepost|reference --target user|post --ids 1,2,3
-        --rate 1000 --duration 5 --out sends.bin [--redis URL] [--base N]
+        --rate 1000 --duration 5 --out sends.bin [--redis URL] [--base N] [--live-only]
 
 ``gleepost`` publishes through the project's real path: for ``user``, the video worker's
 (``publish_to_streams`` of the ``video-ready`` event built by ``realtime.events``, recorded on
 the user's stream, sent after commit by ``realtime.publish.publisher``); for ``post``, the
 ``views`` event built by ``realtime.events`` through ``publish_on_commit`` to the post's group.
 Events due in the same 5 ms tick share one transaction, as a worker finishing a batch would.
-``reference`` PUBLISHes texts of the same shape and size straight to Redis with redis-py, for
-``bench/reference/server.py``.
+With ``--live-only`` the user events' positioned copies are sent without being recorded (the
+server's side of the fan-out alone; the streams' counters are moved on at the end, after the
+clock, so that the next step goes on from there). ``reference`` PUBLISHes texts of the same
+shape and size straight to Redis with redis-py, for ``bench/reference/server.py``.
 
 Each event's send time (``time.monotonic_ns()`` just before its batch is handed over) is written
 to ``--out`` as 24-byte records (kind, a, b, 0, t_ns), the load generator's format: kind 1 is a
@@ -45,7 +47,7 @@ Publish = Callable[[list[int]], list[tuple[int, int, int]]]
 
 
 def gleepost_publisher(
-    target: str, ids: list[int], base: int
+    target: str, ids: list[int], base: int, live_only: bool
 ) -> tuple[Publish, Callable[[], None]]:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gleepost.settings")
     import django
@@ -54,9 +56,15 @@ def gleepost_publisher(
     from django.db import transaction
 
     from realtime.events import video_ready_event, views_event
-    from realtime.groups import post_group
+    from realtime.groups import post_group, user_group
+    from realtime.history import current_position, with_position
     from realtime.models import UserStream
-    from realtime.publish import publish_on_commit, publish_to_streams, publisher
+    from realtime.publish import (
+        CHANNEL_MESSAGE_TYPE,
+        publish_on_commit,
+        publish_to_streams,
+        publisher,
+    )
     from videos.models import Video
 
     # Start the publishing loop and its Redis connection before the clock starts.
@@ -80,6 +88,35 @@ def gleepost_publisher(
     events = {user_id: video_ready_event(videos[user_id]) for user_id in ids}
     # This process is the only writer of these streams while it runs, so it knows each next seq.
     seqs = dict(UserStream.objects.filter(user_id__in=ids).values_list("user_id", "last_seq"))
+
+    if live_only:
+        # The positioned copies publish_to_streams would send after commit, without recording
+        # them: what the server's fan-out costs without the database write before it. Positions
+        # go on from each stream's current one, so the consumers see no gap to fill.
+        epochs = {user_id: current_position(user_id).epoch for user_id in ids}
+
+        def publish_live(batch: list[int]) -> list[tuple[int, int, int]]:
+            sent = []
+            for user_id in batch:
+                seq = seqs[user_id] = seqs.get(user_id, 0) + 1
+                message = {
+                    "type": CHANNEL_MESSAGE_TYPE,
+                    "text": with_position(events[user_id].text, seq, epochs[user_id]),
+                    "seq": seq,
+                    "epoch": epochs[user_id],
+                }
+                publisher.send([user_group(user_id)], message, "a video-ready event")
+                sent.append((USER_EVENT, user_id, seq))
+            return sent
+
+        def flush_then_move_counters() -> None:
+            publisher.flush()
+            streams = list(UserStream.objects.filter(user_id__in=seqs))
+            for stream in streams:
+                stream.last_seq = seqs[stream.user_id]
+            UserStream.objects.bulk_update(streams, ["last_seq"], batch_size=500)
+
+        return publish_live, flush_then_move_counters
 
     def publish_user_events(batch: list[int]) -> list[tuple[int, int, int]]:
         sent = []
@@ -131,11 +168,14 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", ""))
     parser.add_argument("--base", type=int, default=0, help="first views / reference seq - 1")
+    parser.add_argument(
+        "--live-only", action="store_true", help="gleepost user events: send, do not record"
+    )
     args = parser.parse_args()
 
     ids = [int(i) for i in args.ids.split(",")]
     if args.stack == "gleepost":
-        publish, flush = gleepost_publisher(args.target, ids, args.base)
+        publish, flush = gleepost_publisher(args.target, ids, args.base, args.live_only)
     else:
         publish, flush = reference_publisher(args.target, args.redis, args.base)
 

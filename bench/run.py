@@ -81,12 +81,16 @@ def run_scenario(
 ) -> dict[str, Any]:
     """The sweep on this project's daphne, then on the reference server."""
     results: dict[str, Any] = {}
-    for stack_name in ("gleepost", "reference"):
+    # The reference has no outbox: its side of fanout-live is its fanout.
+    stacks = ("gleepost",) if name == "fanout-live" else ("gleepost", "reference")
+    for stack_name in stacks:
         if stack_name == "gleepost":
             server, port = start_daphne("daphne", env, SERVER_CORES)
         else:
             server, port = start_reference(redis_url, SERVER_CORES)
         stack = Stack(stack_name, [server], [port], env=env, redis_url=redis_url)
+        if name == "fanout-live" and stack_name == "gleepost":
+            stack.publisher_args = ("--live-only",)
         connections = []
         for index, member in enumerate(members):
             connection: dict[str, Any] = {
@@ -152,7 +156,7 @@ def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default="fanout,broadcast")
+    parser.add_argument("--scenarios", default="fanout,fanout-live,broadcast")
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per step")
     parser.add_argument("--quick", action="store_true", help="a smoke run: few users and rates")
@@ -193,6 +197,7 @@ def main() -> None:
 
         scenarios: dict[str, tuple[str, list[float]]] = {
             "fanout": ("user", QUICK_RATES if args.quick else FANOUT_RATES),
+            "fanout-live": ("user", QUICK_RATES if args.quick else FANOUT_RATES),
             "broadcast": ("post", QUICK_RATES[:1] if args.quick else BROADCAST_RATES),
         }
         results: dict[str, Any] = {

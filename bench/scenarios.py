@@ -32,6 +32,8 @@ class Stack:
     ports: list[int]
     env: dict[str, str] = field(default_factory=dict)
     redis_url: str = ""
+    # Publisher flags for this stack (``--live-only``).
+    publisher_args: tuple[str, ...] = ()
 
     def url(self, index: int, user_id: int, token: str) -> str:
         port = self.ports[index % len(self.ports)]
@@ -109,6 +111,7 @@ def run_step(
             f"--out={sends_path}",
             f"--redis={stack.redis_url}",
             f"--base={base}",
+            *stack.publisher_args,
         ],
         env={**os.environ, **stack.env},
         capture_output=True,
@@ -177,19 +180,25 @@ def sweep(
     duration: float,
     log: Any,
 ) -> tuple[list[Step], Step | None]:
-    """Steps at rising rates until one fails; then one at twice the best rate (overload).
-    Returns every step and the best passing one."""
+    """A short unreported warm-up, then steps at rising rates until two in a row fail (one
+    noisy step, a garbage collection say, does not end the sweep); then one step at twice the
+    best rate (overload). Returns every reported step and the best passing one."""
+    run_step(stack, scenario, loadgen, others, target, ids, copies, rates[0], 2.0, 99 * 10**7)
     steps: list[Step] = []
     best: Step | None = None
+    failed_in_a_row = 0
     for number, rate in enumerate(rates):
         step = run_step(
             stack, scenario, loadgen, others, target, ids, copies, rate, duration, number * 10**7
         )
         steps.append(step)
         log(step)
-        if not step.passed:
-            break
-        best = step
+        if step.passed:
+            best, failed_in_a_row = step, 0
+        else:
+            failed_in_a_row += 1
+            if failed_in_a_row == 2:
+                break
     if best is not None:
         overload = run_step(
             stack,
