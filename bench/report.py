@@ -56,8 +56,27 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---|---|---|\n",
     ]
     for name, result in results["scenarios"].items():
-        out.append(_best_line(name, result, results))
+        if name != "idle":
+            out.append(_best_line(name, result, results))
+    idle = results["scenarios"].get("idle")
+    if idle:
+        out.append(
+            "\n## Idle memory\n\nServer RSS with one connection open, then with N idle "
+            "authenticated connections of distinct users (a fresh server each time).\n\n"
+            "| stack | N | open | connect s | RSS with 1, MiB | RSS with N, MiB "
+            "| KiB per connection |\n"
+            "|---|---|---|---|---|---|---|\n"
+        )
+        for rows in idle.values():
+            for row in rows:
+                out.append(
+                    f"| {row['stack']} | {row['connections']} | {row['open']} | "
+                    f"{row['connect_secs']} | {row['rss_one_kib'] / 1024:.0f} | "
+                    f"{row['rss_all_kib'] / 1024:.0f} | {row['kib_per_connection']} |\n"
+                )
     for name, result in results["scenarios"].items():
+        if name == "idle":
+            continue
         out.append(f"\n## {name}: every step\n\n")
         out.append(HEADER)
         for stack in ("gleepost", "reference"):

@@ -156,7 +156,8 @@ def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default="fanout,fanout-live,broadcast")
+    parser.add_argument("--scenarios", default="fanout,fanout-live,broadcast,idle")
+    parser.add_argument("--idle-counts", default="1000,5000,10000")
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per step")
     parser.add_argument("--quick", action="store_true", help="a smoke run: few users and rates")
@@ -168,6 +169,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.users, args.duration = min(args.users, 50), min(args.duration, 2.0)
+        args.idle_counts = "50,100"
 
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -194,6 +196,10 @@ def main() -> None:
         tag = f"b{os.getpid()}u"
         members = population.make_members(args.users, tag)
         post_id = population.make_post(members, tag)
+        idle_members: list[Any] = []
+        if "idle" in args.scenarios.split(","):
+            most = max(int(c) for c in args.idle_counts.split(","))
+            idle_members = members + population.make_members(most + 1 - len(members), f"{tag}i")
 
         scenarios: dict[str, tuple[str, list[float]]] = {
             "fanout": ("user", QUICK_RATES if args.quick else FANOUT_RATES),
@@ -209,6 +215,24 @@ def main() -> None:
             "scenarios": {},
         }
         for name in args.scenarios.split(","):
+            if name == "idle":
+                from bench.idle import measure_idle
+
+                counts = [int(c) for c in args.idle_counts.split(",")]
+                results["scenarios"]["idle"] = {
+                    stack: measure_idle(
+                        stack,
+                        idle_members,
+                        counts,
+                        env,
+                        redis_url,
+                        SERVER_CORES,
+                        OTHER_CORES,
+                        lambda row: print(f"  idle {row}", flush=True),
+                    )
+                    for stack in ("gleepost", "reference")
+                }
+                continue
             target, rates = scenarios[name]
             if args.rates:
                 rates = [float(r) for r in args.rates.split(",")]

@@ -1,0 +1,65 @@
+"""Idle memory: the server's RSS per idle, authenticated connection at several counts."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench.population import Member
+from bench.processes import LoadGenerator, start_daphne, start_reference
+from bench.scenarios import Stack
+
+SETTLE_SECS = 3.0
+
+
+def _connection(stack: Stack, member: Member) -> dict[str, Any]:
+    return {"url": stack.url(0, member.user_id, member.token), "user": member.user_id}
+
+
+def measure_idle(
+    stack_name: str,
+    members: list[Member],
+    counts: list[int],
+    env: dict[str, str],
+    redis_url: str,
+    server_cores: set[int],
+    other_cores: set[int],
+    log: Any,
+) -> list[dict[str, Any]]:
+    """For each count: a fresh server, its RSS with one connection open (the imports, pools and
+    caches a first connection warms), then with ``count`` connections of distinct users."""
+    rows = []
+    for count in counts:
+        if stack_name == "gleepost":
+            server, port = start_daphne("daphne", env, server_cores)
+        else:
+            server, port = start_reference(redis_url, server_cores)
+        stack = Stack(stack_name, [server], [port])
+        try:
+            first = LoadGenerator([_connection(stack, members[0])], other_cores)
+            time.sleep(SETTLE_SECS)
+            rss_one = server.rss_kib()
+            first.stop()
+            loadgen = LoadGenerator(
+                [_connection(stack, m) for m in members[1 : count + 1]], other_cores
+            )
+            try:
+                time.sleep(SETTLE_SECS)
+                rss_all = server.rss_kib()
+                opened = int(loadgen.ready["open"])
+                row = {
+                    "stack": stack_name,
+                    "connections": count,
+                    "open": opened,
+                    "connect_secs": round(float(loadgen.ready["connect_secs"]), 1),
+                    "rss_one_kib": rss_one,
+                    "rss_all_kib": rss_all,
+                    "kib_per_connection": round((rss_all - rss_one) / max(opened, 1), 1),
+                }
+                rows.append(row)
+                log(row)
+            finally:
+                loadgen.stop()
+        finally:
+            server.stop()
+    return rows
