@@ -13,6 +13,8 @@ HEADER = (
 
 def _best_line(name: str, result: dict[str, Any], results: dict[str, Any]) -> str:
     ours, ref = (result.get(s, {}).get("best") for s in ("gleepost", "reference"))
+    if name == "scaleout":  # two daphnes against one
+        ref, ours = (result.get(s, {}).get("best") for s in ("one daphne", "two daphnes"))
     if name == "fanout-live":  # the reference has no outbox: compare with its fanout
         ref = results["scenarios"].get("fanout", {}).get("reference", {}).get("best")
 
@@ -27,7 +29,7 @@ def _best_line(name: str, result: dict[str, Any], results: dict[str, Any]) -> st
 
 def _step_line(step: dict[str, Any]) -> str:
     cpu = step["cpu_percent"]
-    server = sum(v for k, v in cpu.items() if k.startswith(("daphne", "reference")))
+    server = sum(v for k, v in cpu.items() if k.startswith(("daphne", "reference")))  # all of them
     return (
         f"| {step['stack']} | {step['rate']:.0f} | {step['publisher_rate']:.0f} | "
         f"{step['delivered_per_sec']:.0f} | {step['p50_ms']:.1f} | {step['p95_ms']:.1f} | "
@@ -51,7 +53,8 @@ def markdown(results: dict[str, Any]) -> str:
         "fanout: per-user events through the video worker's path (recorded on the user's "
         "stream, then sent); fanout-live: the same copies sent without the database write "
         "(the server's side alone); broadcast: `views` events to the subscribers of one post "
-        "(deliveries/s = events/s x subscribers).\n\n",
+        "(deliveries/s = events/s x subscribers); scaleout: fanout-live on two daphne "
+        "processes against one (its columns: two, one, ratio).\n\n",
         "| scenario | this project | reference (websockets + redis-py) | ratio |\n",
         "|---|---|---|---|\n",
     ]
@@ -79,7 +82,7 @@ def markdown(results: dict[str, Any]) -> str:
             continue
         out.append(f"\n## {name}: every step\n\n")
         out.append(HEADER)
-        for stack in ("gleepost", "reference"):
-            for step in result.get(stack, {}).get("steps", []):
+        for stack_result in result.values():
+            for step in stack_result.get("steps", []):
                 out.append(_step_line(step))
     return "".join(out)

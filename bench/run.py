@@ -79,17 +79,32 @@ def run_scenario(
     redis_url: str,
     env: dict[str, str],
 ) -> dict[str, Any]:
-    """The sweep on this project's daphne, then on the reference server."""
+    """The sweep on this project's daphne, then on the reference server (scaleout: on one
+    daphne, then on two, the clients split between them)."""
     results: dict[str, Any] = {}
-    # The reference has no outbox: its side of fanout-live is its fanout.
-    stacks = ("gleepost",) if name == "fanout-live" else ("gleepost", "reference")
-    for stack_name in stacks:
+    # (label, stack, daphne processes). The reference has no outbox: its side of fanout-live
+    # is its fanout.
+    plans = [("gleepost", "gleepost", 1), ("reference", "reference", 1)]
+    if name == "fanout-live":
+        plans = plans[:1]
+    elif name == "scaleout":
+        plans = [("one daphne", "gleepost", 1), ("two daphnes", "gleepost", 2)]
+    for label, stack_name, count in plans:
         if stack_name == "gleepost":
-            server, port = start_daphne("daphne", env, SERVER_CORES)
+            # With two, each has a core; Redis, publisher and load generator share core 1.
+            started = [
+                start_daphne(f"daphne{n or ''}", env, {n % 2} if count > 1 else SERVER_CORES)
+                for n in range(count)
+            ]
         else:
-            server, port = start_reference(redis_url, SERVER_CORES)
-        stack = Stack(stack_name, [server], [port], env=env, redis_url=redis_url)
-        if name == "fanout-live" and stack_name == "gleepost":
+            started = [start_reference(redis_url, SERVER_CORES)]
+        servers = [server for server, _ in started]
+        server = servers[0]
+        stack = Stack(
+            stack_name, servers, [port for _, port in started], env=env, redis_url=redis_url
+        )
+        stack.label = label
+        if name in ("fanout-live", "scaleout") and stack_name == "gleepost":
             stack.publisher_args = ("--live-only",)
         connections = []
         for index, member in enumerate(members):
@@ -106,7 +121,7 @@ def run_scenario(
         if args.profile and stack_name == "gleepost":
             profiler = start_profiler(server, Path(args.profile) / f"{name}.txt")
         try:
-            print(f"{name} on {stack_name}: {loadgen.ready}", flush=True)
+            print(f"{name} on {label}: {loadgen.ready}", flush=True)
             if target == "post":
                 ids, copies = [post_id], {post_id: int(loadgen.ready["open"])}
             else:
@@ -114,7 +129,7 @@ def run_scenario(
             steps, best = sweep(
                 stack, name, loadgen, others, target, ids, copies, rates, args.duration, log_step
             )
-            results[stack_name] = {
+            results[label] = {
                 "connect": loadgen.ready,
                 "steps": [s.as_dict() for s in steps],
                 "best": best.as_dict() if best else None,
@@ -123,7 +138,8 @@ def run_scenario(
             if profiler is not None:
                 stop_profiler(profiler)
             loadgen.stop()
-            server.stop()
+            for each in servers:
+                each.stop()
     return results
 
 
@@ -204,6 +220,7 @@ def main() -> None:
         scenarios: dict[str, tuple[str, list[float]]] = {
             "fanout": ("user", QUICK_RATES if args.quick else FANOUT_RATES),
             "fanout-live": ("user", QUICK_RATES if args.quick else FANOUT_RATES),
+            "scaleout": ("user", QUICK_RATES if args.quick else FANOUT_RATES),
             "broadcast": ("post", QUICK_RATES[:1] if args.quick else BROADCAST_RATES),
         }
         results: dict[str, Any] = {

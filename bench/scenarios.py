@@ -34,6 +34,8 @@ class Stack:
     redis_url: str = ""
     # Publisher flags for this stack (``--live-only``).
     publisher_args: tuple[str, ...] = ()
+    # What the report calls it ("gleepost", "reference", "two daphnes").
+    label: str = ""
 
     def url(self, index: int, user_id: int, token: str) -> str:
         port = self.ports[index % len(self.ports)]
@@ -145,7 +147,7 @@ def run_step(
     sends_path.unlink()
     receipts_path.unlink()
     return Step(
-        stack=stack.name,
+        stack=stack.label or stack.name,
         scenario=scenario,
         rate=rate,
         seconds=duration,
