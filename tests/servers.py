@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.db import connection
-
-from bench.processes import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,6 +30,12 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_database_url() -> str:
     """A URL of the database the test run is using (the test database, not the configured one)."""
     params: dict[str, Any] = connection.settings_dict
@@ -42,6 +48,19 @@ def test_database_url() -> str:
         port = params.get("PORT") or 5432
         return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
     raise RuntimeError(f"no end-to-end support for {connection.vendor}")
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{process.args[0]} did not listen on {port} within {timeout}s")
 
 
 def run_command(*args: str, extra_env: dict[str, str] | None = None) -> str:
