@@ -16,6 +16,7 @@ any it missed from the history before sending a later one (a publish lost while 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -39,7 +40,7 @@ from realtime import events, history
 from realtime.auth import authenticate
 from realtime.close_codes import CLOSE_INVALID_CREDENTIALS, CLOSE_NORMAL, CLOSE_POLICY
 from realtime.connection_limits import Slot, take_slot
-from realtime.dispatch import dispatch_serially
+from realtime.dispatch import SerialDispatcher
 from realtime.frames import (
     FrameError,
     Presence,
@@ -116,6 +117,9 @@ class EventConsumer(AsyncWebsocketConsumer):
     user_id: int | None = None
     token_id: int | None = None
     slot: Slot | None = None
+    # Set in connect, before user_id: the stream position sent up to, and its epoch.
+    delivered_seq: int
+    epoch: str
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -136,8 +140,63 @@ class EventConsumer(AsyncWebsocketConsumer):
             self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
             sources.append(self.channel_receive)
         self.base_send = send
-        with contextlib.suppress(StopConsumer):
-            await dispatch_serially(sources, self.dispatch)
+        self.dispatcher = SerialDispatcher()
+        attach = getattr(self.channel_layer, "attach_direct", None)
+        if attach is not None:
+            attach(self.channel_name, self._deliver_now)
+        try:
+            with contextlib.suppress(StopConsumer):
+                await self.dispatcher.run(sources, self.dispatch)
+        finally:
+            if attach is not None:
+                self.channel_layer.detach_direct(self.channel_name)
+
+    def _deliver_now(self, message: dict[str, Any]) -> bool:
+        """The channel layer's direct delivery (realtime.layers): forward an event now, in the
+        Redis reader's turn, when that is exactly what ``realtime_event`` would do and nothing
+        is queued or under way before it. Anything else (a gap to fill from the history, a
+        reset stream, a control message, a connection not yet set up) is declined and takes
+        the queue."""
+        if self.dispatcher.busy or self.user_id is None:
+            return False
+        if message.get("type") != CHANNEL_MESSAGE_TYPE:
+            return False
+        seq = message.get("seq")
+        if seq is not None:
+            if message.get("epoch") != self.epoch or seq > self.delivered_seq + 1:
+                return False
+            if seq <= self.delivered_seq:
+                return True  # already sent (replayed, or a duplicate live copy)
+            self.delivered_seq = seq
+        self._send_now(message["text"])
+        return True
+
+    def _send_now(self, text: str) -> None:
+        """Hand ``text`` to the server without a task switch. daphne's send completes without
+        waiting; a server whose send waits gets it finished on a task, with this consumer
+        marked busy until then so that nothing overtakes it."""
+        sending = self.base_send({"type": "websocket.send", "text": text})
+        try:
+            waiting = sending.send(None)
+        except StopIteration:
+            return
+        self.dispatcher.in_hand += 1
+        self._finishing = asyncio.ensure_future(self._finish_send(sending, waiting))
+
+    async def _finish_send(self, sending: Any, waiting: Any) -> None:
+        try:
+            while True:
+                if waiting is None:
+                    await asyncio.sleep(0)
+                else:
+                    with contextlib.suppress(BaseException):
+                        await waiting
+                try:
+                    waiting = sending.send(None)
+                except StopIteration:
+                    return
+        finally:
+            self.dispatcher.in_hand -= 1
 
     async def connect(self) -> None:
         self.user_id = None

@@ -11,6 +11,7 @@ docs/channel-layer.md.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -19,6 +20,11 @@ from channels_redis.utils import _wrap_close
 from redis import exceptions as redis_errors
 
 _CONNECTION_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+
+logger = logging.getLogger(__name__)
+
+# Takes a decoded channel-layer message now (True) or declines it (False: it is queued).
+DirectHandler = Callable[[dict[str, Any]], bool]
 
 
 async def _retry_once(operation: Callable[..., Awaitable[Any]], *args: Any) -> Any:
@@ -29,6 +35,36 @@ async def _retry_once(operation: Callable[..., Awaitable[Any]], *args: Any) -> A
 
 
 class _RetryingShard(pubsub.RedisSingleShardConnection):
+    def _receive_message(self, message: Any) -> None:
+        layer = self.channel_layer
+        if message is None or not layer.direct:
+            super()._receive_message(message)
+            return
+        name = message["channel"]
+        if isinstance(name, bytes):
+            name = name.decode()
+        members = layer.groups.get(name)
+        if members is None:
+            super()._receive_message(message)
+            return
+        data = message["data"]
+        decoded: dict[str, Any] | None = None
+        for channel in tuple(members):
+            queue = layer.channels.get(channel)
+            if queue is None:
+                continue
+            handler = layer.direct.get(channel)
+            if handler is not None and queue.empty():
+                if decoded is None:
+                    decoded = layer.channel_layer.deserialize(data)
+                try:
+                    if handler(decoded):
+                        continue
+                except Exception:
+                    # One consumer's failure must not stop the others' delivery.
+                    logger.exception("direct delivery failed; queueing instead")
+            queue.put_nowait(data)
+
     async def publish(self, channel: str, message: bytes) -> None:
         await _retry_once(super().publish, channel, message)
 
@@ -59,6 +95,7 @@ class _LoopLayer(pubsub.RedisPubSubLoopLayer):
         super().__init__(*args, **kwargs)
         shards = self._shards  # type: ignore[has-type]  # untyped in channels-redis
         self._shards = [_RetryingShard(shard.host, self) for shard in shards]
+        self.direct: dict[str, DirectHandler] = {}
 
     async def group_send_many(self, sends: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """``group_send`` each (group, message), one pipelined round trip per Redis shard.
@@ -81,6 +118,14 @@ class RedisPubSubChannelLayer(pubsub.RedisPubSubChannelLayer):
 
     async def group_send_many(self, sends: Iterable[tuple[str, dict[str, Any]]]) -> None:
         await self._get_layer().group_send_many(sends)
+
+    def attach_direct(self, channel: str, handler: DirectHandler) -> None:
+        """Offer ``channel``'s group messages to ``handler`` before queueing them (see above).
+        Call on the loop that receives the channel."""
+        self._get_layer().direct[channel] = handler
+
+    def detach_direct(self, channel: str) -> None:
+        self._get_layer().direct.pop(channel, None)
 
     def _get_layer(self) -> _LoopLayer:
         loop = asyncio.get_running_loop()

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from channels.exceptions import StopConsumer
 
-from realtime.dispatch import dispatch_serially
+from realtime.dispatch import SerialDispatcher, dispatch_serially
 
 pytestmark = pytest.mark.asyncio
 
@@ -60,3 +60,26 @@ async def test_stopping_cancels_the_readers() -> None:
     with pytest.raises(StopConsumer):
         await dispatch_serially([once, never], dispatch)
     assert cancelled.is_set()
+
+
+async def test_busy_while_a_message_is_in_hand() -> None:
+    dispatcher = SerialDispatcher()
+    source: asyncio.Queue[str] = asyncio.Queue()
+    release = asyncio.Event()
+    seen_busy: list[bool] = []
+
+    async def dispatch(message: str) -> None:
+        seen_busy.append(dispatcher.busy)
+        await release.wait()
+        raise StopConsumer
+
+    assert not dispatcher.busy
+    running = asyncio.ensure_future(dispatcher.run([source.get], dispatch))
+    source.put_nowait("one")
+    await asyncio.sleep(0.01)
+    assert dispatcher.busy
+    release.set()
+    with pytest.raises(StopConsumer):
+        await running
+    assert seen_busy == [True]
+    assert not dispatcher.busy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -69,3 +70,40 @@ async def test_group_send_many_succeeds_first_time_after_a_restart() -> None:
         assert await asyncio.wait_for(receiver.receive(channel), 3) == {"type": "test.n", "n": 1}
         await sender.flush()
         await receiver.flush()
+
+
+class FakeLoopLayer:
+    """What _RetryingShard._receive_message reads of its layer."""
+
+    def __init__(self) -> None:
+        self.channel_layer = RedisPubSubChannelLayer()  # only its (msgpack) serializer is used
+        self.channels: dict[str, asyncio.Queue[bytes]] = {}
+        self.groups: dict[str, set[str]] = {}
+        self.direct: dict[str, Any] = {}
+
+
+async def test_direct_delivery_takes_what_handlers_accept_and_queues_the_rest() -> None:
+    from realtime.layers import _RetryingShard
+
+    layer = FakeLoopLayer()
+    taken: list[tuple[str, dict[str, Any]]] = []
+    for name in ("accepts", "declines", "raises", "backlogged", "plain"):
+        layer.channels[name] = asyncio.Queue()
+    layer.groups["g"] = set(layer.channels)
+    layer.direct["accepts"] = lambda m: taken.append(("accepts", m)) or True
+    layer.direct["declines"] = lambda m: False
+    layer.direct["raises"] = lambda m: 1 / 0
+    layer.direct["backlogged"] = lambda m: taken.append(("backlogged", m)) or True
+    layer.channels["backlogged"].put_nowait(b"older")
+    shard = _RetryingShard("redis://unused", layer)
+    data = layer.channel_layer.serialize({"type": "realtime.event", "text": "t"})
+
+    shard._receive_message({"channel": b"g", "data": data})
+
+    # Decoded once and taken; a handler that declines or raises, a channel with older messages
+    # queued (order), and one without a handler all get the message queued as before.
+    assert taken == [("accepts", {"type": "realtime.event", "text": "t"})]
+    assert layer.channels["accepts"].empty()
+    for name in ("declines", "raises", "plain"):
+        assert layer.channels[name].get_nowait() == data
+    assert [layer.channels["backlogged"].get_nowait() for _ in range(2)] == [b"older", data]
