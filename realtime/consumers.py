@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import functools
 import logging
 import time
@@ -113,6 +114,15 @@ def _resume_query(scope: dict[str, Any]) -> tuple[int, str] | FrameError | None:
         return error
 
 
+class _Place(enum.Enum):
+    """An event's position against the last one a connection sent (see ``_place``)."""
+
+    NEXT = "next"  # the next position, or an event without one: send it
+    DUPLICATE = "duplicate"  # at or below the last sent: drop it
+    GAP = "gap"  # positions missing before it: replay them from the history first
+    RESET = "reset"  # another epoch: the stream was reset; tell the client to resync
+
+
 class EventConsumer(AsyncWebsocketConsumer):
     user_id: int | None = None
     token_id: int | None = None
@@ -161,13 +171,12 @@ class EventConsumer(AsyncWebsocketConsumer):
             return False
         if message.get("type") != CHANNEL_MESSAGE_TYPE:
             return False
-        seq = message.get("seq")
-        if seq is not None:
-            if message.get("epoch") != self.epoch or seq > self.delivered_seq + 1:
-                return False
-            if seq <= self.delivered_seq:
-                return True  # already sent (replayed, or a duplicate live copy)
-            self.delivered_seq = seq
+        place = self._place(message)
+        if place is _Place.DUPLICATE:
+            return True  # already sent (replayed, or a duplicate live copy)
+        if place is not _Place.NEXT:
+            return False
+        self._advance_to(message)
         self._send_now(message["text"])
         return True
 
@@ -294,20 +303,38 @@ class EventConsumer(AsyncWebsocketConsumer):
 
     async def realtime_event(self, message: dict[str, Any]) -> None:
         """A pre-serialized event from the channel layer, forwarded as is."""
+        place = self._place(message)
+        if place is _Place.DUPLICATE:
+            return  # already sent (replayed, or a duplicate live copy)
+        if place is _Place.RESET:
+            # The stream was reset under us (its history lost): the client must refetch,
+            # then go on from this event, the new epoch's position seq - 1.
+            self.epoch = message["epoch"]
+            self.delivered_seq = message["seq"] - 1
+            await self._send_event(events.resync_required_event(self.delivered_seq, self.epoch))
+        elif place is _Place.GAP:
+            await self._replay(self.delivered_seq, up_to=message["seq"] - 1)
+        self._advance_to(message)
+        await self.send(text_data=message["text"])
+
+    def _place(self, message: dict[str, Any]) -> _Place:
+        """Where an event stands against what this connection has sent. Both delivery paths
+        (the queue's ``realtime_event`` and the layer's ``_deliver_now``) decide by this."""
+        seq = message.get("seq")
+        if seq is None:
+            return _Place.NEXT  # live-only: no position
+        if message.get("epoch") != self.epoch:
+            return _Place.RESET
+        if seq <= self.delivered_seq:
+            return _Place.DUPLICATE
+        if seq > self.delivered_seq + 1:
+            return _Place.GAP
+        return _Place.NEXT
+
+    def _advance_to(self, message: dict[str, Any]) -> None:
         seq = message.get("seq")
         if seq is not None:
-            if message.get("epoch") != self.epoch:
-                # The stream was reset under us (its history lost): the client must refetch,
-                # then go on from this event, the new epoch's position seq - 1.
-                self.epoch = message["epoch"]
-                self.delivered_seq = seq - 1
-                await self._send_event(events.resync_required_event(seq - 1, self.epoch))
-            elif seq <= self.delivered_seq:
-                return  # already sent (replayed, or a duplicate live copy)
-            elif seq > self.delivered_seq + 1:
-                await self._replay(self.delivered_seq, up_to=seq - 1)
             self.delivered_seq = seq
-        await self.send(text_data=message["text"])
 
     # Resuming
 
