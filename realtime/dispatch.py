@@ -56,9 +56,3 @@ class SerialDispatcher:
                 task.cancel()
             # Cancelling the channel-layer reader is what unsubscribes the consumer's channel.
             await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def dispatch_serially(
-    sources: Sequence[Source], dispatch: Callable[[Any], Awaitable[None]]
-) -> None:
-    await SerialDispatcher().run(sources, dispatch)

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from channels.exceptions import StopConsumer
 
-from realtime.dispatch import SerialDispatcher, dispatch_serially
+from realtime.dispatch import SerialDispatcher
 
 pytestmark = pytest.mark.asyncio
 
@@ -33,7 +33,7 @@ async def test_handlers_never_overlap_and_each_source_keeps_its_order() -> None:
             raise StopConsumer
 
     with pytest.raises(StopConsumer):
-        await asyncio.wait_for(dispatch_serially([client.get, layer.get], dispatch), 5)
+        await asyncio.wait_for(SerialDispatcher().run([client.get, layer.get], dispatch), 5)
     assert [m for m in handled if m.startswith("c")] == [f"c{n}" for n in range(5)]
     # The layer's messages handled before the stop: the first ones, in order.
     from_layer = [m for m in handled if m.startswith("l")]
@@ -58,7 +58,7 @@ async def test_stopping_cancels_the_readers() -> None:
         raise StopConsumer
 
     with pytest.raises(StopConsumer):
-        await dispatch_serially([once, never], dispatch)
+        await SerialDispatcher().run([once, never], dispatch)
     assert cancelled.is_set()
 
 
