@@ -105,19 +105,14 @@ class _WriteNow:
 
     def __call__(self, data: bytes) -> None:
         transport = self.transport
-        if (
-            data
-            and transport.connected
-            and not transport.disconnecting
-            and not transport._tempDataBuffer
-            and len(transport.dataBuffer) == transport.offset
-        ):
+        writable = transport.connected and not transport.disconnecting
+        if data and writable and unsent_bytes(transport) == 0:
             try:
                 sent = transport.socket.send(data)
-            except BlockingIOError:
-                sent = 0
             except OSError:
-                sent = 0  # let Twisted's own write hit the error and close the connection
+                # A full socket (BlockingIOError) or a broken one: Twisted's own write buffers
+                # the rest, or hits the error and closes the connection.
+                sent = 0
             if sent == len(data):
                 return
             data = data[sent:]
