@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.processes import LoadGenerator, Process
-from bench.stats import join, read_records
+from bench.stats import expected_receipts, join, read_records
 
 # A step passes when nothing is lost and p99 stays under this.
 P99_LIMIT_MS = 100.0
@@ -125,7 +125,7 @@ def run_step(
         raise RuntimeError(f"publisher failed: {publisher.stderr[-2000:]}")
     summary = json.loads(publisher.stdout.strip().splitlines()[-1])
     sends = read_records(sends_path)
-    expected = sum(copies.get(a, 0) for _, a, _, _ in sends)
+    expected = expected_receipts(sends, copies)
     deadline = time.monotonic() + DRAIN_SECS
     last, stable_since = -1, time.monotonic()
     while time.monotonic() < deadline:

@@ -38,6 +38,11 @@ class Delivery:
     last_copy_p50_ms: float
 
 
+def expected_receipts(sends: list[tuple[int, int, int, int]], copies: dict[int, int]) -> int:
+    """How many receipts ``sends`` should produce: each ``copies[a]`` times."""
+    return sum(copies.get(a, 0) for _, a, _, _ in sends)
+
+
 def join(
     sends: list[tuple[int, int, int, int]],
     receipts: list[tuple[int, int, int, int]],
@@ -47,7 +52,7 @@ def join(
     subscribers of that post). A receipt of no known send (one that arrived after its step
     ended), or one beyond its copies (a duplicate), is counted as unmatched."""
     sent_at = {(k, a, b): t for k, a, b, t in sends}
-    expected = sum(copies.get(a, 0) for _, a, _, _ in sends)
+    expected = expected_receipts(sends, copies)
     seen: Counter[tuple[int, int, int]] = Counter()
     latencies = []
     first: dict[tuple[int, int, int], float] = {}

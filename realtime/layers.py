@@ -6,6 +6,12 @@ be, and the next SUBSCRIBE or PUBLISH on it fails once — which would fail the 
 first client to connect after the outage. redis-py drops a connection that failed, so one more
 try reconnects (and re-subscribes what the process still listens to). Why pub/sub at all:
 docs/channel-layer.md.
+
+Two additions for throughput (docs/channel-layer.md): ``group_send_many`` pipelines many group
+sends into one round trip per shard, and direct delivery lets a consumer attach a synchronous
+handler to its channel (``attach_direct``): a group message is then decoded once and offered to
+each member's handler, which takes it at once when it can (nothing queued or under way before
+it) or declines it, and a declined message goes to the member's queue as before.
 """
 
 from __future__ import annotations
