@@ -21,11 +21,20 @@ if [ ! -e "$stamp" ]; then
     touch "$stamp"
 fi
 
-if ! command -v ffmpeg >/dev/null 2>&1; then
+# Debian packages the service or its tests run for real, installed when missing and root.
+apt_updated=""
+need_debian_package() {  # command package why
+    command -v "$1" >/dev/null 2>&1 && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "Installing ffmpeg (Debian package) for the video worker..." >&2
-        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg) >/dev/null
+        echo "Installing $2 (Debian package) for $3..." >&2
+        if [ -z "$apt_updated" ]; then
+            apt-get update -qq >/dev/null
+            apt_updated=1
+        fi
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
     else
-        echo "ffmpeg is not installed: video processing will mark videos failed until it is." >&2
+        echo "$2 is not installed: $3 will not work until it is." >&2
     fi
-fi
+}
+
+need_debian_package ffmpeg ffmpeg "the video worker"
