@@ -38,3 +38,4 @@ need_debian_package() {  # command package why
 }
 
 need_debian_package ffmpeg ffmpeg "the video worker"
+need_debian_package nginx nginx "the deployment test"
