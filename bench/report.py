@@ -27,6 +27,58 @@ def _best_line(name: str, result: dict[str, Any], results: dict[str, Any]) -> st
     return f"| {name} | {rate(ours)} | {rate(ref)} | {ratio} |\n"
 
 
+# Scenarios with a section of their own rather than a row per stack.
+OWN_SECTIONS = ("idle", "rest", "publish")
+
+
+def _rest_section(rest: dict[str, Any]) -> str:
+    out = [
+        "\n## End to end through REST\n\n",
+        "`POST /conversations/{id}/messages` from a pool of keep-alive HTTP connections (open "
+        "loop), every participant connected; latency from the request's start to each "
+        "participant's receipt and to the last one's. A step passes when every request got 201, "
+        "every participant every message, and the last receipt's p99 < 100 ms.\n\n",
+        "| participants | conversations | highest rate passed | last receipt p99 there |\n",
+        "|---|---|---|---|\n",
+    ]
+    for size, result in rest["sizes"].items():
+        best = result["best"]
+        rate = f"{best['rate']:.0f} messages/s" if best else "none passed"
+        p99 = f"{best['last_p99_ms']:.1f} ms" if best else ""
+        out.append(f"| {size} | {result['conversations']} | {rate} | {p99} |\n")
+    out.append(
+        "\n| participants | rate/s | sent/s | created | failed | HTTP p50/p99 ms | any receipt "
+        "p50 ms | last receipt p50/p95/p99/max ms | lost | unmatched | server CPU % | "
+        "load gen CPU % | passed |\n|" + "---|" * 13 + "\n"
+    )
+    for size, result in rest["sizes"].items():
+        for step in result["steps"]:
+            cpu = step["cpu_percent"]
+            out.append(
+                f"| {size} | {step['rate']:.0f} | {step['request_rate']:.0f} | "
+                f"{step['created']} | {step['failed'] or ''} | "
+                f"{step['http_p50_ms']:.1f}/{step['http_p99_ms']:.1f} | {step['any_p50_ms']:.1f} | "
+                f"{step['last_p50_ms']:.1f}/{step['last_p95_ms']:.1f}/{step['last_p99_ms']:.1f}/"
+                f"{step['last_max_ms']:.1f} | {step['lost']} | {step['unmatched']} | "
+                f"{cpu.get('daphne', 0):.0f} | {cpu.get('loadgen', 0):.0f} | "
+                f"{'yes' if step['passed'] else 'no'} |\n"
+            )
+    return "".join(out)
+
+
+def _publish_section(publish: dict[str, Any]) -> str:
+    return (
+        "\n## Publishing from synchronous code\n\n"
+        f"{publish['events']} events, one group each, from a plain thread ({publish['layer']}).\n\n"
+        "| path | µs per event | Redis connections per 1,000 events |\n|---|---|---|\n"
+        f"| `async_to_sync(layer.group_send)` per event | {publish['naive_us_per_event']} | "
+        f"{publish['naive_connections_per_1000']} |\n"
+        f"| `publisher.publish` (the caller's cost) | {publish['caller_us_per_event']} | |\n"
+        f"| `publisher.publish` until all sent to Redis | {publish['until_sent_us_per_event']} | "
+        f"{publish['connections_per_1000']} |\n"
+    )
+
+
 def _step_line(step: dict[str, Any]) -> str:
     cpu = step["cpu_percent"]
     server = sum(v for k, v in cpu.items() if k.startswith(("daphne", "reference")))  # all of them
@@ -59,8 +111,12 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---|---|---|\n",
     ]
     for name, result in results["scenarios"].items():
-        if name != "idle":
+        if name not in OWN_SECTIONS:
             out.append(_best_line(name, result, results))
+    if "rest" in results["scenarios"]:
+        out.append(_rest_section(results["scenarios"]["rest"]))
+    if "publish" in results["scenarios"]:
+        out.append(_publish_section(results["scenarios"]["publish"]))
     idle = results["scenarios"].get("idle")
     if idle:
         out.append(
@@ -78,7 +134,7 @@ def markdown(results: dict[str, Any]) -> str:
                     f"{row['rss_all_kib'] / 1024:.0f} | {row['kib_per_connection']} |\n"
                 )
     for name, result in results["scenarios"].items():
-        if name == "idle":
+        if name in OWN_SECTIONS:
             continue
         out.append(f"\n## {name}: every step\n\n")
         out.append(HEADER)

@@ -35,12 +35,15 @@ from bench.processes import (
     start_redis,
     start_reference,
 )
+from bench.rest import RestStep
 from bench.scenarios import Stack, Step, sweep
 
 SERVER_CORES = {0}
 OTHER_CORES = {1}
 FANOUT_RATES = [500.0, 1000, 2000, 4000, 6000, 8000, 12000, 16000, 24000, 32000]
 BROADCAST_RATES = [1.0, 10, 20, 50, 100, 160, 250, 400]
+REST_RATES = [25.0, 50, 100, 200, 300, 400, 600]
+REST_SIZES = (2, 10, 50)
 QUICK_RATES = [50.0, 100]
 
 
@@ -143,6 +146,69 @@ def run_scenario(
     return results
 
 
+def log_rest_step(step: RestStep) -> None:
+    print(
+        f"  rest size {step.size:>2} rate {step.rate:>5.0f}/s (sent {step.request_rate:>5.0f}/s): "
+        f"created {step.created} failed {step.failed or 0} http p50/p99 "
+        f"{step.http_p50_ms:.1f}/{step.http_p99_ms:.1f} ms; last receipt p50/p95/p99 "
+        f"{step.last_p50_ms:.1f}/{step.last_p95_ms:.1f}/{step.last_p99_ms:.1f} ms "
+        f"lost {step.lost} unmatched {step.unmatched} cpu {step.cpu_percent} "
+        f"{'ok' if step.passed else 'FAIL'}",
+        flush=True,
+    )
+
+
+def run_rest(
+    members: list[Any],
+    rates: list[float],
+    args: argparse.Namespace,
+    others: list[Process],
+    env: dict[str, str],
+) -> dict[str, Any]:
+    """Scenario 3 on this project's daphne (the reference has no REST API): every member
+    connected, messages POSTed into conversations of each size in turn."""
+    from bench import population, rest
+
+    tokens = {m.user_id: m.token for m in members}
+    conversations = {
+        size: population.make_conversations(members, size, max(1, len(members) // size))
+        for size in REST_SIZES
+        if size <= len(members)
+    }
+    server, port = start_daphne("daphne", env, SERVER_CORES)
+    connections = [
+        {"url": f"ws://127.0.0.1:{port}/api/v1/ws?{m.query()}", "user": m.user_id} for m in members
+    ]
+    loadgen = LoadGenerator(connections, OTHER_CORES)
+    results: dict[str, Any] = {"connect": loadgen.ready, "sizes": {}}
+    profiler = start_profiler(server, Path(args.profile) / "rest.txt") if args.profile else None
+    try:
+        print(f"rest on gleepost: {loadgen.ready}", flush=True)
+        watched = [server, loadgen.process, *others]
+        for size, made in conversations.items():
+            steps, best = rest.sweep(
+                f"http://127.0.0.1:{port}",
+                loadgen,
+                watched,
+                made,
+                tokens,
+                rates,
+                args.duration,
+                log_rest_step,
+            )
+            results["sizes"][str(size)] = {
+                "conversations": len(made),
+                "steps": [s.as_dict() for s in steps],
+                "best": best.as_dict() if best else None,
+            }
+    finally:
+        if profiler is not None:
+            stop_profiler(profiler)
+        loadgen.stop()
+        server.stop()
+    return results
+
+
 def start_profiler(server: Process, out: Path) -> subprocess.Popen[bytes]:
     """py-spy sampling daphne until stopped; collapsed stacks (``-f raw``) for bench/profile.py."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -172,7 +238,7 @@ def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default="fanout,fanout-live,broadcast,idle")
+    parser.add_argument("--scenarios", default="fanout,fanout-live,broadcast,rest,publish,idle")
     parser.add_argument("--idle-counts", default="1000,5000,10000")
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per step")
@@ -182,6 +248,7 @@ def main() -> None:
     parser.add_argument("--out-dir", default=str(ROOT / "bench" / "results"))
     parser.add_argument("--profile", default="", help="a folder for py-spy profiles of daphne")
     parser.add_argument("--rates", default="", help="comma-separated rates instead of the sweep's")
+    parser.add_argument("--tag", default="", help="added to the results' file names")
     args = parser.parse_args()
     if args.quick:
         args.users, args.duration = min(args.users, 50), min(args.duration, 2.0)
@@ -250,6 +317,19 @@ def main() -> None:
                     for stack in ("gleepost", "reference")
                 }
                 continue
+            if name == "publish":
+                from bench.publish_from_sync import measure
+
+                results["scenarios"]["publish"] = measure(redis_url, 200 if args.quick else 5000)
+                print(f"  publish {results['scenarios']['publish']}", flush=True)
+                continue
+            if name == "rest":
+                rates = QUICK_RATES[:1] if args.quick else REST_RATES
+                if args.rates:
+                    rates = [float(r) for r in args.rates.split(",")]
+                others = [redis] if redis else []
+                results["scenarios"]["rest"] = run_rest(members, rates, args, others, env)
+                continue
             target, rates = scenarios[name]
             if args.rates:
                 rates = [float(r) for r in args.rates.split(",")]
@@ -257,17 +337,17 @@ def main() -> None:
             results["scenarios"][name] = run_scenario(
                 name, target, members, post_id, rates, args, others, redis_url, env
             )
-        write_results(results, Path(args.out_dir), quick=args.quick)
+        write_results(results, Path(args.out_dir), quick=args.quick, tag=args.tag)
     finally:
         for process in started:
             process.stop()
 
 
-def write_results(results: dict[str, Any], out_dir: Path, quick: bool) -> None:
+def write_results(results: dict[str, Any], out_dir: Path, quick: bool, tag: str) -> None:
     from bench.report import markdown
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = results["date"][:10] + ("-quick" if quick else "")
+    stem = results["date"][:10] + (f"-{tag}" if tag else "") + ("-quick" if quick else "")
     (out_dir / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     (out_dir / f"{stem}.md").write_text(markdown(results))
     print(f"wrote {out_dir / stem}.md and .json")

@@ -22,6 +22,7 @@ import WebSocket from "ws";
 
 const KIND_USER_EVENT = 1; // a message with a numeric top-level "seq": a = user, b = seq
 const KIND_VIEWS = 2; // a "views" message: a = post id from "location", b = data.views
+const KIND_MESSAGE = 3; // a chat "message": a = data.id (the message's id), b = user
 const RECORD_BYTES = 24; // int32 kind, int32 a, int32 b, int32 padding, int64 t_ns (LE)
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
@@ -106,7 +107,10 @@ function onMessage(user, data, isBinary) {
   }
   const type = message.type;
   bump(byType, typeof type === "string" ? type : "(no type)");
-  if (typeof message.seq === "number") {
+  if (type === "message" && typeof message.data?.id === "number") {
+    // Keyed by message id: the end-to-end scenario knows ids from its POSTs' answers, not seqs.
+    record(KIND_MESSAGE, message.data.id, user, t);
+  } else if (typeof message.seq === "number") {
     record(KIND_USER_EVENT, user, message.seq, t);
   } else if (type === "views") {
     const location = message.location;
