@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import logout as session_logout
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -13,10 +14,17 @@ from accounts import throttling
 from accounts.actions import MAX_PASSWORD_CHARS, do_login, do_logout, do_register
 from accounts.authentication import request_user
 from accounts.models import AuthToken, User
+from accounts.openapi import (
+    LoginRequestSerializer,
+    RegisteredSerializer,
+    RegisterRequestSerializer,
+    TokenSerializer,
+)
 from accounts.serializers import UserDetailSerializer
 from conversations.selectors import shares_open_conversation
 from gleepost.api import ApiView
 from gleepost.errors import bad_request
+from gleepost.openapi import error
 from gleepost.params import raw_param, string_param
 from gleepost.times import format_time
 
@@ -25,6 +33,15 @@ class RegisterView(ApiView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        summary="Create an account",
+        request=RegisterRequestSerializer,
+        responses={
+            201: RegisteredSerializer,
+            400: error("A taken email or username, a weak password, a bad email."),
+            429: error("Too many registrations from this address; see `Retry-After`."),
+        },
+    )
     def post(self, request: Request) -> Response:
         throttling.check_register_ip(request)
         username = string_param(request, "username", max_chars=150)
@@ -39,6 +56,15 @@ class LoginView(ApiView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        summary="Log in: get a token",
+        request=LoginRequestSerializer,
+        responses={
+            200: TokenSerializer,
+            400: error("`Bad email/password`, or a parameter missing."),
+            429: error("Too many attempts; see `Retry-After`. Checked before the password."),
+        },
+    )
     def post(self, request: Request) -> Response:
         """A token for the right email and password; rate-limited before either is checked."""
         throttling.check_login_ip(request)
@@ -57,6 +83,13 @@ class LoginView(ApiView):
 
 
 class LogoutView(ApiView):
+    @extend_schema(
+        summary="Log out",
+        description="Revokes the token used at once, and closes every websocket opened with it "
+        "(code 4001). With a session, ends the session.",
+        request=None,
+        responses={204: OpenApiResponse(description="Logged out.")},
+    )
     def post(self, request: Request) -> Response:
         if isinstance(request.auth, AuthToken):
             do_logout(request.auth)
@@ -66,6 +99,7 @@ class LogoutView(ApiView):
 
 
 class UserView(ApiView):
+    @extend_schema(summary="A user", responses=UserDetailSerializer)
     def get(self, request: Request, user_id: int) -> Response:
         user = get_object_or_404(User, pk=user_id, is_active=True)
         caller = request_user(request)

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.authentication import request_user
+from accounts.serializers import UserSerializer
 from conversations import actions
 from conversations.models import Conversation, Message, Participant
+from conversations.openapi import (
+    AddParticipantsSerializer,
+    ConversationDetailSerializer,
+    ConversationSerializer,
+    CreateConversationSerializer,
+    MarkReadSerializer,
+    SendMessageSerializer,
+    UpdateConversationSerializer,
+)
 from conversations.serializers import (
+    MessageSerializer,
     active_participants,
     conversation_data,
     conversation_detail_data,
@@ -19,14 +31,33 @@ from conversations.serializers import (
     read_markers,
 )
 from gleepost.api import ApiView
-from gleepost.conf import gp_settings
+from gleepost.conf import DEFAULTS, gp_settings
 from gleepost.errors import bad_request
+from gleepost.openapi import error
 from gleepost.params import bool_param, id_list_param, id_param, int_param, string_param
 
 MAX_OFFSET = 1_000_000
 
+NOT_A_PARTICIPANT = error("No such conversation, or the caller is not in it: `Not found`.")
+ENDED = error("The conversation has ended: `Conversation has ended`.")
+
+
+def _offset(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, int, description=description)
+
+
+START = OpenApiParameter(
+    "start", int, description=f"How many to skip, 0 to {MAX_OFFSET:,}; default 0."
+)
+
 
 class ConversationListView(ApiView):
+    @extend_schema(
+        operation_id="conversations_list",
+        summary="The caller's conversations",
+        parameters=[START],
+        responses=ConversationSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         """The caller's conversations, most recent activity first, 20 a page from ``start``."""
         user = request_user(request)
@@ -49,6 +80,18 @@ class ConversationListView(ApiView):
                 actions.do_end_conversation(conversation)
         return Response([conversation_data(c, c.active) for c in page])
 
+    @extend_schema(
+        summary="Start a conversation",
+        description="Sends **new-conversation** to every participant. With exactly one other "
+        "participant, no `live` and no `group`, the existing regular conversation between the "
+        "two is returned (200) and nothing is sent.",
+        request=CreateConversationSerializer,
+        responses={
+            201: ConversationSerializer,
+            200: OpenApiResponse(ConversationSerializer, "The existing conversation."),
+            404: error("`group` names a network the caller is not a member of."),
+        },
+    )
     def post(self, request: Request) -> Response:
         """Start a conversation (201), or return the existing regular one with that user (200).
 
@@ -68,10 +111,24 @@ class ConversationListView(ApiView):
 
 
 class ConversationView(ApiView):
+    @extend_schema(
+        summary="One conversation, with read markers and its newest messages",
+        responses={200: ConversationDetailSerializer, 404: NOT_A_PARTICIPANT},
+    )
     def get(self, request: Request, conversation_id: int) -> Response:
         conversation = actions.get_conversation_for(request_user(request), conversation_id)
         return Response(conversation_detail_data(conversation, request_user(request).pk))
 
+    @extend_schema(
+        summary="Make a live conversation regular",
+        description="Sends **changed-conversation** to every participant.",
+        request=UpdateConversationSerializer,
+        responses={
+            200: ConversationSerializer,
+            400: error("Not `expiry=false`, or the conversation is not live or has ended."),
+            404: NOT_A_PARTICIPANT,
+        },
+    )
     def put(self, request: Request, conversation_id: int) -> Response:
         """``expiry=false`` turns a live conversation into a regular one."""
         conversation = actions.get_conversation_for(request_user(request), conversation_id)
@@ -80,6 +137,14 @@ class ConversationView(ApiView):
         actions.do_make_regular(conversation)
         return Response(conversation_data(conversation))
 
+    @extend_schema(
+        summary="End a live conversation, or leave a regular one",
+        description="A live conversation is ended: **ended-conversation** to every participant. "
+        "A regular one is left by the caller, who receives none of its events from then on; "
+        "the others are not notified.",
+        request=None,
+        responses={204: OpenApiResponse(description="Ended or left."), 404: NOT_A_PARTICIPANT},
+    )
     def delete(self, request: Request, conversation_id: int) -> Response:
         conversation = actions.get_conversation_for(request_user(request), conversation_id)
         actions.do_delete_conversation(conversation, request_user(request))
@@ -87,6 +152,17 @@ class ConversationView(ApiView):
 
 
 class ParticipantsView(ApiView):
+    @extend_schema(
+        summary="Add participants",
+        description="Sends **new-conversation** to each added user.",
+        request=AddParticipantsSerializer,
+        responses={
+            200: UserSerializer(many=True),
+            400: error("A user who does not exist, or is not a member of a group's network."),
+            403: ENDED,
+            404: NOT_A_PARTICIPANT,
+        },
+    )
     def post(self, request: Request, conversation_id: int) -> Response:
         """Add users; returns the participants after the change."""
         conversation = actions.get_conversation_for(request_user(request), conversation_id)
@@ -98,6 +174,22 @@ class ParticipantsView(ApiView):
 
 
 class MessagesView(ApiView):
+    @extend_schema(
+        operation_id="conversations_messages_list",
+        summary="A conversation's messages, most recent first",
+        parameters=[
+            _offset("after", "Only messages with a greater id."),
+            _offset("before", "Only messages with a smaller id."),
+            START,
+            OpenApiParameter(
+                "count",
+                int,
+                description=f"How many, 1 to {DEFAULTS['MAX_MESSAGES_PAGE']}; "
+                f"default {DEFAULTS['PAGE_SIZE']}.",
+            ),
+        ],
+        responses={200: MessageSerializer(many=True), 404: NOT_A_PARTICIPANT},
+    )
     def get(self, request: Request, conversation_id: int) -> Response:
         """Messages newest first, bounded by ``after``/``before`` ids, from ``start``, ``count``."""
         conversation = actions.get_conversation_for(request_user(request), conversation_id)
@@ -120,6 +212,13 @@ class MessagesView(ApiView):
         markers = read_markers(active_participants(conversation))
         return Response(messages_data(page, markers, conversation.group_id))
 
+    @extend_schema(
+        summary="Send a message",
+        description="Sends **message** to every participant, the sender's other connections "
+        "included.",
+        request=SendMessageSerializer,
+        responses={201: MessageSerializer, 403: ENDED, 404: NOT_A_PARTICIPANT},
+    )
     def post(self, request: Request, conversation_id: int) -> Response:
         conversation = actions.get_conversation_for(request_user(request), conversation_id)
         text = string_param(request, "text", max_chars=gp_settings.MAX_MESSAGE_CHARS)
@@ -127,6 +226,17 @@ class MessagesView(ApiView):
         message = actions.do_send_message(conversation, request_user(request), text)
         return Response(message_data(message), status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        summary="Mark messages read",
+        description="Sends **read** to every participant when the caller's read marker moved "
+        "forward (it never moves back; an unchanged one sends nothing).",
+        request=MarkReadSerializer,
+        responses={
+            200: ConversationDetailSerializer,
+            400: error("`seen` is not a message of this conversation."),
+            404: NOT_A_PARTICIPANT,
+        },
+    )
     def put(self, request: Request, conversation_id: int) -> Response:
         """``seen`` = message id: everything up to it is read by the caller."""
         conversation = actions.get_conversation_for(request_user(request), conversation_id)

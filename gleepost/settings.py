@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    # Swagger UI and ReDoc as static files of our own: the docs page loads nothing from a CDN.
+    "drf_spectacular_sidecar",
     "channels",
     "accounts",
     "posts",
@@ -193,8 +196,45 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "gleepost.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "gleepost.openapi.AutoSchema",
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
     "UNAUTHENTICATED_USER": None,
+}
+
+# The OpenAPI document of the REST API, generated from the views (gleepost/openapi.py; the
+# committed copy is docs/openapi.yaml). Served to anyone: it describes the API, not its data.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Gleepost API v1",
+    "DESCRIPTION": (
+        "The REST API whose writes cause the websocket events (docs/asyncapi.yaml). "
+        "Parameters may be sent form-encoded or as JSON in the body, or in the query string. "
+        'Errors are `{"error": "<reason>"}`. A trailing slash on any path is optional.'
+    ),
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "PREPROCESSING_HOOKS": ["gleepost.openapi.without_trailing_slash"],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "NotificationTypeEnum": "notifications.models.Notification.Type",
+        "PresenceFormEnum": "accounts.models.PresenceForm",
+        "VideoStatusEnum": "videos.models.Video.Status",
+    },
+    "TAGS": [
+        {"name": "accounts", "description": "Accounts and authentication"},
+        {
+            "name": "conversations",
+            "description": "The sources of message, read and *-conversation events",
+        },
+        {"name": "notifications", "description": "Notifications and contacts: notification events"},
+        {"name": "posts", "description": "Networks and posts: views, post and comment events"},
+        {"name": "videos", "description": "Uploads: video-ready events"},
+        {"name": "health", "description": "Probes for load balancers, outside /api/v1/"},
+    ],
 }
 
 # Request bodies other than file uploads are small; anything larger is refused with 413.

@@ -1,20 +1,27 @@
-"""Root URLs: the v1 API under /api/v1/, health probes, the admin, and media in development."""
+"""Root URLs: the v1 API under /api/v1/ with its documentation, health probes, the admin, and
+media in development."""
 
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from gleepost import views
 from gleepost.conf import gp_settings
 from gleepost.routes import api_route
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.urls")),
     path("", include("conversations.urls")),
     path("", include("notifications.urls")),
     path("", include("posts.urls")),
     path("", include("videos.urls")),
+    # The API described, for client developers; readable without credentials (no data in it).
+    api_route("schema", SpectacularAPIView.as_view(), "schema"),
+    api_route("docs", SpectacularSwaggerView.as_view(url_name="schema"), "docs"),
+    api_route("redoc", SpectacularRedocView.as_view(url_name="schema"), "redoc"),
+    path("asyncapi.yaml", views.asyncapi_document, name="asyncapi"),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [

@@ -1,5 +1,5 @@
 """``GET /healthz`` and ``GET /readyz``, for load balancers and orchestrators (README, Health
-checks).
+checks), and ``GET /api/v1/asyncapi.yaml``, the websocket protocol for client developers.
 
 Neither authenticates nor is rate-limited: a probe carries no credentials, and a probe refused
 would take the process out of rotation. They reveal nothing sensitive (statuses, latencies,
@@ -9,9 +9,13 @@ expose them to the load balancer, not to the internet.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from rest_framework import status
+from django.http import FileResponse, HttpRequest
+from django.views.decorators.http import require_safe
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -19,6 +23,8 @@ from rest_framework.response import Response
 
 from gleepost import health
 from gleepost.api import ApiView
+
+ASYNCAPI_PATH = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.yaml"
 
 
 class ProbeView(ApiView):
@@ -34,13 +40,37 @@ class ProbeView(ApiView):
         super().initial(request, *args, **kwargs)
 
 
+class HealthzSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=["ok"])
+
+
+class CheckSerializer(serializers.Serializer[Any]):
+    ok = serializers.BooleanField()
+    latency_ms = serializers.FloatField()
+    error = serializers.CharField(
+        required=False, help_text="The exception's class name, when `ok` is false."
+    )
+
+
+class ReadyzSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=["ready", "not ready"])
+    checks = serializers.DictField(
+        child=CheckSerializer(), help_text="`database`, and `redis` when REDIS_URL is set."
+    )
+
+
 class HealthzView(ProbeView):
+    @extend_schema(summary="Liveness", responses=HealthzSerializer)
     def get(self, request: Request) -> Response:
         """The process is up and answering HTTP; touches neither the database nor Redis."""
         return Response({"status": "ok"})
 
 
 class ReadyzView(ProbeView):
+    @extend_schema(
+        summary="Readiness",
+        responses={200: ReadyzSerializer, 503: ReadyzSerializer},
+    )
     def get(self, request: Request) -> Response:
         """200 when the database and Redis (if configured) answer, 503 otherwise."""
         ready, checks = health.readiness()
@@ -48,3 +78,9 @@ class ReadyzView(ProbeView):
             {"status": "ready" if ready else "not ready", "checks": checks},
             status=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE,
         )
+
+
+@require_safe
+def asyncapi_document(request: HttpRequest) -> FileResponse:
+    """``docs/asyncapi.yaml`` as committed: the OpenAPI document's websocket counterpart."""
+    return FileResponse(ASYNCAPI_PATH.open("rb"), content_type="application/yaml; charset=utf-8")

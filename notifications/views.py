@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,13 +13,29 @@ from accounts.models import User
 from gleepost.api import ApiView
 from gleepost.conf import gp_settings
 from gleepost.errors import bad_request
+from gleepost.openapi import error
 from gleepost.params import bool_param, id_param
 from notifications.actions import do_accept_contact, do_mark_notifications_seen, do_request_contact
 from notifications.models import Notification
+from notifications.openapi import (
+    AcceptContactSerializer,
+    ContactSerializer,
+    MarkSeenSerializer,
+    RequestContactSerializer,
+)
 from notifications.serializers import NotificationSerializer, contact_data
 
 
 class NotificationsView(ApiView):
+    @extend_schema(
+        summary="The caller's notifications, newest first",
+        parameters=[
+            OpenApiParameter("include_seen", bool, description="`true`: seen ones too."),
+            OpenApiParameter("before", int, description="Only notifications with a smaller id."),
+            OpenApiParameter("after", int, description="Only notifications with a greater id."),
+        ],
+        responses=NotificationSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         """The caller's notifications, newest first, one page.
 
@@ -33,6 +50,11 @@ class NotificationsView(ApiView):
         page = notifications[: gp_settings.PAGE_SIZE]
         return Response(NotificationSerializer(page, many=True).data)
 
+    @extend_schema(
+        summary="Mark notifications seen",
+        request=MarkSeenSerializer,
+        responses=NotificationSerializer(many=True),
+    )
     def put(self, request: Request) -> Response:
         """Mark every notification up to ``seen`` (an id) seen; 200 the ones still unseen."""
         seen = id_param(request, "seen")
@@ -42,6 +64,16 @@ class NotificationsView(ApiView):
 
 
 class ContactsView(ApiView):
+    @extend_schema(
+        summary="Ask a user to become a contact",
+        description="Sends that user an `added_you` **notification**.",
+        request=RequestContactSerializer,
+        responses={
+            201: ContactSerializer,
+            400: error("Oneself, or a request between the two already exists."),
+            404: error("No such user: `User not found`."),
+        },
+    )
     def post(self, request: Request) -> Response:
         """Ask ``user`` to become a contact; 201 ``{"user": user, "accepted": false}``."""
         target_id = id_param(request, "user")
@@ -51,6 +83,16 @@ class ContactsView(ApiView):
 
 
 class ContactView(ApiView):
+    @extend_schema(
+        summary="Accept a contact request",
+        description="Sends the requester an `accepted_you` **notification**.",
+        request=AcceptContactSerializer,
+        responses={
+            200: ContactSerializer,
+            400: error("Not `accepted=true`, or the request is already accepted."),
+            404: error("No contact request from that user."),
+        },
+    )
     def put(self, request: Request, user_id: int) -> Response:
         """Accept the request from ``user_id`` (``accepted=true``); 200 the accepted contact."""
         if bool_param(request, "accepted") is not True:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,8 +21,9 @@ from accounts.authentication import request_user
 from accounts.models import User
 from accounts.serializers import UserSerializer
 from gleepost.api import ApiView
-from gleepost.conf import gp_settings
+from gleepost.conf import DEFAULTS, gp_settings
 from gleepost.errors import bad_request
+from gleepost.openapi import error
 from gleepost.params import bool_param, id_list_param, id_param, int_param, parse_id, string_param
 from gleepost.parsers import AnyJSONParser, FormParser, MultiPartParser
 from gleepost.times import parse_time
@@ -37,6 +39,15 @@ from posts.actions import (
     do_set_like,
 )
 from posts.models import Network, Post
+from posts.openapi import (
+    AddNetworkUsersSerializer,
+    CommentTextSerializer,
+    CreateNetworkSerializer,
+    LikeSerializer,
+    NetworkMembersSerializer,
+    TextSerializer,
+    ViewSerializer,
+)
 from posts.permissions import network_for_member, post_for_viewer
 from posts.serializers import CommentSerializer, NetworkSerializer, PostSerializer
 
@@ -45,8 +56,17 @@ MAX_USERS_PER_REQUEST = 100
 # Deeper offsets than this are refused: clients page with ``before`` instead.
 MAX_START = 100_000
 
+NOT_A_MEMBER = error("No such network, or the caller is not a member: `Network not found`.")
+CANNOT_SEE = error("No such post, or one the caller cannot see: `Post not found`.")
+
 
 class NetworksView(ApiView):
+    @extend_schema(
+        summary="Create a network",
+        description="The caller is its first member.",
+        request=CreateNetworkSerializer,
+        responses={201: NetworkSerializer},
+    )
     def post(self, request: Request) -> Response:
         name = string_param(request, "name", max_chars=MAX_NETWORK_NAME_CHARS)
         assert name is not None
@@ -55,6 +75,17 @@ class NetworksView(ApiView):
 
 
 class NetworkUsersView(ApiView):
+    @extend_schema(
+        summary="Add members to a network",
+        description="Members only may add. Answers with every current member; adding a "
+        "member again is not an error.",
+        request=AddNetworkUsersSerializer,
+        responses={
+            200: NetworkMembersSerializer,
+            400: error("A user who does not exist."),
+            404: NOT_A_MEMBER,
+        },
+    )
     def post(self, request: Request, network_id: int) -> Response:
         """Add ``users`` to the network; 200 ``{"users": [user, ...]}``, every current member.
 
@@ -71,6 +102,17 @@ class NetworkUsersView(ApiView):
 
 
 class NetworkUserView(ApiView):
+    @extend_schema(
+        summary="Remove a member from a network",
+        description="A member may remove themselves, the network's creator anyone. The removed "
+        "user loses access to its posts at once, live subscriptions included.",
+        request=None,
+        responses={
+            204: OpenApiResponse(description="Removed."),
+            403: error("Only the network's creator may remove other members."),
+            404: error("No such network or member, or the caller is not a member."),
+        },
+    )
     def delete(self, request: Request, network_id: int, user_id: int) -> Response:
         user = request_user(request)
         network = network_for_member(user.pk, network_id)
@@ -79,6 +121,17 @@ class NetworkUserView(ApiView):
 
 
 class NetworkPostsView(ApiView):
+    @extend_schema(
+        operation_id="networks_posts_list",
+        summary="A network's posts, newest first",
+        parameters=[
+            OpenApiParameter("before", int, description="Only posts with a smaller id."),
+            OpenApiParameter(
+                "start", int, description=f"How many to skip, 0 to {MAX_START:,}; default 0."
+            ),
+        ],
+        responses={200: PostSerializer(many=True), 404: NOT_A_MEMBER},
+    )
     def get(self, request: Request, network_id: int) -> Response:
         """The network's posts, newest first, a page at a time (``before`` = post id, ``start``)."""
         before = id_param(request, "before", required=False)
@@ -87,6 +140,12 @@ class NetworkPostsView(ApiView):
         posts = _network_posts(network, before)[start : start + gp_settings.PAGE_SIZE]
         return Response(PostSerializer(posts, many=True).data)
 
+    @extend_schema(
+        summary="Post in a network",
+        description="Sends **post** to the subscribers of the network.",
+        request=TextSerializer,
+        responses={201: PostSerializer, 404: NOT_A_MEMBER},
+    )
     def post(self, request: Request, network_id: int) -> Response:
         text = string_param(request, "text", max_chars=gp_settings.MAX_POST_CHARS)
         assert text is not None
@@ -97,9 +156,24 @@ class NetworkPostsView(ApiView):
 
 
 class PostDetailView(ApiView):
+    @extend_schema(
+        summary="One post, with its current views",
+        responses={200: PostSerializer, 404: CANNOT_SEE},
+    )
     def get(self, request: Request, post_id: int) -> Response:
         return Response(PostSerializer(post_for_viewer(request_user(request).pk, post_id)).data)
 
+    @extend_schema(
+        summary="Delete a post",
+        description="The author only. Nobody can see it or subscribe to it from then on, and "
+        "its subscribers receive nothing more about it.",
+        request=None,
+        responses={
+            204: OpenApiResponse(description="Deleted."),
+            403: error("Only the author may delete a post."),
+            404: CANNOT_SEE,
+        },
+    )
     def delete(self, request: Request, post_id: int) -> Response:
         user = request_user(request)
         post = post_for_viewer(user.pk, post_id)
@@ -110,6 +184,19 @@ class PostDetailView(ApiView):
 class PostViewsView(ApiView):
     parser_classes = [AnyJSONParser, FormParser, MultiPartParser]
 
+    @extend_schema(
+        summary="Record views of posts",
+        description="Every view is counted; views of posts the caller cannot see are dropped. "
+        "Sends **views** to the subscribers of each post whose count changed.",
+        request={"application/json": ViewSerializer(many=True)},
+        responses={
+            204: OpenApiResponse(description="Recorded."),
+            400: error(
+                f"Not a JSON list of views, more than {DEFAULTS['MAX_VIEWS_PER_REQUEST']} "
+                "(`GLEEPOST_MAX_VIEWS_PER_REQUEST`), or a malformed one."
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         """Record views sent as a JSON list ``[{"post": <id>, "time": <time>}, ...]``."""
         views = parse_views(request.data, max_count=gp_settings.MAX_VIEWS_PER_REQUEST)
@@ -118,6 +205,13 @@ class PostViewsView(ApiView):
 
 
 class PostCommentsView(ApiView):
+    @extend_schema(
+        summary="Comment on a post",
+        description="Sends **comment** to the post's subscribers, and a `commented` "
+        "**notification** to its author (not to oneself).",
+        request=CommentTextSerializer,
+        responses={201: CommentSerializer, 404: CANNOT_SEE},
+    )
     def post(self, request: Request, post_id: int) -> Response:
         text = string_param(request, "text", max_chars=gp_settings.MAX_COMMENT_CHARS)
         assert text is not None
@@ -128,6 +222,13 @@ class PostCommentsView(ApiView):
 
 
 class PostLikesView(ApiView):
+    @extend_schema(
+        summary="Like a post, or take the like back",
+        description="A like sends a `liked` **notification** to the post's author (not to "
+        "oneself, once per liker).",
+        request=LikeSerializer,
+        responses={204: OpenApiResponse(description="Done."), 404: CANNOT_SEE},
+    )
     def post(self, request: Request, post_id: int) -> Response:
         liked = bool_param(request, "liked")
         assert liked is not None

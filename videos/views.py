@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,7 +14,9 @@ from accounts.authentication import request_user
 from gleepost.api import ApiView
 from gleepost.conf import gp_settings
 from gleepost.errors import bad_request, too_large
+from gleepost.openapi import error
 from videos.actions import do_upload_video, get_video_for, max_video_bytes
+from videos.openapi import VideoUploadSerializer
 from videos.serializers import VideoSerializer
 
 # Room for the multipart boundaries, headers and credentials around a file at the size limit.
@@ -27,6 +30,17 @@ class VideoUploadView(ApiView):
         _refuse_oversized_body(request)
         super().initial(request, *args, **kwargs)
 
+    @extend_schema(
+        summary="Upload a video",
+        description="The worker (`manage.py process_videos`) makes it ready later; its owner "
+        "then gets **video-ready**.",
+        request={"multipart/form-data": VideoUploadSerializer},
+        responses={
+            201: VideoSerializer,
+            400: error("No file `video`, more than one, or an empty one."),
+            413: error("The file is larger than `MAX_VIDEO_MB`."),
+        },
+    )
     def post(self, request: Request) -> Response:
         """Store the multipart file ``video``; the worker processes it later."""
         video = do_upload_video(request_user(request), _video_file(request))
@@ -34,6 +48,7 @@ class VideoUploadView(ApiView):
 
 
 class VideoView(ApiView):
+    @extend_schema(summary="A video", responses=VideoSerializer)
     def get(self, request: Request, video_id: int) -> Response:
         """The video, to its owner only; to anyone else it does not exist."""
         video = get_video_for(request_user(request), video_id)

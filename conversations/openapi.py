@@ -1,0 +1,101 @@
+"""OpenAPI shapes of the conversations endpoints (rest-api.md, Conversations) that the views
+read or build by hand (``conversations.serializers.conversation_data`` and friends)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from rest_framework import serializers
+
+from accounts.serializers import UserSerializer
+from conversations.serializers import MessageSerializer
+from gleepost.conf import DEFAULTS
+
+IDS_HELP = "Comma-separated user ids, e.g. `2,3` (a JSON body may send a list of ids)."
+
+
+class ExpirySerializer(serializers.Serializer[Any]):
+    time = serializers.DateTimeField(help_text="When the server ends the conversation.")
+    ended = serializers.BooleanField()
+
+
+class ConversationSerializer(serializers.Serializer[Any]):
+    """A conversation, as ``new-conversation`` and the other conversation events carry it."""
+
+    id = serializers.IntegerField()
+    lastActivity = serializers.DateTimeField()
+    participants = UserSerializer(many=True)
+    group = serializers.IntegerField(
+        required=False, help_text="The network of a group conversation; absent otherwise."
+    )
+    expiry = ExpirySerializer(required=False, help_text="Only on a live conversation.")
+
+
+class ReadSerializer(serializers.Serializer[Any]):
+    user = serializers.IntegerField()
+    last_read = serializers.IntegerField(help_text="The id of the last message the user read.")
+
+
+class ConversationDetailSerializer(ConversationSerializer):
+    """One conversation with its read markers, its newest messages and the caller's unread
+    count."""
+
+    read = ReadSerializer(many=True, help_text="Participants who have read something.")
+    messages = MessageSerializer(many=True, help_text="The newest page, most recent first.")
+    unread = serializers.IntegerField(help_text="Messages from others the caller has not read.")
+
+
+class MessageScheme(OpenApiSerializerExtension):
+    """The message shape, plus ``group`` in a group conversation (``MessageSerializer``
+    adds it in ``to_representation``)."""
+
+    target_class = "conversations.serializers.MessageSerializer"
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer(
+            self.target, direction, bypass_extensions=True
+        )
+        schema["properties"]["seen"]["description"] = (
+            "True once every other participant has read up to or past it."
+        )
+        schema["properties"]["group"] = {
+            "type": "integer",
+            "description": "The network of a group conversation; absent otherwise.",
+        }
+        return schema
+
+
+class CreateConversationSerializer(serializers.Serializer[Any]):
+    participants = serializers.CharField(
+        help_text=f"{IDS_HELP} 1 to {DEFAULTS['MAX_CONVERSATION_PARTICIPANTS']} users, not the "
+        "caller."
+    )
+    live = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="`true` makes a live conversation that ends after "
+        f"{DEFAULTS['LIVE_CONVERSATION_MINUTES']} minutes.",
+    )
+    group = serializers.IntegerField(
+        required=False,
+        help_text="A network id: a new group conversation of that network's members.",
+    )
+
+
+class UpdateConversationSerializer(serializers.Serializer[Any]):
+    expiry = serializers.BooleanField(help_text="Only `false`: make a live conversation regular.")
+
+
+class AddParticipantsSerializer(serializers.Serializer[Any]):
+    users = serializers.CharField(help_text=IDS_HELP)
+
+
+class SendMessageSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField(min_length=1, max_length=DEFAULTS["MAX_MESSAGE_CHARS"])
+
+
+class MarkReadSerializer(serializers.Serializer[Any]):
+    seen = serializers.IntegerField(
+        min_value=1, help_text="A message id: everything up to it is read."
+    )
