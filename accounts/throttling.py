@@ -11,8 +11,10 @@ is never evaluated:
   ceiling on what a guesser with many addresses gets. Reaching it locks the account for the rest
   of the window and no longer: a lockout outlives an attack by at most one window.
 
-A successful login clears the account's failures. ``register`` counts every attempt per IP: its
-answers tell which emails are registered, and each success is a new account.
+A successful login clears the account's failures. The console's login form (console/forms.py)
+counts under the same limits and keys, so that it is no second door for a guesser. ``register``
+counts every attempt per IP: its answers tell which emails are registered, and each success is a
+new account.
 
 Counts live in the default cache (Redis when ``REDIS_URL`` is set, shared by every process) in
 fixed windows: the key names the window, ``cache.add`` creates it at 0 with an expiry at the
@@ -155,7 +157,7 @@ def _unhit(limit: Limit, identity: str, at: float) -> None:
         cache.decr(limit.key(identity, at))
 
 
-def _refuse(limit: Limit, request: Request, wait_secs: int) -> RateLimited:
+def _refuse(limit: Limit, request: Request | HttpRequest, wait_secs: int) -> RateLimited:
     logger.warning(
         "%s limit reached by %s; retry in %ss", limit.scope, client_ip(request), wait_secs
     )
@@ -166,7 +168,7 @@ def _cache_down(error: Exception) -> None:
     logger.warning("Rate limits not enforced: the cache is unreachable (%s)", error)
 
 
-def check_login_ip(request: Request) -> None:
+def check_login_ip(request: Request | HttpRequest) -> None:
     """Count a login attempt from the caller's IP; RateLimited (429) past the limit."""
     _check_ip(_login_ip(), request)
 
@@ -176,7 +178,7 @@ def check_register_ip(request: Request) -> None:
     _check_ip(_register_ip(), request)
 
 
-def _check_ip(limit: Limit, request: Request) -> None:
+def _check_ip(limit: Limit, request: Request | HttpRequest) -> None:
     try:
         wait = _hit(limit, client_ip(request), now())
     except Exception as error:  # the cache backend's own errors: redis, socket, timeout
@@ -186,7 +188,7 @@ def _check_ip(limit: Limit, request: Request) -> None:
         raise _refuse(limit, request, wait)
 
 
-def check_login_account(request: Request, email: str) -> None:
+def check_login_account(request: Request | HttpRequest, email: str) -> None:
     """Count this attempt as a failure of the account in advance; RateLimited past a limit.
 
     ``login_succeeded`` takes it back. An attempt refused here is not counted against the
@@ -208,7 +210,7 @@ def check_login_account(request: Request, email: str) -> None:
         _cache_down(error)
 
 
-def login_succeeded(request: Request, email: str) -> None:
+def login_succeeded(request: Request | HttpRequest, email: str) -> None:
     """The right password: forget the account's failures, from this IP and overall."""
     at, ip, account = now(), client_ip(request), _account(email)
     try:

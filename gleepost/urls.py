@@ -29,6 +29,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     api_route("healthz", views.HealthzView.as_view(), "healthz"),
     api_route("readyz", views.ReadyzView.as_view(), "readyz"),
     path("admin/", admin.site.urls),
+    path("console/", include("console.urls")),
 ]
 
 if gp_settings.SERVE_FILES:
@@ -42,6 +43,14 @@ if gp_settings.SERVE_FILES:
             urlpatterns.append(
                 re_path(rf"^{url.strip('/')}/(?P<path>.*)$", serve, {"document_root": root})
             )
+    # The browser example client, from the origin of the API it logs in to (no CORS needed).
+    urlpatterns.append(
+        re_path(
+            r"^examples/browser/(?P<path>.*)$",
+            serve,
+            {"document_root": settings.BASE_DIR / "examples" / "browser"},
+        )
+    )
 
 handler400 = "gleepost.errors.handler400"
 handler403 = "gleepost.errors.handler403"

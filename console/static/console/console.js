@@ -1,0 +1,358 @@
+// The live console: holds the logged-in user's websocket open (authenticated by the session
+// cookie at the handshake), reconnects with backoff and resumes from the last position it saw
+// (docs/websocket-protocol.md, "Reconnecting without loss"), and talks to the REST API with the
+// session and the CSRF token. No dependencies, no build step.
+(function () {
+  "use strict";
+
+  var BACKOFF_BASE_MS = 500;
+  var BACKOFF_CAP_MS = 8000;
+  // A connection that stayed open this long was healthy: the next drop starts the backoff again.
+  var STABLE_AFTER_MS = 30000;
+  var MAX_EVENTS_SHOWN = 500;
+  var MAX_ANSWERS_SHOWN = 50;
+  // Positive integers below 2^53, as the protocol takes them.
+  var MAX_ID = 9007199254740991;
+
+  var root = document.getElementById("console");
+  var api = root.dataset.api;
+  var csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+  var el = function (id) { return document.getElementById(id); };
+
+  var position = { seq: null, epoch: null };
+  var subscribed = { posts: new Set(), networks: new Set() };
+  // Posts whose SUBSCRIBE is not yet answered: their first `views` event is the answer.
+  var awaitingViews = new Set();
+  var socket = null;
+  var attempt = 0;
+  var openedAt = 0;
+  var connections = 0;
+  var reconnectTimer = null;
+  var eventCount = 0;
+
+  // ---- connection -------------------------------------------------------------------------
+
+  function socketUrl() {
+    var scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    var url = scheme + "//" + location.host + root.dataset.wsPath;
+    if (position.seq !== null) {
+      url += "?since=" + position.seq + "&epoch=" + encodeURIComponent(position.epoch);
+    }
+    return url;
+  }
+
+  function setState(state, detail) {
+    var badge = el("state");
+    badge.dataset.state = state;
+    badge.textContent = state;
+    el("state-detail").textContent = detail || "";
+    el("reconnect").hidden = state !== "closed";
+  }
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    openedAt = 0;
+    setState("connecting", position.seq === null ? "" : "resuming after seq " + position.seq);
+    var ws = new WebSocket(socketUrl());
+    socket = ws;
+    ws.onopen = function () {
+      openedAt = Date.now();
+      connections += 1;
+      el("connections").textContent = String(connections);
+      setState("open", position.seq === null ? "live events" : "resumed after seq " + position.seq);
+      resubscribe();
+    };
+    ws.onmessage = function (message) { receive(message.data); };
+    ws.onclose = function (closeEvent) {
+      if (socket === ws) {
+        socket = null;
+        closed(closeEvent.code);
+      }
+    };
+  }
+
+  function closed(code) {
+    if (code === 4001) {
+      setState("closed", "code 4001: the session is no longer valid; log in again");
+      return;
+    }
+    if (code === 1000) {
+      setState("closed", "code 1000: closed as asked (UNSUBSCRIBE of every post)");
+      return;
+    }
+    var healthy = openedAt !== 0 && Date.now() - openedAt > STABLE_AFTER_MS;
+    attempt = healthy ? 0 : attempt + 1;
+    // Full jitter: clients dropped together by a restart do not come back together.
+    var delay = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * Math.pow(2, attempt));
+    setState("closed", "code " + code + "; reconnecting in " + (delay / 1000).toFixed(1) + " s");
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  function send(frame, note) {
+    if (socket === null || socket.readyState !== WebSocket.OPEN) {
+      answer("not connected: the subscriptions shown take effect on the next connection", "error");
+      return;
+    }
+    socket.send(JSON.stringify(frame));
+    answer("→ " + (note ? note + " " : "") + JSON.stringify(frame), "sent");
+  }
+
+  // ---- events -----------------------------------------------------------------------------
+
+  function receive(text) {
+    var event;
+    try {
+      event = JSON.parse(text);
+    } catch (error) {
+      addEvent({ type: "(not JSON)", data: String(text) });
+      return;
+    }
+    if (typeof event.seq === "number") {
+      if (position.epoch !== null && event.epoch !== position.epoch) {
+        // The stream's history was lost: what is on screen is refetched over REST.
+        answer("new stream epoch " + event.epoch + ": conversations refetched", "error");
+        loadConversations();
+      } else if (position.seq !== null && event.seq <= position.seq) {
+        return; // shown already (a replay overlapping what arrived live)
+      }
+      position.seq = event.seq;
+      position.epoch = event.epoch;
+      showPosition();
+    } else if (event.type === "resync-required") {
+      loadConversations();
+      position.seq = event.data.since;
+      position.epoch = event.data.epoch;
+      showPosition();
+    }
+    noteAnswer(event);
+    if (["new-conversation", "ended-conversation", "changed-conversation"].indexOf(event.type) >= 0) {
+      loadConversations();
+    }
+    addEvent(event);
+  }
+
+  function showPosition() {
+    el("position").textContent = "seq " + position.seq + " of epoch " + position.epoch;
+  }
+
+  function addEvent(event) {
+    var type = typeof event.type === "string" ? event.type : "(no type)";
+    var item = document.createElement("li");
+    item.dataset.type = type;
+    if (typeof event.seq === "number") item.dataset.seq = String(event.seq);
+    var head = document.createElement("div");
+    head.className = "event-head";
+    var badge = document.createElement("span");
+    badge.className = "type";
+    badge.textContent = type;
+    head.appendChild(badge);
+    var where = document.createElement("span");
+    where.textContent = [
+      event.location || "",
+      typeof event.seq === "number" ? "seq " + event.seq : "",
+      new Date().toLocaleTimeString(),
+    ].filter(Boolean).join(" · ");
+    head.appendChild(where);
+    var body = document.createElement("pre");
+    body.textContent = JSON.stringify(event, null, 2);
+    item.appendChild(head);
+    item.appendChild(body);
+    var list = el("events");
+    list.insertBefore(item, list.firstChild);
+    while (list.children.length > MAX_EVENTS_SHOWN) list.removeChild(list.lastChild);
+    addFilterOption(type);
+    applyFilter(item);
+    eventCount += 1;
+    el("event-count").textContent = String(eventCount);
+  }
+
+  function addFilterOption(type) {
+    var filter = el("event-filter");
+    for (var i = 0; i < filter.options.length; i += 1) {
+      if (filter.options[i].value === type) return;
+    }
+    var option = document.createElement("option");
+    option.value = type;
+    option.textContent = type;
+    filter.appendChild(option);
+  }
+
+  function applyFilter(item) {
+    var wanted = el("event-filter").value;
+    item.hidden = wanted !== "" && item.dataset.type !== wanted;
+  }
+
+  // ---- subscriptions ----------------------------------------------------------------------
+
+  function parseIds(text) {
+    var parts = text.split(/[\s,]+/).filter(Boolean);
+    if (parts.length === 0) return null;
+    var ids = [];
+    for (var i = 0; i < parts.length; i += 1) {
+      if (!/^[0-9]{1,16}$/.test(parts[i])) return null;
+      var id = Number(parts[i]);
+      if (id < 1 || id > MAX_ID) return null;
+      ids.push(id);
+    }
+    return ids;
+  }
+
+  function onSubscribe(submit) {
+    submit.preventDefault();
+    var action = submit.submitter ? submit.submitter.value : "SUBSCRIBE";
+    var kind = el("subscribe-kind").value;
+    var ids = parseIds(el("subscribe-ids").value);
+    if (ids === null) {
+      // An empty list would mean "unsubscribe from everything and close": never by accident.
+      answer("ids: one or more positive integers, separated by commas", "error");
+      return;
+    }
+    ids.forEach(function (id) {
+      if (action === "SUBSCRIBE") {
+        subscribed[kind].add(id);
+        if (kind === "posts") awaitingViews.add(id);
+      } else {
+        subscribed[kind].delete(id);
+      }
+    });
+    showSubscriptions();
+    var frame = { action: action };
+    frame[kind] = ids;
+    send(frame);
+  }
+
+  function resubscribe() {
+    var frame = { action: "SUBSCRIBE" };
+    if (subscribed.posts.size) frame.posts = Array.from(subscribed.posts);
+    if (subscribed.networks.size) frame.networks = Array.from(subscribed.networks);
+    if (frame.posts || frame.networks) {
+      (frame.posts || []).forEach(function (id) { awaitingViews.add(id); });
+      send(frame, "(again, on the new connection)");
+    }
+  }
+
+  function noteAnswer(event) {
+    if (event.type === "views") {
+      var id = Number(String(event.location).split("/").pop());
+      if (awaitingViews.delete(id)) {
+        answer("← subscribed to post " + id + ": " + event.data.views + " views", "ok");
+      }
+    } else if (event.type === "error" || (event.error && !event.type)) {
+      var data = event.data || {};
+      ["posts", "networks"].forEach(function (kind) {
+        (data[kind] || []).forEach(function (id) {
+          subscribed[kind].delete(id);
+          awaitingViews.delete(id);
+        });
+      });
+      showSubscriptions();
+      answer("← " + JSON.stringify(event), "error");
+    }
+  }
+
+  function showSubscriptions() {
+    ["posts", "networks"].forEach(function (kind) {
+      var ids = Array.from(subscribed[kind]).sort(function (a, b) { return a - b; });
+      el("subscribed-" + kind).textContent = ids.length ? ids.join(", ") : "none";
+    });
+  }
+
+  function answer(text, kind) {
+    var item = document.createElement("li");
+    item.className = kind;
+    item.textContent = text;
+    var list = el("answers");
+    list.insertBefore(item, list.firstChild);
+    while (list.children.length > MAX_ANSWERS_SHOWN) list.removeChild(list.lastChild);
+  }
+
+  // ---- conversations, over REST with the session ------------------------------------------
+
+  function request(method, path, body) {
+    var options = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      // SessionAuthentication checks CSRF on every write; the token is the page's own.
+      options.headers["X-CSRFToken"] = csrfToken;
+      options.body = JSON.stringify(body);
+    }
+    return fetch(api + path, options).then(function (response) {
+      return response.text().then(function (text) {
+        var parsed = null;
+        try { parsed = text ? JSON.parse(text) : null; } catch (error) { parsed = { error: text }; }
+        return { status: response.status, body: parsed };
+      });
+    });
+  }
+
+  function loadConversations() {
+    el("conversations-status").textContent = "Loading…";
+    request("GET", "conversations").then(function (result) {
+      if (result.status !== 200) {
+        el("conversations-status").textContent = "Could not load them: " + describe(result);
+        return;
+      }
+      el("conversations-status").textContent = result.body.length
+        ? "Most recently active first:" : "None yet.";
+      var list = el("conversations");
+      list.textContent = "";
+      result.body.forEach(function (conversation) { list.appendChild(conversationItem(conversation)); });
+    }, function (error) {
+      el("conversations-status").textContent = "Could not load them: " + error;
+    });
+  }
+
+  function conversationItem(conversation) {
+    var item = document.createElement("li");
+    item.dataset.conversation = String(conversation.id);
+    var title = document.createElement("span");
+    var names = conversation.participants.map(function (user) { return user.username; }).join(", ");
+    var live = conversation.expiry ? (conversation.expiry.ended ? " (live, ended)" : " (live)") : "";
+    title.textContent = "#" + conversation.id + " · " + names + live;
+    var form = document.createElement("form");
+    var input = document.createElement("input");
+    input.name = "text";
+    input.value = "test message";
+    input.setAttribute("aria-label", "Message to conversation " + conversation.id);
+    var button = document.createElement("button");
+    button.type = "submit";
+    button.textContent = "Send";
+    var result = document.createElement("span");
+    result.className = "result";
+    form.appendChild(input);
+    form.appendChild(button);
+    form.appendChild(result);
+    form.addEventListener("submit", function (submit) {
+      submit.preventDefault();
+      result.textContent = "sending…";
+      request("POST", "conversations/" + conversation.id + "/messages", { text: input.value })
+        .then(function (answered) {
+          result.textContent = answered.status === 201
+            ? "sent: message " + answered.body.id : describe(answered);
+        }, function (error) { result.textContent = "failed: " + error; });
+    });
+    item.appendChild(title);
+    item.appendChild(form);
+    return item;
+  }
+
+  function describe(result) {
+    var reason = result.body && result.body.error ? result.body.error : "";
+    return "HTTP " + result.status + (reason ? ": " + reason : "");
+  }
+
+  // ---- wiring -----------------------------------------------------------------------------
+
+  el("subscribe-form").addEventListener("submit", onSubscribe);
+  el("event-filter").addEventListener("change", function () {
+    Array.prototype.forEach.call(el("events").children, applyFilter);
+  });
+  el("refresh-conversations").addEventListener("click", loadConversations);
+  el("reconnect").addEventListener("click", function () {
+    attempt = 0;
+    connect();
+  });
+  loadConversations();
+  connect();
+})();
