@@ -59,6 +59,10 @@ DEFAULTS: dict[str, Any] = {
     # Websocket connections one user may have open at once, counted across every daphne process
     # (in Redis when REDIS_URL is set); the next one is closed with 4008.
     "MAX_CONNECTIONS_PER_USER": 20,
+    # GET /metrics, Prometheus's text format of this process's metrics (README, Metrics). Off:
+    # 404. With a token, a scrape must send "Authorization: Bearer <token>" or gets 401.
+    "METRICS_ENABLED": True,
+    "METRICS_TOKEN": "",
 }
 
 

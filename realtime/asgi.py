@@ -1,4 +1,5 @@
-"""ASGI glue of the realtime layer: the websocket stack, and binding the publisher to the loop."""
+"""ASGI glue of the realtime layer: the websocket stack, binding the publisher to the loop, and
+counting connections."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from channels.routing import URLRouter
 from channels.sessions import CookieMiddleware
 from django.conf import settings
 
+from realtime import metrics
 from realtime.publish import publisher
 from realtime.routing import websocket_urlpatterns
 
@@ -43,7 +45,40 @@ class SessionForHandshake:
         return await self.app(dict(scope, session=self.store(key)), receive, send)
 
 
+class CountConnections:
+    """Counts websocket connections (realtime.metrics): opened when the consumer reads the
+    handshake, closed with the code of the disconnect it reads, or as "none" if it ends without
+    one (it raised, or the server cancelled it).
+
+    Only ``receive`` is wrapped: it carries the handshake, the client's frames and the close.
+    ``send``, which carries every event delivered, is left alone.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        is_open = False
+
+        async def counted_receive() -> dict[str, Any]:
+            nonlocal is_open
+            message: dict[str, Any] = await receive()
+            if message["type"] == "websocket.connect":
+                is_open = True
+                metrics.connection_opened()
+            elif message["type"] == "websocket.disconnect" and is_open:
+                is_open = False
+                metrics.connection_closed(message.get("code"))
+            return message
+
+        try:
+            return await self.app(scope, counted_receive, send)
+        finally:
+            if is_open:
+                metrics.connection_closed(None)
+
+
 def websocket_application() -> Any:
     # Sessions are loaded for the cookie-authenticated browser console; no origin validator
     # here, because phones send no Origin (realtime.auth checks it for sessions only).
-    return CookieMiddleware(SessionForHandshake(URLRouter(websocket_urlpatterns)))
+    return CountConnections(CookieMiddleware(SessionForHandshake(URLRouter(websocket_urlpatterns))))

@@ -37,7 +37,7 @@ from accounts.models import User
 from conversations.selectors import Participation, participation
 from gleepost.conf import gp_settings
 from posts.permissions import member_network_ids, visible_post_networks
-from realtime import events, history
+from realtime import events, history, metrics
 from realtime.auth import authenticate
 from realtime.close_codes import CLOSE_INVALID_CREDENTIALS, CLOSE_NORMAL, CLOSE_POLICY
 from realtime.connection_limits import Slot, take_slot
@@ -136,7 +136,10 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self._run(scope, receive, send)
         finally:
             # Here rather than in disconnect: this runs however the connection ends, a handler
-            # that raised included, so no slot outlives its connection.
+            # that raised included, so no slot outlives its connection and no subscription
+            # stays counted.
+            metrics.post_subscriptions.dec(len(getattr(self, "subscribed_posts", ())))
+            metrics.network_subscriptions.dec(len(getattr(self, "subscribed_networks", ())))
             if self.slot is not None:
                 await self.slot.release()
 
@@ -178,6 +181,7 @@ class EventConsumer(AsyncWebsocketConsumer):
             return False
         self._advance_to(message)
         self._send_now(message["text"])
+        metrics.delivered[message.get("event_type")].inc()
         return True
 
     def _send_now(self, text: str) -> None:
@@ -222,6 +226,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         result = await authenticate(self.scope)
         if result is None:
             # The protocol's answer to bad credentials: accept, say why, close with 4001.
+            metrics.count_error("invalid_credentials")
             await self.accept()
             await self.send(text_data=INVALID_CREDENTIALS)
             await self.close(code=CLOSE_INVALID_CREDENTIALS)
@@ -229,6 +234,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         user, token = result
         self.slot = await take_slot(user.pk, self.channel_name)
         if self.slot is None:
+            metrics.count_error("too_many_connections")
             await self.accept()
             await self._send_event(events.error_event(TOO_MANY_CONNECTIONS))
             await self.close(code=CLOSE_POLICY)
@@ -248,6 +254,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         await self.accept()
         resume = _resume_query(self.scope)
         if isinstance(resume, FrameError):
+            metrics.count_error("frame")
             await self._send_event(events.error_event(resume.reason))
             await self._resync()
         elif resume is not None:
@@ -269,6 +276,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         try:
             action = parse_frame(text_data, bytes_data)
         except FrameError as error:
+            metrics.count_error("frame")
             await self._send_event(events.error_event(error.reason))
             return
         if isinstance(action, Subscribe):
@@ -286,6 +294,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         """A frame past MAX_FRAMES_PER_SEC: not acted on, answered at most once a second."""
         if verdict is Verdict.REFUSE:
             return
+        metrics.count_error("rate_limited")
         await self._send_event(events.error_event(RATE_LIMITED))
         if verdict is Verdict.CLOSE:
             await self._leave_everything()
@@ -316,6 +325,7 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self._replay(self.delivered_seq, up_to=message["seq"] - 1)
         self._advance_to(message)
         await self.send(text_data=message["text"])
+        metrics.delivered[message.get("event_type")].inc()
 
     def _place(self, message: dict[str, Any]) -> _Place:
         """Where an event stands against what this connection has sent. Both delivery paths
@@ -369,8 +379,9 @@ class EventConsumer(AsyncWebsocketConsumer):
         cursor = since
         while True:
             batch = await _events_after(self.user_id, cursor, up_to)
-            for seq, text in batch:
+            for seq, event_type, text in batch:
                 await self.send(text_data=text)
+                metrics.delivered[event_type].inc()
                 cursor = seq
             if advance:
                 self.delivered_seq = max(self.delivered_seq, cursor)
@@ -407,6 +418,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         posts = [p for p in action.posts if p not in self.subscribed_posts]
         networks = [n for n in action.networks if n not in self.subscribed_networks]
         if len(self.subscribed_posts) + len(posts) > MAX_SUBSCRIPTIONS_PER_CONNECTION:
+            metrics.count_error("subscription_limit")
             await self._send_event(
                 events.error_event(
                     f"at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection"
@@ -414,6 +426,7 @@ class EventConsumer(AsyncWebsocketConsumer):
             )
             return
         if len(self.subscribed_networks) + len(networks) > MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION:
+            metrics.count_error("subscription_limit")
             await self._send_event(
                 events.error_event(
                     f"at most {MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION} network subscriptions"
@@ -433,6 +446,7 @@ class EventConsumer(AsyncWebsocketConsumer):
             if post_id in allowed:
                 await self.channel_layer.group_add(post_group(post_id), self.channel_name)
                 self.subscribed_posts[post_id] = allowed[post_id]
+                metrics.post_subscriptions.inc()
         refused = [p for p in wanted if p not in allowed]
         if refused:
             # The same answer for a post that does not exist and one the user may not see.
@@ -450,6 +464,7 @@ class EventConsumer(AsyncWebsocketConsumer):
             if network_id in allowed:
                 await self.channel_layer.group_add(network_group(network_id), self.channel_name)
                 self.subscribed_networks.add(network_id)
+                metrics.network_subscriptions.inc()
         refused = [n for n in wanted if n not in allowed]
         if refused:
             await self._send_event(events.not_allowed_networks_event(refused))
@@ -465,12 +480,14 @@ class EventConsumer(AsyncWebsocketConsumer):
     async def _drop_posts(self, post_ids: Iterable[int]) -> None:
         for post_id in post_ids:
             if self.subscribed_posts.pop(post_id, None) is not None:
+                metrics.post_subscriptions.dec()
                 await self.channel_layer.group_discard(post_group(post_id), self.channel_name)
 
     async def _drop_networks(self, network_ids: Iterable[int]) -> None:
         for network_id in network_ids:
             if network_id in self.subscribed_networks:
                 self.subscribed_networks.discard(network_id)
+                metrics.network_subscriptions.dec()
                 await self.channel_layer.group_discard(network_group(network_id), self.channel_name)
 
     # Typing and presence: live-only, never stored. Frames over the rate limit are dropped
@@ -520,12 +537,15 @@ class EventConsumer(AsyncWebsocketConsumer):
             return
         for post_id in list(getattr(self, "subscribed_posts", ())):
             await self.channel_layer.group_discard(post_group(post_id), self.channel_name)
+        metrics.post_subscriptions.dec(len(self.subscribed_posts))
         self.subscribed_posts = {}
         for network_id in list(getattr(self, "subscribed_networks", ())):
             await self.channel_layer.group_discard(network_group(network_id), self.channel_name)
+        metrics.network_subscriptions.dec(len(self.subscribed_networks))
         self.subscribed_networks = set()
         await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
         self.user_id = None
 
     async def _send_event(self, event: events.Event) -> None:
         await self.send(text_data=event.text)
+        metrics.delivered[event.type].inc()

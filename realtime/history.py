@@ -125,12 +125,13 @@ def can_resume(user_id: int, since: int, epoch: str) -> Position | None:
     return None
 
 
-def events_after(user_id: int, since: int, up_to: int | None = None) -> list[tuple[int, str]]:
-    """At most REPLAY_BATCH stored events with seq in (since, up_to], oldest first."""
+def events_after(user_id: int, since: int, up_to: int | None = None) -> list[tuple[int, str, str]]:
+    """At most REPLAY_BATCH stored events with seq in (since, up_to], oldest first: (seq, type,
+    text) each."""
     events = StreamEvent.objects.filter(stream_id=user_id, seq__gt=since)
     if up_to is not None:
         events = events.filter(seq__lte=up_to)
-    return list(events.order_by("seq").values_list("seq", "text")[:REPLAY_BATCH])
+    return list(events.order_by("seq").values_list("seq", "type", "text")[:REPLAY_BATCH])
 
 
 def prune() -> int:

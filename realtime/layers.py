@@ -25,6 +25,8 @@ from channels_redis import pubsub
 from channels_redis.utils import _wrap_close
 from redis import exceptions as redis_errors
 
+from realtime import metrics
+
 _CONNECTION_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class _RetryingShard(pubsub.RedisSingleShardConnection):
                         continue
                 except Exception:
                     # One consumer's failure must not stop the others' delivery.
+                    metrics.count_error("direct_delivery")
                     logger.exception("direct delivery failed; queueing instead")
             queue.put_nowait(data)
 

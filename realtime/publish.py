@@ -13,6 +13,9 @@ Events go out in the order they were published. While one round trip to Redis is
 next events wait in the queue; the drainer then takes them all (up to ``MAX_BATCH_SENDS``) and
 sends them in one pipelined round trip, so a burst — a message to 50 participants, each with
 its own positioned copy — costs one round trip, not 50 (docs/reliability.md, slow consumers).
+
+An event's channel-layer message carries its type (``event_type``) beside the pre-serialized
+text, so that whoever forwards it can count it by type without parsing the text.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import asyncio
 import atexit
 import logging
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -29,6 +33,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from realtime import metrics
 from realtime.events import Event
 
 logger = logging.getLogger(__name__)
@@ -50,6 +55,10 @@ class Outgoing:
     message: dict[str, Any]
     # For logs only: the event type or control message type, never the content.
     label: str
+    # The event's type (None for a control message), and when it was handed to the publisher:
+    # for the metrics of sends that complete.
+    event_type: str | None = None
+    published_at: float = 0.0
 
 
 class _LoopQueue:
@@ -66,6 +75,7 @@ class _LoopQueue:
         """Runs on ``loop``."""
         if len(self.pending) >= MAX_PENDING_EVENTS:
             dropped = self.pending.popleft()
+            metrics.count_error("publish_dropped", len(dropped.groups))
             logger.error("publish backlog full; dropped %s", dropped.label)
         self.pending.append(item)
         if self.drainer is None or self.drainer.done():
@@ -106,6 +116,7 @@ async def _send_batch(send_many: SendMany, batch: list[Outgoing]) -> None:
     try:
         await asyncio.wait_for(send_many(sends), SEND_TIMEOUT_SECS)
     except Exception:
+        metrics.count_error("publish", len(sends))
         # Never log the messages: they are users' private content.
         labels = Counter(item.label for item in batch)
         logger.warning(
@@ -114,18 +125,33 @@ async def _send_batch(send_many: SendMany, batch: list[Outgoing]) -> None:
             ", ".join(f"{label} (x{count})" for label, count in labels.most_common()),
             exc_info=True,
         )
+        return
+    sent_at = time.perf_counter()
+    for item in batch:
+        _count_sent(item, len(item.groups), sent_at)
 
 
 async def _send(layer: object, item: Outgoing) -> None:
+    sent = 0
     for group in item.groups:
         try:
             await asyncio.wait_for(
                 layer.group_send(group, item.message),  # type: ignore[attr-defined]
                 SEND_TIMEOUT_SECS,
             )
+            sent += 1
         except Exception:
+            metrics.count_error("publish")
             # Never log the message: it is a user's private content.
             logger.warning("could not publish %s to %s", item.label, group, exc_info=True)
+    if sent:
+        _count_sent(item, sent, time.perf_counter())
+
+
+def _count_sent(item: Outgoing, sends: int, sent_at: float) -> None:
+    if item.event_type is not None:
+        metrics.published[item.event_type].inc(sends)
+        metrics.PUBLISH_LATENCY.observe(sent_at - item.published_at)
 
 
 class Publisher:
@@ -149,11 +175,14 @@ class Publisher:
 
     def publish(self, groups: Iterable[str], text: str, event_type: str) -> None:
         """Queue an event's ``text`` for ``groups``; returns at once, from any thread."""
-        self.send(groups, {"type": CHANNEL_MESSAGE_TYPE, "text": text}, f"a {event_type} event")
+        message = {"type": CHANNEL_MESSAGE_TYPE, "text": text, "event_type": event_type}
+        self.send(groups, message, f"a {event_type} event")
 
     def send(self, groups: Iterable[str], message: dict[str, Any], label: str) -> None:
         """Queue a channel-layer message for ``groups``; returns at once, from any thread."""
-        item = Outgoing(tuple(groups), message, label)
+        item = Outgoing(
+            tuple(groups), message, label, message.get("event_type"), time.perf_counter()
+        )
         if not item.groups:
             return
         loop = self.target_loop()
@@ -161,6 +190,7 @@ class Publisher:
             loop.call_soon_threadsafe(self._queue(loop).push, item)
         except RuntimeError:
             # The loop closed between the check and the call (a test's loop, a shutdown).
+            metrics.count_error("publish_dropped", len(item.groups))
             logger.warning("event loop closed; %s was not published", label)
 
     def _queue(self, loop: asyncio.AbstractEventLoop) -> _LoopQueue:
@@ -229,6 +259,7 @@ def publish_to_streams(event: Event, user_ids: Iterable[int]) -> None:
                 {
                     "type": CHANNEL_MESSAGE_TYPE,
                     "text": copy.text,
+                    "event_type": event.type,
                     "seq": copy.seq,
                     "epoch": copy.epoch,
                 },
