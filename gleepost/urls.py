@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from gleepost import views
 from gleepost.conf import gp_settings
+from gleepost.metrics import MetricsView
 from gleepost.routes import api_route
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -28,6 +29,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/", include(api_v1)),
     api_route("healthz", views.HealthzView.as_view(), "healthz"),
     api_route("readyz", views.ReadyzView.as_view(), "readyz"),
+    api_route("metrics", MetricsView.as_view(), "metrics"),
     path("admin/", admin.site.urls),
     path("console/", include("console.urls")),
 ]
