@@ -77,12 +77,22 @@ def run_command(*args: str, extra_env: dict[str, str] | None = None) -> str:
     return result.stdout
 
 
+def daphne_log_path(port: int) -> Path:
+    """Where ``daphne()`` writes the output (access log included) of the process on ``port``."""
+    return Path(tempfile.gettempdir()) / f"gleepost-daphne-{port}.log"
+
+
 @contextmanager
 def daphne(
-    extra_env: dict[str, str] | None = None, extra_args: tuple[str, ...] = ()
+    extra_env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
+    port: int | None = None,
 ) -> Iterator[str]:
-    """Run daphne as ``scripts/serve`` does, on the test database; yields its base URL."""
-    port = free_port()
+    """Run daphne as ``scripts/serve`` does, on the test database; yields its base URL.
+
+    ``port``: a port to listen on (a free one by default), e.g. to start a new process where a
+    stopped one was, for clients that reconnect to the same address."""
+    port = port or free_port()
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
@@ -93,7 +103,7 @@ def daphne(
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }
-    log_path = Path(tempfile.gettempdir()) / f"gleepost-daphne-{port}.log"
+    log_path = daphne_log_path(port)
     log = open(log_path, "wb")  # noqa: SIM115  (kept open for the process's lifetime)
     process = subprocess.Popen(
         [

@@ -1,0 +1,460 @@
+"""deploy/nginx/gleepost.conf, run by Debian's nginx in front of two real daphne processes.
+
+The committed file is used as it is, with only its ports and paths replaced (an unprivileged
+port for each listener, the test's daphne ports in the upstream, temporary directories): what
+passes here is that file. The daphne processes run with the flags of the committed systemd unit
+and the proxy settings of the committed env example.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import json
+import os
+import re
+import shlex
+import shutil
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from websockets.asyncio.client import ClientConnection, connect
+
+from tests.conftest import IN_CI, Member
+from tests.servers import ROOT, daphne, daphne_log_path, free_port, wait_for_port
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.needs_redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.asyncio,
+]
+
+SITE_CONF = ROOT / "deploy" / "nginx" / "gleepost.conf"
+DAPHNE_UNIT = ROOT / "deploy" / "systemd" / "gleepost-daphne@.service"
+ENV_EXAMPLE = ROOT / "deploy" / "gleepost.env.example"
+
+
+@dataclass
+class Deployment:
+    """nginx on ``https``/``http`` in front of the daphne processes on ``upstream_ports``."""
+
+    https: str
+    http: str
+    upstream_ports: list[int]
+    access_log: Path
+    static_root: Path
+    media_root: Path
+    tls: ssl.SSLContext
+
+
+def substitute(text: str, pattern: str, replacement: str, count: int) -> str:
+    """``text`` with exactly ``count`` matches of ``pattern`` replaced: a change of the
+    committed file's shape fails here rather than being tested half-substituted."""
+    result, found = re.subn(pattern, replacement, text, flags=re.MULTILINE)
+    assert found == count, f"{pattern!r} matched {found} times in {SITE_CONF}, not {count}"
+    return result
+
+
+def render_site(
+    http_port: int, https_port: int, upstream_ports: list[int], tmp: Path, cert: Path, key: Path
+) -> str:
+    """The committed site configuration with the test's ports and paths."""
+    text = SITE_CONF.read_text()
+    first = re.search(r"^(\s*)server 127\.0\.0\.1:\d+( [^;]*)?;$", text, flags=re.MULTILINE)
+    assert first is not None, "no upstream server line"
+    indent, parameters = first.group(1), first.group(2) or ""
+    upstream = "".join(f"{indent}server 127.0.0.1:{port}{parameters};\n" for port in upstream_ports)
+    # The upstream's four consecutive server lines become one per test daphne.
+    text = substitute(text, r"(^[ \t]*server 127\.0\.0\.1:\d+( [^;]*)?;\n){4}", upstream, 1)
+    text = substitute(text, r"listen 80;", f"listen 127.0.0.1:{http_port};", 1)
+    text = substitute(text, r"listen 443 ssl", f"listen 127.0.0.1:{https_port} ssl", 1)
+    # The test machine may have no IPv6.
+    text = substitute(text, r"^\s*listen \[::\]:\d+.*;\n", "", 2)
+    text = substitute(text, r"ssl_certificate\s+\S+;", f"ssl_certificate {cert};", 1)
+    text = substitute(text, r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {key};", 1)
+    text = substitute(text, r"access_log /var/log/\S+", f"access_log {tmp}/gleepost.access.log", 1)
+    text = substitute(text, r"alias /srv/gleepost/staticfiles/;", f"alias {tmp}/static/;", 1)
+    return substitute(text, r"alias /var/lib/gleepost/media/;", f"alias {tmp}/media/;", 1)
+
+
+def main_conf(tmp: Path, site: Path) -> str:
+    """What Debian's /etc/nginx/nginx.conf provides around a site, with every path in ``tmp``."""
+    # As root, nginx's workers would run as nobody, who cannot read the test's directories.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    temp_paths = "".join(
+        f"    {kind}_temp_path {tmp}/{kind}_temp;\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return (
+        f"{user}worker_processes 1;\npid {tmp}/nginx.pid;\nerror_log {tmp}/error.log notice;\n"
+        "events { worker_connections 256; }\n"
+        "http {\n    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n"
+        f"    access_log {tmp}/other.access.log;\n{temp_paths}    include {site};\n}}\n"
+    )
+
+
+def self_signed_certificate(tmp: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def unit_daphne_flags() -> tuple[str, ...]:
+    """daphne's flags in the committed systemd unit, less the address and port."""
+    text = DAPHNE_UNIT.read_text().replace("\\\n", " ")
+    command = next(line for line in text.splitlines() if line.startswith("ExecStart="))
+    words = shlex.split(command.removeprefix("ExecStart="))
+    start, end = words.index("gleepost.server") + 1, words.index("gleepost.asgi:application")
+    flags = iter(words[start:end])
+    kept = []
+    for flag in flags:
+        if flag in {"-b", "-p"}:
+            next(flags)  # the test chooses them
+        else:
+            kept.append(flag)
+    assert "--proxy-headers" in kept
+    return tuple(kept)
+
+
+def env_example(*names: str) -> dict[str, str]:
+    """The committed env example's values of ``names``."""
+    values = dict(
+        line.split("=", 1)
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    return {name: values[name] for name in names}
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    if found is None:
+        message = "needs nginx (scripts/setup.sh installs Debian's package)"
+        if IN_CI:
+            pytest.fail(f"CI must provide this: {message}")
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(scope="module")
+def deployment(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    nginx = nginx_binary()
+    tmp = tmp_path_factory.mktemp("nginx")
+    (tmp / "static").mkdir()
+    (tmp / "media").mkdir()
+    env = {
+        **env_example("SECURE_PROXY_SSL_HEADER", "SECURE_SSL_REDIRECT", "GLEEPOST_SERVE_FILES"),
+        "MEDIA_ROOT": str(tmp / "media"),
+    }
+    with ExitStack() as stack:
+        stack.enter_context(django_db_blocker.unblock())
+        bases = [
+            stack.enter_context(daphne(extra_env=env, extra_args=unit_daphne_flags()))
+            for _ in range(2)
+        ]
+        ports = [int(base.rsplit(":", 1)[1]) for base in bases]
+        cert, key = self_signed_certificate(tmp)
+        http_port, https_port = free_port(), free_port()
+        site = tmp / "gleepost.conf"
+        site.write_text(render_site(http_port, https_port, ports, tmp, cert, key))
+        conf = tmp / "nginx.conf"
+        conf.write_text(main_conf(tmp, site))
+        command = [nginx, "-p", str(tmp), "-e", str(tmp / "error.log"), "-c", str(conf)]
+        process = subprocess.Popen(
+            [*command, "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        stack.callback(_stop, process)
+        try:
+            wait_for_port(https_port, process, timeout=10)
+        except RuntimeError:
+            raise AssertionError(process.communicate()[1].decode()) from None
+        yield Deployment(
+            https=f"https://127.0.0.1:{https_port}",
+            http=f"http://127.0.0.1:{http_port}",
+            upstream_ports=ports,
+            access_log=tmp / "gleepost.access.log",
+            static_root=tmp / "static",
+            media_root=tmp / "media",
+            tls=ssl.create_default_context(cafile=str(cert)),
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def request(
+    deployment: Deployment,
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPSHandler(context=deployment.tls), NoRedirect
+    )
+    prepared = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with opener.open(prepared, timeout=10) as answer:
+            return Response(answer.status, dict(answer.headers), answer.read())
+    except urllib.error.HTTPError as error:
+        return Response(error.code, dict(error.headers), error.read())
+
+
+def post_form(deployment: Deployment, path: str, member: Member, **fields: str) -> Response:
+    body = urllib.parse.urlencode(fields).encode()
+    return request(
+        deployment, "POST", deployment.https + path, body, {"X-GP-Auth": member.auth_header}
+    )
+
+
+def log_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def upstream_of(deployment: Deployment, method: str, path: str) -> int:
+    """The daphne port nginx's access log names for the last ``method path`` request."""
+    pattern = re.compile(rf'"{method} {re.escape(path)}" .* upstream=127\.0\.0\.1:(\d+)$')
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for line in reversed(log_lines(deployment.access_log)):
+            if found := pattern.search(line):
+                return int(found.group(1))
+        time.sleep(0.05)
+    raise AssertionError(f"no access log line for {method} {path}")
+
+
+def websocket_connects(port: int) -> int:
+    """How many websockets the daphne process on ``port`` has accepted (its access log)."""
+    return sum("WSCONNECT /api/v1/ws" in line for line in log_lines(daphne_log_path(port)))
+
+
+async def connect_through_nginx(
+    deployment: Deployment, member: Member, *, token_in_query: bool = False
+) -> tuple[ClientConnection, int]:
+    """A websocket through nginx, and the port of the daphne process that took it."""
+    before = {port: websocket_connects(port) for port in deployment.upstream_ports}
+    url = deployment.https.replace("https://", "wss://") + "/api/v1/ws"
+    if token_in_query:
+        socket = await connect(f"{url}?id={member.id}&token={member.token}", ssl=deployment.tls)
+    else:
+        socket = await connect(
+            url, ssl=deployment.tls, additional_headers={"X-GP-Auth": member.auth_header}
+        )
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        grown = [port for port in before if websocket_connects(port) > before[port]]
+        if grown:
+            assert len(grown) == 1
+            return socket, grown[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError("no daphne process logged the websocket")
+
+
+@pytest.fixture
+async def sockets() -> AsyncIterator[list[ClientConnection]]:
+    opened: list[ClientConnection] = []
+    yield opened
+    for socket in opened:
+        await socket.close()
+
+
+async def next_event(socket: ClientConnection) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), 5))
+    return event
+
+
+async def test_websockets_spread_over_both_processes_and_events_cross_them(
+    deployment: Deployment,
+    sockets: list[ClientConnection],
+    alice: Member,
+    bob: Member,
+    carol: Member,
+) -> None:
+    served_by: list[int] = []
+    for member in (bob, bob, carol, carol):
+        socket, port = await connect_through_nginx(deployment, member, token_in_query=True)
+        sockets.append(socket)
+        served_by.append(port)
+    # Both processes take websockets: two of the four each.
+    assert sorted(served_by) == sorted(deployment.upstream_ports * 2)
+    bob_sockets = dict(zip(served_by[:2], sockets[:2], strict=True))
+    assert len(bob_sockets) == 2, "bob's two websockets are on different processes"
+
+    created = await asyncio.to_thread(
+        post_form, deployment, "/api/v1/conversations", alice, participants=str(bob.id)
+    )
+    assert created.status == 201, created.body
+    path = f"/api/v1/conversations/{created.json()['id']}/messages"
+    sent = await asyncio.to_thread(post_form, deployment, path, alice, text="through nginx")
+    assert sent.status == 201, sent.body
+    writer = await asyncio.to_thread(upstream_of, deployment, "POST", path)
+    for socket in bob_sockets.values():
+        event = await next_event(socket)
+        assert (event["type"], event["data"]) == ("new-conversation", created.json())
+        event = await next_event(socket)
+        assert (event["type"], event["data"]) == ("message", sent.json())
+    # One of bob's websockets is on the process that did not serve the write.
+    assert writer in bob_sockets and len(set(bob_sockets) - {writer}) == 1
+    # carol is not in the conversation: neither of her websockets gets anything.
+    for socket in sockets[2:]:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(socket.recv(), 0.3)
+
+    # nginx logs a websocket when it closes; these were opened with ?id=&token=.
+    for socket in sockets:
+        await socket.close()
+    while sum('"GET /api/v1/ws" 101' in line for line in log_lines(deployment.access_log)) < 4:
+        await asyncio.sleep(0.05)
+    log = deployment.access_log.read_text()
+    assert bob.token not in log and carol.token not in log and alice.token not in log
+
+
+async def test_client_address_and_scheme_come_from_nginx_not_the_client(
+    deployment: Deployment, alice: Member
+) -> None:
+    # SECURE_SSL_REDIRECT is on: without nginx's X-Forwarded-Proto, Django would redirect.
+    answer = await asyncio.to_thread(
+        request,
+        deployment,
+        "GET",
+        f"{deployment.https}/api/v1/user/{alice.id}?probe=forwarded",
+        None,
+        {"X-GP-Auth": alice.auth_header, "X-Forwarded-For": "203.0.113.9"},
+    )
+    assert answer.status == 200, answer.body
+    assert answer.json()["id"] == alice.id
+    port = await asyncio.to_thread(upstream_of, deployment, "GET", f"/api/v1/user/{alice.id}")
+    lines = [line for line in log_lines(daphne_log_path(port)) if "probe=forwarded" in line]
+    # daphne --proxy-headers takes the first address of X-Forwarded-For: nginx replaces the
+    # client's list with the address it saw, so the client cannot choose its own.
+    assert len(lines) == 1 and lines[0].startswith("127.0.0.1:"), lines
+
+    plain = await asyncio.to_thread(request, deployment, "GET", f"{deployment.http}/api/v1/x?a=1")
+    assert plain.status == 301
+    assert plain.headers["Location"] == "https://127.0.0.1/api/v1/x?a=1"
+
+
+async def test_large_bodies_reach_only_the_video_upload(
+    deployment: Deployment, alice: Member
+) -> None:
+    boundary = "gleepost-test-boundary"
+    five_mb = b"\0" * (5 * 1024 * 1024)
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="video"; filename="clip.mp4"\r\n'
+            "Content-Type: video/mp4\r\n\r\n"
+        ).encode()
+        + five_mb
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = {
+        "X-GP-Auth": alice.auth_header,
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+    }
+    upload = await asyncio.to_thread(
+        request, deployment, "POST", f"{deployment.https}/api/v1/videos", body, headers
+    )
+    assert upload.status == 201, upload.body
+    assert upload.json()["status"] == "uploaded"
+    stored = list(deployment.media_root.rglob("*"))
+    assert any(path.is_file() and path.stat().st_size == len(five_mb) for path in stored)
+
+    elsewhere = await asyncio.to_thread(
+        request, deployment, "POST", f"{deployment.https}/api/v1/conversations", body, headers
+    )
+    assert elsewhere.status == 413
+    assert b"nginx" in elsewhere.body  # refused before any daphne process read it
+
+
+async def test_static_and_media_files_come_from_disk(deployment: Deployment) -> None:
+    (deployment.static_root / "admin").mkdir(exist_ok=True)
+    (deployment.static_root / "admin" / "probe.css").write_text("body { color: black }")
+    (deployment.media_root / "thumbs").mkdir(exist_ok=True)
+    (deployment.media_root / "thumbs" / "probe.jpg").write_bytes(b"\xff\xd8probe")
+
+    css = await asyncio.to_thread(
+        request, deployment, "GET", f"{deployment.https}/static/admin/probe.css"
+    )
+    assert (css.status, css.body) == (200, b"body { color: black }")
+    assert css.headers["Content-Type"] == "text/css"
+    image = await asyncio.to_thread(
+        request, deployment, "GET", f"{deployment.https}/media/thumbs/probe.jpg"
+    )
+    assert (image.status, image.body) == (200, b"\xff\xd8probe")
+    # The daphne processes do not serve files here (GLEEPOST_SERVE_FILES=0): nginx did.
+    direct = await asyncio.to_thread(
+        request,
+        deployment,
+        "GET",
+        f"http://127.0.0.1:{deployment.upstream_ports[0]}/static/admin/probe.css",
+        None,
+        {"X-Forwarded-Proto": "https"},
+    )
+    assert direct.status == 404
