@@ -1,9 +1,14 @@
 """Run daphne as this service needs it: ``python -m gleepost.server`` takes daphne's arguments.
 
-Three things daphne does not do on its own:
+What daphne does not do on its own:
 
 - Its access log writes each request's full URI, query string included, and clients may
   authenticate with ``?id=&token=`` (rest-api.md): the token (and any password) is redacted.
+  The access log is written as log records (``gleepost.access``), in the process's log format
+  (gleepost.logs: text as daphne writes it, or JSON), with the request's or connection's id.
+- Each HTTP request gets its id (``X-Request-ID``, gleepost.log_context) and each websocket
+  connection its own before the application runs, so every log line about either carries it.
+- On SIGTERM it drains before exiting: gleepost.shutdown.
 - A websocket client that stops reading makes daphne buffer what is sent to it without bound.
   Here each connection's unsent bytes are bounded (``GLEEPOST_MAX_UNSENT_BYTES_PER_CONNECTION``,
   1 MiB by default): over the bound for longer than ``SLOW_CLIENT_GRACE_SECS`` (or over
@@ -22,21 +27,30 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import time
+from datetime import datetime
 from typing import Any, cast
 
 import daphne.cli
 import daphne.ws_protocol
 from daphne.access import AccessLogGenerator
 from daphne.endpoints import build_endpoint_description_strings
+from twisted.logger import (
+    FilteringLogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    STDLibLogObserver,
+    globalLogPublisher,
+)
 
+from gleepost import log_context
+from gleepost.logs import JsonFormatter, log_format_from, make_handler
+from gleepost.redaction import redact
+from gleepost.shutdown import GracefulServer
 from realtime.close_codes import CLOSE_TOO_SLOW
 
-logger = logging.getLogger(__name__)
-
-_SECRET_PARAMETER = re.compile(r"(?i)([?&](?:token|pass|password)=)[^&\s\"]*")
+logger = logging.getLogger("gleepost.server")  # also when run as __main__
 
 MAX_UNSENT_BYTES_PER_CONNECTION = int(
     os.environ.get("GLEEPOST_MAX_UNSENT_BYTES_PER_CONNECTION", str(1024 * 1024))
@@ -58,14 +72,59 @@ SLOW_CLIENT_ABORT_SECS = float(os.environ.get("GLEEPOST_SLOW_CLIENT_ABORT_SECS",
 LISTEN_BACKLOG = int(os.environ.get("GLEEPOST_LISTEN_BACKLOG", "1024"))
 
 
-def redact(text: str) -> str:
-    """``text`` with the values of token and password query parameters replaced."""
-    return _SECRET_PARAMETER.sub(r"\1[redacted]", text)
+ACCESS_LOGGER = "gleepost.access"
+_WEBSOCKET_ACTIONS = {
+    "connecting": "WSCONNECTING",
+    "rejected": "WSREJECT",
+    "connected": "WSCONNECT",
+    "disconnected": "WSDISCONNECT",
+}
 
 
-class RedactingAccessLog(AccessLogGenerator):
-    def write_entry(self, host: Any, date: Any, request: str, *args: Any, **kwargs: Any) -> None:
-        super().write_entry(host, date, redact(request), *args, **kwargs)
+class NcsaFormatter(logging.Formatter):
+    """An access log record as daphne writes its lines (NCSA-like), for the text format."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = vars(record)
+        date = datetime.fromtimestamp(record.created).strftime("%d/%b/%Y:%H:%M:%S")
+        status, size = fields.get("status"), fields.get("size")
+        return (
+            f'{fields.get("client") or "-"} - - [{date}] "{record.getMessage()}"'
+            f" {status or '-'} {size or '-'}"
+        )
+
+
+class AccessLog(AccessLogGenerator):
+    """daphne's access log as records of ``gleepost.access``, written to the stream daphne
+    chose (stdout, or ``--access-log``): its lines as before in text, one object each in JSON.
+    Each record runs where daphne reports the action, in the request's or connection's
+    context, so it carries its id. Credentials in the URI are redacted by the handler's filter.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.logger = logging.getLogger(ACCESS_LOGGER)
+        self.logger.propagate = False
+        self.logger.setLevel(logging.INFO)
+        json_format = log_format_from(os.environ) == "json"
+        formatter = JsonFormatter() if json_format else NcsaFormatter()
+        self.logger.handlers = [make_handler(stream, formatter)]
+
+    def __call__(self, protocol: str, action: str, details: dict[str, Any]) -> None:
+        fields: dict[str, Any] = {"client": details["client"], "path": redact(details["path"])}
+        if protocol == "http" and action == "complete":
+            fields.update(
+                method=details["method"],
+                status=details["status"],
+                size=details["size"],
+                duration_ms=round(details["time_taken"] * 1000, 1),
+            )
+            request = f"{details['method']} {fields['path']}"
+        elif protocol == "websocket" and action in _WEBSOCKET_ACTIONS:
+            request = f"{_WEBSOCKET_ACTIONS[action]} {fields['path']}"
+        else:
+            return
+        self.logger.info(request, extra=fields)
 
 
 def unsent_bytes(transport: Any) -> int:
@@ -125,6 +184,34 @@ class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
     too_slow = False
     # When the unsent bytes last went over the bound (None while under it).
     over_bound_since: float | None = None
+    # Set at the handshake; every log record about this connection carries it.
+    connection_id: str | None = None
+
+    def onConnect(self, request: Any) -> Any:
+        # daphne creates the application instance in here: its task inherits the id.
+        self.connection_id = log_context.new_id()
+        with log_context.ids_bound(connection=self.connection_id):
+            return super().onConnect(request)
+
+    def onOpen(self) -> None:
+        with log_context.ids_bound(connection=self.connection_id):
+            super().onOpen()
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        with log_context.ids_bound(connection=self.connection_id):
+            if self.connection_id is not None:
+                self._log_close(wasClean)
+            super().onClose(wasClean, code, reason)
+
+    def _log_close(self, clean: bool) -> None:
+        by_server = bool(self.closedByMe)
+        code = self.localCloseCode if by_server else self.remoteCloseCode
+        logger.info(
+            "websocket closed by the %s with %s",
+            "server" if by_server else "client",
+            code or "no close frame (1006)",
+            extra={"close_code": code or 1006, "closed_by": "server" if by_server else "client"},
+        )
 
     def connectionMade(self) -> None:
         super().connectionMade()
@@ -135,8 +222,10 @@ class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
             self.transport.write = _WriteNow(self.transport)
 
     def serverSend(self, content: Any, binary: bool = False) -> None:
-        if self.too_slow:
-            return  # closing: the client resumes and gets its stream events from the history
+        if self.too_slow or self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
+            # Closing (too slow, or the server is going away): autobahn would refuse the
+            # frame; the client resumes and gets its stream events from the history.
+            return
         if self._not_reading(unsent_bytes(self.transport)):
             self._close_too_slow()
             return
@@ -183,9 +272,33 @@ def endpoints_with_backlog(*args: Any, **kwargs: Any) -> list[str]:
     ]
 
 
+class GleepostServer(GracefulServer):
+    """daphne's server that shuts down gracefully and gives each HTTP request its id."""
+
+    def run(self) -> None:
+        if self.verbosity <= 1:
+            # daphne discards Twisted's log at this verbosity, errors included: keep warnings
+            # and errors, as records of the "twisted" logger in the process's format.
+            # (The stubs miss that these classes provide the zope interfaces asked for.)
+            observer = cast(Any, STDLibLogObserver("twisted"))
+            warnings_up = cast(Any, LogLevelFilterPredicate(LogLevel.warn))
+            globalLogPublisher.addObserver(cast(Any, FilteringLogObserver(observer, [warnings_up])))
+        super().run()
+
+    def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
+        if scope.get("type") != "http":
+            return super().create_application(protocol, scope)
+        header = dict(scope.get("headers", [])).get(b"x-request-id")
+        # The application's task is created in here and inherits the id (gleepost.request_id
+        # echoes it); the access log line, written from that task, carries it too.
+        with log_context.ids_bound(request=log_context.request_id_from(header)):
+            return super().create_application(protocol, scope)
+
+
 def main() -> None:
     daphne.cli.build_endpoint_description_strings = endpoints_with_backlog
-    daphne.cli.AccessLogGenerator = RedactingAccessLog
+    daphne.cli.AccessLogGenerator = AccessLog
+    daphne.cli.CommandLineInterface.server_class = GleepostServer
     daphne.ws_protocol.WebSocketFactory.protocol = BoundedWebSocketProtocol
     daphne.cli.CommandLineInterface.entrypoint()
 

@@ -24,6 +24,8 @@ from pathlib import Path
 import dj_database_url
 import django_stubs_ext
 
+from gleepost.logs import log_format_from, logging_config
+
 # Lets the code write ModelAdmin[Model], QuerySet[Model] and friends at run time, as typed.
 django_stubs_ext.monkeypatch()
 
@@ -85,6 +87,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every response names its request, refusals by the others included.
+    "gleepost.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "gleepost.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -255,13 +259,10 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 if env_bool("SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-}
+# One console handler, redacting credentials: GLEEPOST_LOG_FORMAT=text (the default) for a
+# terminal, json (one object per line) in production. See gleepost/logs.py.
+LOGGING_CONFIG = "gleepost.logs.configure"
+LOGGING = logging_config(log_format_from(os.environ), os.environ.get("LOG_LEVEL", "INFO"))
 
 # The service's own settings; read them through gleepost.conf.gp_settings. Defaults live there.
 GLEEPOST: dict[str, object] = {

@@ -9,6 +9,7 @@ hijacking); tokens are never ambient, so token connections are accepted with or 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +24,8 @@ from accounts.tokens import (
     parse_auth_header,
     parse_credentials,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class BadCredentials(Exception):
@@ -75,15 +78,28 @@ def _token_user(credentials: Credentials) -> tuple[User, AuthToken] | None:
 
 async def authenticate(scope: dict[str, Any]) -> tuple[User, AuthToken | None] | None:
     """The user of a handshake and the token used (None for a session); None if refused."""
+    result = await _authenticate(scope)
+    if isinstance(result, str):
+        # Logged in the connection's context (its connection_id); never the credentials.
+        logger.info("websocket credentials refused: %s", result)
+        return None
+    return result
+
+
+async def _authenticate(scope: dict[str, Any]) -> tuple[User, AuthToken | None] | str:
+    """The user and token, or why the handshake is refused."""
     try:
         credentials = credentials_from_scope(scope)
     except BadCredentials:
-        return None
+        return "malformed token credentials"
     if credentials is not None:
-        return await _token_user(credentials)
+        result = await _token_user(credentials)
+        if result is None:
+            return f"unknown, expired or revoked token of user {credentials.user_id}"
+        return result
     if "session" not in scope or not origin_allowed(scope):
-        return None
+        return "no credentials, or a session from a foreign origin"
     user = await get_user(scope)
     if not isinstance(user, User) or not user.is_active:
-        return None
+        return "no logged-in active user in the session"
     return user, None

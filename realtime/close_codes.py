@@ -6,6 +6,9 @@ is set up.
 
 # The client sent {"action":"UNSUBSCRIBE","posts":[]}: it asked for it.
 CLOSE_NORMAL = 1000
+# The server process is shutting down (a deploy, a restart): reconnect at once, to another
+# process, and resume. Sent to every open websocket on SIGTERM (gleepost.shutdown).
+CLOSE_GOING_AWAY = 1001
 # Missing, bad, expired or revoked credentials: log in again.
 CLOSE_INVALID_CREDENTIALS = 4001
 # The client stopped reading and its unsent events passed the bound: reconnect and resume.

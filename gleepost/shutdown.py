@@ -1,0 +1,166 @@
+"""daphne that shuts down gracefully on SIGTERM and SIGINT (README, Operating the service).
+
+daphne stops the Twisted reactor at once: the listening sockets and every connection are dropped
+together, so websocket clients see 1006 and cannot tell a deploy from a crash, and HTTP requests
+under way are cut off. Here the reactor's shutdown first drains, for at most
+``GLEEPOST_SHUTDOWN_GRACE_SECS`` (5 s by default):
+
+1. the listening sockets close: new connections are refused and go to another process;
+2. every open websocket is closed with 1001 (going away): its client reconnects at once, to
+   another process, and resumes its stream there (docs/websocket-protocol.md, Close codes);
+3. HTTP requests under way finish, and each connection's application instance ends (a consumer
+   leaves its groups and frees its connection slot).
+
+Then what is left is cancelled and the process exits with status 0. A second signal ends the
+wait at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from types import FrameType
+from typing import Any, cast
+
+from daphne.server import Server
+from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet import defer
+from twisted.internet import reactor as _reactor
+
+from realtime.close_codes import CLOSE_GOING_AWAY
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECS = float(os.environ.get("GLEEPOST_SHUTDOWN_GRACE_SECS", "5"))
+# How often the drain looks whether everything has closed.
+DRAIN_POLL_SECS = 0.05
+# A client that does not answer the 1001 close frame is cut off after this long.
+CLOSE_HANDSHAKE_SECS = 1.0
+# Application instances still running after the grace period get this long to end once cancelled.
+CANCEL_WAIT_SECS = 1.0
+
+# The stubs type the installed reactor as an interface; it is the asyncio reactor.
+reactor = cast(Any, _reactor)
+
+
+def close_going_away(protocol: WebSocketProtocol) -> None:
+    """Send an open websocket the 1001 close frame. One still in its handshake is left until
+    the application accepts it (the next look closes it), or refuses it."""
+    if protocol.state != protocol.STATE_OPEN:
+        return  # closing already, closed, or not yet open
+    protocol.closeHandshakeTimeout = CLOSE_HANDSHAKE_SECS
+    # autobahn's sendClose accepts only 1000 and 3000-4999: 1001 goes through the frame-level
+    # call, as daphne's own 1011.
+    protocol.sendCloseFrame(code=CLOSE_GOING_AWAY, reasonUtf8=b"server shutting down")
+
+
+def _in_use(details: dict[str, Any]) -> bool:
+    """A connection daphne tracks that is still open, or whose application has not ended."""
+    application = details.get("application_instance")
+    return "disconnected" not in details or (application is not None and not application.done())
+
+
+class GracefulServer(Server):
+    """daphne's Server whose shutdown drains (see the module's docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.listening_ports: list[Any] = []
+        self.stopping = False
+        # Set by a second signal: stop waiting for connections to close.
+        self.hurry = False
+        self.drained: defer.Deferred[None] | None = None
+
+    def run(self) -> None:
+        # Our own signal handlers instead of Twisted's, which cannot tell a second signal from
+        # the first (and would log an error trying to stop a stopping reactor).
+        self.signal_handlers = False
+        reactor.callWhenRunning(self.install_signal_handlers)
+        super().run()
+
+    def install_signal_handlers(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self.on_signal)
+
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        # A signal handler may interrupt the reactor anywhere: act from its next turn.
+        reactor.callFromThread(self.shut_down, signal.Signals(signum).name)
+
+    def shut_down(self, signal_name: str) -> None:
+        if self.stopping:
+            logger.warning("%s again: closing every connection now", signal_name)
+            self.hurry = True
+            self.finish_drain()
+            return
+        self.stopping = True
+        logger.info(
+            "%s: shutting down, waiting at most %.1f s for connections to close",
+            signal_name,
+            SHUTDOWN_GRACE_SECS,
+        )
+        self.stop()
+
+    def listen_success(self, port: Any) -> None:
+        self.listening_ports.append(port)
+        super().listen_success(port)
+
+    def kill_all_applications(self) -> defer.Deferred[Any]:
+        """daphne's trigger before the reactor shuts down: drain first, then cancel the rest."""
+        drained = self.drain()
+        drained.addCallback(lambda _: self.cancel_applications())
+        return drained
+
+    def drain(self) -> defer.Deferred[None]:
+        self.stopping = True
+        self.drained = defer.Deferred()
+        self.drain_started = time.monotonic()
+        self.deadline = self.drain_started + SHUTDOWN_GRACE_SECS
+        stopped = [defer.maybeDeferred(port.stopListening) for port in self.listening_ports]
+        self.listening_ports = []
+        defer.DeferredList(stopped).addCallback(lambda _: self.poll_drain())
+        return self.drained
+
+    def poll_drain(self) -> None:
+        if self.drained is None or self.drained.called:
+            return
+        in_use = [p for p, details in list(self.connections.items()) if _in_use(details)]
+        for protocol in in_use:
+            if isinstance(protocol, WebSocketProtocol):
+                close_going_away(protocol)
+        if self.hurry:
+            self.finish_drain()
+        elif not in_use:
+            logger.info("all connections closed in %.2f s", time.monotonic() - self.drain_started)
+            self.finish_drain()
+        elif time.monotonic() >= self.deadline:
+            logger.warning(
+                "%d connection(s) still open after %.1f s; closing them",
+                len(in_use),
+                SHUTDOWN_GRACE_SECS,
+            )
+            self.finish_drain()
+        else:
+            reactor.callLater(DRAIN_POLL_SECS, self.poll_drain)
+
+    def finish_drain(self) -> None:
+        if self.drained is not None and not self.drained.called:
+            self.drained.callback(None)
+
+    def cancel_applications(self) -> defer.Deferred[Any]:
+        """daphne's kill_all_applications, for instances that may not exist yet (a request
+        whose body was still arriving), and bounded in time."""
+        pending = []
+        for details in self.connections.values():
+            application = details.get("application_instance")
+            if application is not None and not application.done():
+                application.cancel()
+                pending.append(application)
+        if pending:
+            logger.info("cancelled %d application instance(s)", len(pending))
+        waited = defer.Deferred.fromFuture(asyncio.gather(*pending, return_exceptions=True))
+        waited.addTimeout(CANCEL_WAIT_SECS, reactor)
+        waited.addErrback(lambda _: None)
+        return waited
