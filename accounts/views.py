@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import logout as session_logout
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -28,6 +28,14 @@ from gleepost.openapi import error
 from gleepost.params import raw_param, string_param
 from gleepost.times import format_time
 
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    int,
+    OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds until the next attempt can succeed.",
+)
+
 
 class RegisterView(ApiView):
     authentication_classes: list[type] = []
@@ -36,6 +44,7 @@ class RegisterView(ApiView):
     @extend_schema(
         summary="Create an account",
         request=RegisterRequestSerializer,
+        parameters=[RETRY_AFTER],
         responses={
             201: RegisteredSerializer,
             400: error("A taken email or username, a weak password, a bad email."),
@@ -59,6 +68,7 @@ class LoginView(ApiView):
     @extend_schema(
         summary="Log in: get a token",
         request=LoginRequestSerializer,
+        parameters=[RETRY_AFTER],
         responses={
             200: TokenSerializer,
             400: error("`Bad email/password`, or a parameter missing."),

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from gleepost import views
 from gleepost.conf import gp_settings
@@ -21,7 +21,6 @@ api_v1: list[URLPattern | URLResolver] = [
     # The API described, for client developers; readable without credentials (no data in it).
     api_route("schema", SpectacularAPIView.as_view(), "schema"),
     api_route("docs", SpectacularSwaggerView.as_view(url_name="schema"), "docs"),
-    api_route("redoc", SpectacularRedocView.as_view(url_name="schema"), "redoc"),
     path("asyncapi.yaml", views.asyncapi_document, name="asyncapi"),
 ]
 

@@ -21,11 +21,6 @@ class NotificationScheme(OpenApiSerializerExtension):
         schema: dict[str, Any] = auto_schema._map_serializer(
             self.target, direction, bypass_extensions=True
         )
-        schema["properties"]["time"] = {"type": "string", "format": "date-time"}
-        schema["properties"]["user"] = {
-            "allOf": [schema["properties"]["user"]],
-            "description": "Who did it.",
-        }
         schema["properties"]["post"] = {
             "type": "integer",
             "description": "The post it is about (`commented`, `liked`); absent otherwise.",

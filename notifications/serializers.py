@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
@@ -23,6 +25,7 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
         fields = ["id", "type", "time", "user", "seen"]
         read_only_fields = fields
 
+    @extend_schema_field(OpenApiTypes.DATETIME)
     def get_time(self, notification: Notification) -> str:
         return format_time(notification.time)
 

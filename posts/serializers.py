@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserSerializer
@@ -31,6 +33,7 @@ class PostSerializer(serializers.ModelSerializer[Post]):
         fields = ["id", "by", "text", "timestamp", "network", "views"]
         read_only_fields = fields
 
+    @extend_schema_field(OpenApiTypes.DATETIME)
     def get_timestamp(self, post: Post) -> str:
         return format_time(post.timestamp)
 
@@ -46,5 +49,6 @@ class CommentSerializer(serializers.ModelSerializer[Comment]):
         fields = ["id", "by", "text", "timestamp"]
         read_only_fields = fields
 
+    @extend_schema_field(OpenApiTypes.DATETIME)
     def get_timestamp(self, comment: Comment) -> str:
         return format_time(comment.timestamp)

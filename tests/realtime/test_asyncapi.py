@@ -7,6 +7,7 @@ of ``realtime/events.py`` produces, from real objects, an event its schema accep
 
 from __future__ import annotations
 
+import ast
 import copy
 import inspect
 import json
@@ -751,3 +752,59 @@ def test_built_event_matches_its_schema(
 def test_every_event_type_has_a_builder_case() -> None:
     covered = {name.split(" ")[0] for name, _ in BUILDERS}
     assert covered == event_types()
+
+
+# ---- The document against the code: every event type built, every client action parsed ----
+
+
+def _calls_in(path: str) -> Iterator[ast.Call]:
+    for node in ast.walk(ast.parse(Path(path).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            yield node
+
+
+def _built_event_types() -> set[str]:
+    """The ``type`` of every ``Event(...)`` that realtime/events.py constructs."""
+    found = set()
+    for call in _calls_in(events.__file__):
+        if isinstance(call.func, ast.Name) and call.func.id == "Event":
+            first = call.args[0] if call.args else None
+            assert isinstance(first, ast.Constant) and isinstance(first.value, str), (
+                f"realtime/events.py:{call.lineno}: an event's type is a literal, so that it "
+                "can be checked against docs/asyncapi.yaml"
+            )
+            found.add(first.value)
+    return found
+
+
+def _parsed_actions() -> set[str]:
+    """The action names ``frames.parse_frame`` acts on (its ``name == "..."`` tests)."""
+    source = inspect.getsource(frames.parse_frame)
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Compare)
+            and isinstance(node.left, ast.Name)
+            and node.left.id == "name"
+            and isinstance(node.comparators[0], ast.Constant)
+        ):
+            names.add(node.comparators[0].value)
+    return names
+
+
+def test_every_event_built_by_the_code_is_documented_and_every_documented_one_is_built() -> None:
+    built = _built_event_types()
+    assert len(built) >= 14, built
+    assert built - event_types() == set(), "built in realtime/events.py, not in docs/asyncapi.yaml"
+    assert event_types() - built == set(), "in docs/asyncapi.yaml, built nowhere in events.py"
+    assert stream_event_types() == events.STREAM_EVENT_TYPES
+
+
+def test_every_client_action_parsed_is_documented_and_every_documented_one_is_parsed() -> None:
+    documented = operation_messages("receive")
+    assert _parsed_actions() == {message["name"].upper() for message in documented.values()}
+    for key, message in documented.items():
+        for example in message["examples"]:
+            action = frames.parse_frame(json.dumps(example["payload"]), None)
+            # SUBSCRIBE is read as a Subscribe, typing as a Typing, and so on.
+            assert type(action).__name__.upper() == message["name"].upper(), key
