@@ -33,12 +33,15 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 # Close codes of docs/websocket-protocol.md, "Close codes".
 CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
 CLOSE_INVALID_CREDENTIALS = 4001
 CLOSE_TOO_SLOW = 4009
 # A connection that stayed open this long was healthy: the next backoff starts again from the
 # beginning.
 HEALTHY_CONNECTION_SECS = 60.0
-FIRST_BACKOFF_SECS = 0.5
+# The first wait, doubled at each failed attempt up to --max-backoff; the wait is drawn at
+# random below it (full jitter).
+FIRST_BACKOFF_SECS = 1.0
 
 
 class LoginRefused(Exception):
@@ -173,7 +176,9 @@ async def run(args: argparse.Namespace) -> int:
             # The token expired or was revoked: log in again; the stream goes on where it was.
             status("credentials refused (4001): logging in again")
             credentials = None
-        if time.monotonic() - opened_at > HEALTHY_CONNECTION_SECS:
+        if close_code == CLOSE_GOING_AWAY or time.monotonic() - opened_at > HEALTHY_CONNECTION_SECS:
+            # 1001: the process is shutting down and no longer accepts connections; another
+            # answers at once. The jitter spreads that process's clients over the next second.
             attempt = 0
         # 4009: the server closed a connection that fell behind; it has the events: resume now.
         delay = 0.0 if close_code == CLOSE_TOO_SLOW else backoff_secs(attempt, args.max_backoff)
