@@ -82,6 +82,13 @@ class ClientProcess:
         self.process.wait(timeout=10)
 
 
+@pytest.fixture(scope="module")
+def writer(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """A daphne process that stays up: events are caused through it."""
+    with django_db_blocker.unblock(), daphne() as base:
+        yield base
+
+
 @pytest.fixture
 def bob_client() -> Iterator[Callable[..., ClientProcess]]:
     started: list[ClientProcess] = []
@@ -101,40 +108,39 @@ def message_text(text: str) -> Callable[[dict[str, Any]], bool]:
 
 
 def test_client_resumes_after_its_server_restarts_without_losing_or_repeating_events(
-    alice: Member, bob: Member, bob_client: Callable[..., ClientProcess]
+    writer: str, alice: Member, bob: Member, bob_client: Callable[..., ClientProcess]
 ) -> None:
     can_log_in_through_daphne(bob)
     network = do_create_network(alice.user, "Campus")
     do_add_network_members(network, alice.user, [bob.id])
     post = do_create_post(network, alice.user, "Hello campus")
-    port = free_port()
-    with daphne() as writer:
-        status, conversation = http(
-            "POST", f"{writer}/api/v1/conversations", alice, {"participants": str(bob.id)}
-        )
+    status, conversation = http(
+        "POST", f"{writer}/api/v1/conversations", alice, {"participants": str(bob.id)}
+    )
+    assert status == 201
+
+    def send(text: str) -> None:
+        path = f"/api/v1/conversations/{conversation['id']}/messages"
+        status, _ = http("POST", f"{writer}{path}", alice, {"text": text})
         assert status == 201
 
-        def send(text: str) -> None:
-            path = f"/api/v1/conversations/{conversation['id']}/messages"
-            status, _ = http("POST", f"{writer}{path}", alice, {"text": text})
-            assert status == 201
-
-        with daphne(port=port) as server:
-            client = bob_client(
-                *("--url", server, "--username", bob.user.email, "--password", PASSWORD),
-                *("--subscribe-post", str(post.pk), "--max-backoff", "1"),
-            )
-            client.wait_for(lambda event: event == views_of(post.pk, 0))
-            for text in ("one", "two"):
-                send(text)
-            client.wait_for(message_text("two"))
-        # The client's server is gone: these commit while it has nowhere to connect.
-        for text in ("three", "four"):
+    port = free_port()
+    with daphne(port=port) as server:
+        client = bob_client(
+            *("--url", server, "--username", bob.user.email, "--password", PASSWORD),
+            *("--subscribe-post", str(post.pk), "--max-backoff", "1"),
+        )
+        client.wait_for(lambda event: event == views_of(post.pk, 0))
+        for text in ("one", "two"):
             send(text)
-        with daphne(port=port):
-            client.wait_for(message_text("four"))
-            send("five")
-            client.wait_for(message_text("five"))
+        client.wait_for(message_text("two"))
+    # The client's server is gone: these commit while it has nowhere to connect.
+    for text in ("three", "four"):
+        send(text)
+    with daphne(port=port):
+        client.wait_for(message_text("four"))
+        send("five")
+        client.wait_for(message_text("five"))
 
     messages = [event for event in client.events if event.get("type") == "message"]
     assert [event["data"]["text"] for event in messages] == ["one", "two", "three", "four", "five"]
@@ -151,25 +157,16 @@ def views_of(post_id: int, views: int) -> dict[str, Any]:
     return {"type": "views", "location": f"/posts/{post_id}", "data": {"views": views}}
 
 
-def test_refused_password_ends_the_client_with_a_message(bob: Member) -> None:
+def test_refused_password_ends_the_client_with_a_message(writer: str, bob: Member) -> None:
     can_log_in_through_daphne(bob)
-    with daphne() as server:
-        result = subprocess.run(
-            [
-                sys.executable,
-                str(CLIENT),
-                "--url",
-                server,
-                "--username",
-                bob.user.email,
-                "--password",
-                "not the password",
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+    arguments = ("--url", writer, "--username", bob.user.email, "--password", "not the password")
+    result = subprocess.run(
+        [sys.executable, str(CLIENT), *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 1
     assert result.stdout == ""
     assert "login refused (400)" in result.stderr and "Bad email/password" in result.stderr
