@@ -401,6 +401,17 @@ async def test_client_address_and_scheme_come_from_nginx_not_the_client(
     assert plain.headers["Location"] == "https://127.0.0.1/api/v1/x?a=1"
 
 
+async def test_readiness_probe_and_metrics_are_not_served_to_the_internet(
+    deployment: Deployment,
+) -> None:
+    for probe, through_nginx in (("healthz", 200), ("readyz", 404), ("metrics", 404)):
+        answer = await asyncio.to_thread(request, deployment, "GET", f"{deployment.https}/{probe}")
+        assert answer.status == through_nginx, probe
+    direct = f"http://127.0.0.1:{deployment.upstream_ports[0]}/readyz"
+    answer = await asyncio.to_thread(request, deployment, "GET", direct)
+    assert answer.status == 200 and answer.json()["status"] == "ready"
+
+
 async def test_large_bodies_reach_only_the_video_upload(
     deployment: Deployment, alice: Member
 ) -> None:
