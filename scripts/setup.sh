@@ -39,3 +39,4 @@ need_debian_package() {  # command package why
 
 need_debian_package ffmpeg ffmpeg "the video worker"
 need_debian_package nginx nginx "the deployment test"
+need_debian_package chromium chromium "the browser tests"

@@ -50,6 +50,11 @@ def _requirement_unmet(item: pytest.Item) -> str | None:
 
         if shutil.which("ffmpeg") is None:
             return "needs ffmpeg on PATH"
+    if item.get_closest_marker("needs_chromium"):
+        from tests.browser import CHROMIUM
+
+        if not CHROMIUM.exists():
+            return f"needs Chromium at {CHROMIUM} (scripts/setup.sh installs it)"
     return None
 
 

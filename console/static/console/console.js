@@ -6,7 +6,9 @@
   "use strict";
 
   var BACKOFF_BASE_MS = 500;
-  var BACKOFF_CAP_MS = 8000;
+  // The longest wait between two attempts to reconnect: 8 s, or /console/?max_backoff=<secs>.
+  var requestedCap = Number(new URLSearchParams(location.search).get("max_backoff"));
+  var BACKOFF_CAP_MS = requestedCap > 0 ? requestedCap * 1000 : 8000;
   // A connection that stayed open this long was healthy: the next drop starts the backoff again.
   var STABLE_AFTER_MS = 30000;
   var MAX_EVENTS_SHOWN = 500;

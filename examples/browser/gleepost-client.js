@@ -1,0 +1,155 @@
+// A Gleepost websocket client for the browser, without dependencies.
+//
+// It logs in over the REST API (POST /api/v1/login) for a token, holds the websocket open with
+// it, and follows docs/websocket-protocol.md, "Reconnecting without loss": it remembers the last
+// stream position (seq, epoch), reconnects after any unexpected close with exponential backoff
+// and full jitter, and resumes with ?since=&epoch=, so that every stream event is delivered to
+// the application exactly once and in order. Subscriptions belong to a connection: it sends them
+// again on each new one.
+//
+//   const client = new GleepostClient({ onEvent: (event) => console.log(event) });
+//   // options also: onState(state, detail), onResync(event), baseUrl, maxBackoffMs (30000)
+//   await client.login("alice@example.com", "password");
+//   client.subscribe({ posts: [12] });
+(function (global) {
+  "use strict";
+
+  var BACKOFF_BASE_MS = 500;
+  // A connection open at least this long was healthy: the next drop starts the backoff again.
+  var STABLE_AFTER_MS = 60000;
+
+  function GleepostClient(options) {
+    options = options || {};
+    // The API's origin; the page's own by default (the server serves this example itself).
+    this.baseUrl = (options.baseUrl || global.location.origin).replace(/\/$/, "");
+    this.onEvent = options.onEvent || function () {};
+    this.onState = options.onState || function () {};
+    // Called when the stream cannot be resumed: refetch what the app shows over REST.
+    this.onResync = options.onResync || function () {};
+    // The longest wait between two attempts to reconnect.
+    this.maxBackoffMs = options.maxBackoffMs || 30000;
+    this.credentials = null;
+    this.position = { seq: null, epoch: null };
+    this.subscriptions = { posts: new Set(), networks: new Set() };
+    this.socket = null;
+    this.connections = 0;
+    this.attempt = 0;
+    this.openedAt = 0;
+    this.timer = null;
+    this.stopped = false;
+  }
+
+  // POST login with email and password; connects the websocket with the token it returns.
+  GleepostClient.prototype.login = function (email, password) {
+    var self = this;
+    return fetch(this.baseUrl + "/api/v1/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ email: email, pass: password }),
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        if (!response.ok) {
+          throw new Error("login refused (HTTP " + response.status + "): " + body.error);
+        }
+        self.credentials = { id: body.id, token: body.value };
+        self.stopped = false;
+        self.connect();
+        return body.id;
+      });
+    });
+  };
+
+  GleepostClient.prototype.socketUrl = function () {
+    var url = this.baseUrl.replace(/^http/, "ws") + "/api/v1/ws?id=" + this.credentials.id +
+      "&token=" + encodeURIComponent(this.credentials.token);
+    if (this.position.seq !== null) {
+      url += "&since=" + this.position.seq + "&epoch=" + encodeURIComponent(this.position.epoch);
+    }
+    return url;
+  };
+
+  GleepostClient.prototype.connect = function () {
+    var self = this;
+    clearTimeout(this.timer);
+    this.openedAt = 0;
+    var resuming = this.position.seq !== null;
+    this.onState("connecting", resuming ? "resuming after seq " + this.position.seq : "");
+    var ws = new WebSocket(this.socketUrl());
+    this.socket = ws;
+    ws.onopen = function () {
+      self.openedAt = Date.now();
+      self.connections += 1;
+      self.onState("open", resuming ? "resumed after seq " + self.position.seq : "live");
+      if (!resuming) self.onResync(null); // no position yet: the app loads its state over REST
+      self.sendSubscriptions();
+    };
+    ws.onmessage = function (message) { self.receive(JSON.parse(message.data)); };
+    ws.onclose = function (closeEvent) {
+      if (self.socket === ws) {
+        self.socket = null;
+        self.closed(closeEvent.code);
+      }
+    };
+  };
+
+  GleepostClient.prototype.receive = function (event) {
+    if (typeof event.seq === "number") {
+      if (this.position.epoch !== null && event.epoch !== this.position.epoch) {
+        this.onResync(event); // the history was lost; the REST state includes this event
+      } else if (this.position.seq !== null && event.seq <= this.position.seq) {
+        return; // delivered already
+      } else {
+        this.onEvent(event);
+      }
+      // Stored after the application has the event: a crash re-delivers rather than skips.
+      this.position = { seq: event.seq, epoch: event.epoch };
+    } else if (event.type === "resync-required") {
+      this.onResync(event);
+      this.position = { seq: event.data.since, epoch: event.data.epoch };
+    } else {
+      this.onEvent(event); // live-only events, errors, and {"error": ...} before a 4001
+    }
+  };
+
+  GleepostClient.prototype.closed = function (code) {
+    if (this.stopped || code === 1000) {
+      this.onState("closed", "code " + code);
+      return;
+    }
+    if (code === 4001) {
+      this.onState("closed", "code 4001: the token is no longer valid; log in again");
+      return;
+    }
+    var healthy = this.openedAt !== 0 && Date.now() - this.openedAt >= STABLE_AFTER_MS;
+    this.attempt = healthy ? 0 : this.attempt + 1;
+    var delay = Math.random() * Math.min(this.maxBackoffMs, BACKOFF_BASE_MS * Math.pow(2, this.attempt));
+    this.onState("closed", "code " + code + "; reconnecting in " + (delay / 1000).toFixed(1) + " s");
+    this.timer = setTimeout(this.connect.bind(this), delay);
+  };
+
+  // Subscribe to posts and/or networks: { posts: [ids], networks: [ids] }.
+  GleepostClient.prototype.subscribe = function (ids) {
+    var self = this;
+    ["posts", "networks"].forEach(function (kind) {
+      (ids[kind] || []).forEach(function (id) { self.subscriptions[kind].add(id); });
+    });
+    this.sendSubscriptions();
+  };
+
+  GleepostClient.prototype.sendSubscriptions = function () {
+    if (this.socket === null || this.socket.readyState !== WebSocket.OPEN) return; // sent on open
+    var frame = { action: "SUBSCRIBE" };
+    if (this.subscriptions.posts.size) frame.posts = Array.from(this.subscriptions.posts);
+    if (this.subscriptions.networks.size) frame.networks = Array.from(this.subscriptions.networks);
+    if (frame.posts || frame.networks) this.socket.send(JSON.stringify(frame));
+  };
+
+  // Close for good (no reconnect).
+  GleepostClient.prototype.close = function () {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.socket !== null) this.socket.close(1000);
+  };
+
+  global.GleepostClient = GleepostClient;
+})(window);
