@@ -146,6 +146,33 @@ def test_every_endpoint_of_the_spec_is_documented() -> None:
     assert not missing, f"in rest-api.md but not in docs/openapi.yaml: {missing}"
 
 
+@needs_spec
+def test_every_status_the_spec_gives_an_endpoint_is_documented_for_it() -> None:
+    statuses = _spec_statuses()
+    assert statuses[("post", "/api/v1/conversations")] == {"200", "201"}
+    assert statuses[("post", "/api/v1/conversations/{}/messages")] == {"201", "403"}
+    documented = {
+        (method, _template(path)): set(operation["responses"])
+        for path, method, operation in operations()
+    }
+    for endpoint, codes in statuses.items():
+        missing = codes - documented[endpoint]
+        assert not missing, f"{endpoint}: rest-api.md gives {sorted(missing)}, not documented"
+
+
+def _spec_statuses() -> dict[tuple[str, str], set[str]]:
+    """Each endpoint's statuses in the spec's result column (e.g. "201 conversation; ... (200)")."""
+    statuses = {}
+    for line in SPEC_PATH.read_text(encoding="utf-8").splitlines():
+        row = re.match(r"^\|\s*(GET|POST|PUT|PATCH|DELETE)\s+`([^`]+)`", line)
+        if row:
+            result = line.rstrip().rstrip("|").rsplit("|", 1)[-1]
+            endpoint = (row[1].lower(), _template(f"/api/v1/{row[2]}"))
+            # A row that names no status (the GETs) means 200.
+            statuses[endpoint] = set(re.findall(r"\b([245]\d\d)\b", result)) or {"200"}
+    return statuses
+
+
 def test_every_documented_operation_is_routed_to_a_view_handling_it() -> None:
     count = 0
     for path, method, operation in operations():
