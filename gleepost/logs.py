@@ -47,11 +47,17 @@ def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 class ContextFilter(logging.Filter):
-    """Puts the current request and connection ids on each record (None when there is none)."""
+    """Puts the current request and connection ids on each record (None when there is none).
+
+    Django logs a response's status after the middleware has returned, with the request as
+    ``extra``: its id is then read from the request (gleepost.request_id sets it there).
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
-            record.request_id = log_context.request_id.get()
+            record.request_id = log_context.request_id.get() or getattr(
+                getattr(record, "request", None), "request_id", None
+            )
         if getattr(record, "connection_id", None) is None:
             record.connection_id = log_context.connection_id.get()
         return True

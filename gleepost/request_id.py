@@ -25,6 +25,8 @@ class RequestIdMiddleware:
         request_id = log_context.request_id.get()
         if request_id is None:
             request_id = log_context.request_id_from(request.headers.get("X-Request-ID"))
+        # On the request too: Django logs the response's status after this returns.
+        request.request_id = request_id  # type: ignore[attr-defined]
         with log_context.ids_bound(request=request_id):
             response = self.get_response(request)
         response[log_context.REQUEST_ID_HEADER] = request_id

@@ -25,6 +25,8 @@ What daphne does not do on its own:
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import logging
 import os
 import socket
@@ -272,10 +274,34 @@ def endpoints_with_backlog(*args: Any, **kwargs: Any) -> list[str]:
     ]
 
 
+def _in_fresh_context(function: Any, *args: Any) -> Any:
+    return contextvars.Context().run(function, *args)
+
+
+def run_twisted_callbacks_in_fresh_contexts(reactor: Any) -> None:
+    """Make the asyncio reactor run each of its callbacks (a socket ready, a timer due) in a
+    fresh context, not in the one its asyncio handle captured when it was scheduled.
+
+    The reactor has one asyncio timer for all its delayed calls, rescheduled by whoever adds
+    one: a request's or connection's task, whose ids it captures. Every later Twisted callback
+    (timeouts, signals, the shutdown) would log with those ids. Private names of Twisted's
+    asyncio reactor: should they change, the ids may show on such lines, nothing worse.
+    """
+    for name in ("_onTimer", "_readOrWrite"):
+        original = getattr(reactor, name, None)
+        if original is None:
+            logger.warning("Twisted's reactor has no %s: log lines may carry stale ids", name)
+            continue
+        setattr(reactor, name, functools.partial(_in_fresh_context, original))
+
+
 class GleepostServer(GracefulServer):
     """daphne's server that shuts down gracefully and gives each HTTP request its id."""
 
     def run(self) -> None:
+        from twisted.internet import reactor
+
+        run_twisted_callbacks_in_fresh_contexts(reactor)
         if self.verbosity <= 1:
             # daphne discards Twisted's log at this verbosity, errors included: keep warnings
             # and errors, as records of the "twisted" logger in the process's format.
