@@ -87,11 +87,19 @@ def messages_data(
 
 
 def message_data(message: Message) -> dict[str, Any]:
-    """One message, as POST .../messages returns it and the ``message`` event carries it."""
-    conversation = message.conversation
-    markers = read_markers(active_participants(conversation))
-    context = {"read_markers": markers, "group": conversation.group_id}
-    return dict(MessageSerializer(message, context=context).data)
+    """One message, as POST .../messages returns it and the ``message`` event carries it.
+
+    Kept on the instance: sending a message builds the event and the POST's answer from the
+    same object, and each build costs a query and a serializer pass (bench/results).
+    """
+    cached: dict[str, Any] | None = getattr(message, "_message_data", None)
+    if cached is None:
+        conversation = message.conversation
+        markers = read_markers(active_participants(conversation))
+        context = {"read_markers": markers, "group": conversation.group_id}
+        cached = dict(MessageSerializer(message, context=context).data)
+        message._message_data = cached  # type: ignore[attr-defined]
+    return dict(cached)
 
 
 def read_data(user_id: int, last_read: int) -> dict[str, int]:

@@ -8,6 +8,7 @@ Everything an operator changes comes from the environment, so the same code runs
 - ``ALLOWED_HOSTS``: comma-separated host names; ``localhost,127.0.0.1,[::1]`` by default.
 - ``CSRF_TRUSTED_ORIGINS``: origins allowed to post forms and open session websockets.
 - ``DATABASE_URL``: e.g. ``postgres://user@127.0.0.1:5432/gleepost``; a SQLite file by default.
+- ``DATABASE_POOL_MAX_SIZE``: PostgreSQL connections pooled per process (10; 0 for none).
 - ``REDIS_URL``: when set, channels-redis is the channel layer and Redis the cache; otherwise the
   in-memory layer and a per-process cache, which only work inside one process.
 - ``MEDIA_ROOT`` / ``MEDIA_URL``: where videos live and how clients reach them.
@@ -122,13 +123,25 @@ ASGI_APPLICATION = "gleepost.asgi.application"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        # Seconds a connection is kept for reuse. daphne runs database work in a thread pool,
-        # and with 0 every websocket handshake opens several PostgreSQL connections: set 60 in
-        # production (health checks catch a connection the server dropped meanwhile).
+        # Seconds a connection is kept for reuse by its thread; PostgreSQL uses the pool below
+        # instead, so this matters for SQLite, or for PostgreSQL with the pool turned off.
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
         conn_health_checks=True,
     )
 }
+# Under ASGI each HTTP request runs its view on a thread of its own, so a connection kept per
+# thread (CONN_MAX_AGE) is never reused, and kept ones pile up until PostgreSQL refuses more
+# ("too many clients", seen under the REST benchmark; Django's docs: disable persistent
+# connections under ASGI and use pooling). A pool per process lends a connection to whichever
+# thread needs one; 0 turns it off.
+DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool does not combine with kept connections
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": 10,  # seconds a thread waits for a free connection before failing
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several writers (daphne, the video worker, a shell) share the file: wait for the lock
     # instead of failing at once, and take it at BEGIN so a reader never has to upgrade.
