@@ -42,10 +42,6 @@ NOT_A_PARTICIPANT = error("No such conversation, or the caller is not in it: `No
 ENDED = error("The conversation has ended: `Conversation has ended`.")
 
 
-def _offset(name: str, description: str) -> OpenApiParameter:
-    return OpenApiParameter(name, int, description=description)
-
-
 START = OpenApiParameter(
     "start", int, description=f"How many to skip, 0 to {MAX_OFFSET:,}; default 0."
 )
@@ -178,8 +174,8 @@ class MessagesView(ApiView):
         operation_id="conversations_messages_list",
         summary="A conversation's messages, most recent first",
         parameters=[
-            _offset("after", "Only messages with a greater id."),
-            _offset("before", "Only messages with a smaller id."),
+            OpenApiParameter("after", int, description="Only messages with a greater id."),
+            OpenApiParameter("before", int, description="Only messages with a smaller id."),
             START,
             OpenApiParameter(
                 "count",
