@@ -36,7 +36,7 @@ def measure(redis_url: str, events: int) -> dict[str, Any]:
 
     layer = get_channel_layer()
     text = views_event(1, 42).text
-    message = {"type": CHANNEL_MESSAGE_TYPE, "text": text}
+    message = {"type": CHANNEL_MESSAGE_TYPE, "text": text, "event_type": "views"}
     n = events
 
     before = connections()

@@ -102,6 +102,7 @@ def gleepost_publisher(
                 message = {
                     "type": CHANNEL_MESSAGE_TYPE,
                     "text": with_position(events[user_id].text, seq, epochs[user_id]),
+                    "event_type": events[user_id].type,
                     "seq": seq,
                     "epoch": epochs[user_id],
                 }
