@@ -73,6 +73,7 @@ class GracefulServer(Server):
         # Set by a second signal: stop waiting for connections to close.
         self.hurry = False
         self.drained: defer.Deferred[None] | None = None
+        self.drain_started = self.deadline = 0.0
 
     def run(self) -> None:
         # Our own signal handlers instead of Twisted's, which cannot tell a second signal from
@@ -120,6 +121,14 @@ class GracefulServer(Server):
         self.deadline = self.drain_started + SHUTDOWN_GRACE_SECS
         stopped = [defer.maybeDeferred(port.stopListening) for port in self.listening_ports]
         self.listening_ports = []
+        in_use = [p for p, details in list(self.connections.items()) if _in_use(details)]
+        websockets = sum(isinstance(p, WebSocketProtocol) for p in in_use)
+        logger.info(
+            "refusing new connections; closing %d websocket(s) with %d; %d request(s) under way",
+            websockets,
+            CLOSE_GOING_AWAY,
+            len(in_use) - websockets,
+        )
         defer.DeferredList(stopped).addCallback(lambda _: self.poll_drain())
         return self.drained
 
