@@ -32,6 +32,10 @@ def measure_idle(
     for count in counts:
         if stack_name == "gleepost":
             server, port = start_daphne("daphne", env, server_cores)
+        elif stack_name == "floor":  # stock daphne holding bare ASGI websockets, no Django
+            server, port = start_daphne(
+                "daphne", env, server_cores, app="bench.floor.app:application", launcher="daphne"
+            )
         else:
             server, port = start_reference(redis_url, server_cores)
         stack = Stack(stack_name, [server], [port])

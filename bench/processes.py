@@ -96,13 +96,20 @@ def start_redis(cores: set[int] | None) -> tuple[Process, str]:
     return process, f"redis://127.0.0.1:{port}/0"
 
 
-def start_daphne(name: str, env: dict[str, str], cores: set[int] | None) -> tuple[Process, int]:
-    """daphne as ``scripts/serve`` runs it (gleepost.server), on a free port."""
+def start_daphne(
+    name: str,
+    env: dict[str, str],
+    cores: set[int] | None,
+    app: str = "gleepost.asgi:application",
+    launcher: str = "gleepost.server",
+) -> tuple[Process, int]:
+    """daphne as ``scripts/serve`` runs it (gleepost.server), on a free port; or, for the
+    floor, stock daphne (``launcher="daphne"``) with another application."""
     port = free_port()
     args = [
         sys.executable,
         "-m",
-        "gleepost.server",
+        launcher,
         "-b",
         "127.0.0.1",
         "-p",
@@ -113,7 +120,7 @@ def start_daphne(name: str, env: dict[str, str], cores: set[int] | None) -> tupl
         "20",
         "--ping-timeout",
         "30",
-        "gleepost.asgi:application",
+        app,
     ]
     process = Process(name, args, env={**env, "PYTHONUNBUFFERED": "1"}, cores=cores)
     wait_for_port(port, process.popen)

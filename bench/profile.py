@@ -20,8 +20,8 @@ def main() -> None:
     samples = 0
     for line in Path(args.profile).read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
-        if not stack:
-            continue
+        if not stack or not count_text.isdigit():
+            continue  # a stack py-spy split over lines (a frame's text held a newline)
         count = int(count_text)
         frames = [f.split(" (")[0] + " " + f.split("/")[-1].split(":")[0] for f in stack.split(";")]
         samples += count

@@ -121,7 +121,9 @@ def markdown(results: dict[str, Any]) -> str:
     if idle:
         out.append(
             "\n## Idle memory\n\nServer RSS with one connection open, then with N idle "
-            "authenticated connections of distinct users (a fresh server each time).\n\n"
+            "authenticated connections of distinct users (a fresh server each time). floor: stock "
+            "daphne holding bare ASGI websockets, no Django (`bench/floor/app.py`): what any "
+            "application on daphne costs at least.\n\n"
             "| stack | N | open | connect s | RSS with 1, MiB | RSS with N, MiB "
             "| KiB per connection |\n"
             "|---|---|---|---|---|---|---|\n"

@@ -314,7 +314,7 @@ def main() -> None:
                         OTHER_CORES,
                         lambda row: print(f"  idle {row}", flush=True),
                     )
-                    for stack in ("gleepost", "reference")
+                    for stack in ("gleepost", "floor", "reference")
                 }
                 continue
             if name == "publish":
