@@ -11,6 +11,9 @@ Everything an operator changes comes from the environment, so the same code runs
 - ``DATABASE_POOL_MAX_SIZE``: PostgreSQL connections pooled per process (10; 0 for none).
 - ``REDIS_URL``: when set, channels-redis is the channel layer and Redis the cache; otherwise the
   in-memory layer and a per-process cache, which only work inside one process.
+- ``REDIS_CHANNEL_URLS``, or ``REDIS_SENTINELS`` with ``REDIS_SENTINEL_MASTER``: the channel layer
+  sharded over several Redis servers, or reaching its master through Sentinel; the cache and
+  counters stay on ``REDIS_URL``. See ``gleepost/redis_hosts.py``.
 - ``MEDIA_ROOT`` / ``MEDIA_URL``: where videos live and how clients reach them.
 - ``GLEEPOST_*``: the service's own knobs, see ``gleepost/conf.py``.
 """
@@ -26,6 +29,7 @@ import dj_database_url
 import django_stubs_ext
 
 from gleepost.logs import log_format_from, logging_config
+from gleepost.redis_hosts import channel_layer_hosts
 
 # Lets the code write ModelAdmin[Model], QuerySet[Model] and friends at run time, as typed.
 django_stubs_ext.monkeypatch()
@@ -158,12 +162,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Names in Redis start with this: several deployments (or test runs) can share one Redis.
 REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "gp")
+# REDIS_URL, or the shards or Sentinel masters of REDIS_CHANNEL_URLS/REDIS_SENTINELS; read even
+# without REDIS_URL, so that those set without it are refused rather than ignored.
+_channel_hosts = channel_layer_hosts(os.environ)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             # Why pub/sub and not RedisChannelLayer: docs/channel-layer.md.
             "BACKEND": "realtime.layers.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:asgi"},
+            "CONFIG": {"hosts": _channel_hosts, "prefix": f"{REDIS_PREFIX}:asgi"},
         }
     }
 else:

@@ -15,7 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    unset = {"DATABASE_URL", "REDIS_URL", "REDIS_PREFIX"}
+    unset = {
+        "DATABASE_URL",
+        "REDIS_URL",
+        "REDIS_PREFIX",
+        "REDIS_CHANNEL_URLS",
+        "REDIS_SENTINELS",
+        "REDIS_SENTINEL_MASTER",
+    }
     base = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -76,6 +83,50 @@ def test_the_cache_is_redis_under_the_prefix_when_redis_url_is_set() -> None:
         "KEY_PREFIX": "blue:cache",
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
+
+
+def test_channel_layer_shards_over_channel_urls_while_the_cache_keeps_redis_url() -> None:
+    layer, cache = settings_json(  # type: ignore[misc]
+        "[settings.CHANNEL_LAYERS['default'], settings.CACHES['default']['LOCATION']]",
+        REDIS_URL="redis://cache.internal:6379/0",
+        REDIS_CHANNEL_URLS="redis://a.internal:6379/0, rediss://:pw@b.internal:6380/0,",
+    )
+    assert layer["BACKEND"] == "realtime.layers.RedisPubSubChannelLayer"
+    assert layer["CONFIG"]["hosts"] == [
+        "redis://a.internal:6379/0",
+        "rediss://:pw@b.internal:6380/0",
+    ]
+    assert cache == "redis://cache.internal:6379/0"
+
+
+def test_channel_layer_finds_each_shards_master_through_sentinel() -> None:
+    hosts = settings_json(
+        "settings.CHANNEL_LAYERS['default']['CONFIG']['hosts']",
+        REDIS_URL="redis://cache.internal:6379/0",
+        REDIS_SENTINELS="s1.internal:26380,s2.internal,[fd00::3]:26381",
+        REDIS_SENTINEL_MASTER="gp-a,gp-b",
+    )
+    sentinels = [["s1.internal", 26380], ["s2.internal", 26379], ["fd00::3", 26381]]
+    timeouts = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    assert hosts == [
+        {"sentinels": sentinels, "master_name": "gp-a", "sentinel_kwargs": timeouts},
+        {"sentinels": sentinels, "master_name": "gp-b", "sentinel_kwargs": timeouts},
+    ]
+
+
+def test_channel_settings_that_cannot_work_stop_the_process_with_a_reason() -> None:
+    result = run_python(
+        "import django; django.setup()",
+        REDIS_URL="redis://cache.internal:6379/0",
+        REDIS_CHANNEL_URLS="redis://a.internal:6379/0,http://:secret@b.internal/",
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: REDIS_CHANNEL_URLS: entry 2 is not a redis://" in result.stderr
+    assert "secret" not in result.stderr
+
+    result = run_python("import django; django.setup()", REDIS_CHANNEL_URLS="redis://a:6379/0")
+    assert result.returncode != 0
+    assert "REDIS_CHANNEL_URLS and REDIS_SENTINELS need REDIS_URL" in result.stderr
 
 
 def test_gleepost_settings_come_from_environment() -> None:
