@@ -38,9 +38,26 @@ def _rest_section(rest: dict[str, Any]) -> str:
         "loop), every participant connected; latency from the request's start to each "
         "participant's receipt and to the last one's. A step passes when every request got 201, "
         "every participant every message, and the last receipt's p99 < 100 ms.\n\n",
-        "| participants | conversations | highest rate passed | last receipt p99 there |\n",
-        "|---|---|---|---|\n",
     ]
+    floor = rest.get("floor") or []
+    if floor:
+        out.append(
+            "\nServer CPU per request at 100 requests/s, from the bottom up (what daphne alone "
+            "costs, then Django without a database, then the real endpoint):\n\n"
+            "| requests | sent/s | statuses | HTTP p50/p99 ms | server CPU % | "
+            "server CPU µs per request |\n|---|---|---|---|---|---|\n"
+        )
+        for row in floor:
+            out.append(
+                f"| {row['label']} | {row['request_rate']:.0f} | {row['statuses']} | "
+                f"{row['http_p50_ms']:.1f}/{row['http_p99_ms']:.1f} | "
+                f"{row['server_cpu_percent']:.0f} | {row['server_cpu_us_per_request']} |\n"
+            )
+        out.append("\n")
+    out.append(
+        "| participants | conversations | highest rate passed | last receipt p99 there |\n"
+        "|---|---|---|---|\n"
+    )
     for size, result in rest["sizes"].items():
         best = result["best"]
         rate = f"{best['rate']:.0f} messages/s" if best else "none passed"

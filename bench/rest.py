@@ -67,9 +67,14 @@ class RestStep:
 
 
 def _post_messages(
-    base_url: str, plans: list[dict[str, Any]], rate: float, duration: float
+    base_url: str,
+    plans: list[dict[str, Any]],
+    rate: float,
+    duration: float,
+    **fixed: str,
 ) -> tuple[list[dict[str, Any]], float]:
-    """Runs the HTTP load generator; returns its per-request results and achieved rate."""
+    """Runs the HTTP load generator; returns its per-request results and achieved rate.
+    ``fixed`` (``path``, ``method``) sends every request to one place instead of ``plans``'."""
     config = Path(tempfile.mkstemp(prefix="gleepost-bench-rest-", suffix=".json")[1])
     out = config.with_suffix(".out.json")
     config.write_text(
@@ -80,6 +85,7 @@ def _post_messages(
                 "duration_secs": duration,
                 "pool": HTTP_POOL,
                 "plans": plans,
+                **fixed,
             }
         )
     )
@@ -245,3 +251,41 @@ def sweep(
         steps.append(overload)
         log(overload)
     return steps, best
+
+
+def cpu_per_request(
+    label: str,
+    base_url: str,
+    server: Process,
+    rate: float,
+    duration: float,
+    plans: list[dict[str, Any]] | None = None,
+    **fixed: str,
+) -> dict[str, Any]:
+    """The server's CPU time per request at a rate it keeps up with: what one request costs,
+    whatever else the machine runs (the floor rows of the end-to-end scenario)."""
+    cpu_before = server.cpu_seconds()
+    started = time.monotonic()
+    results, request_rate = _post_messages(base_url, plans or [], rate, duration, **fixed)
+    time.sleep(0.5)  # the deliveries a message causes are part of its cost
+    cpu = server.cpu_seconds() - cpu_before
+    wall = time.monotonic() - started
+    statuses: dict[str, int] = {}
+    http_ms = []
+    for result in results:
+        key = str(result.get("error") or result["status"])
+        statuses[key] = statuses.get(key, 0) + 1
+        if result["end"]:
+            http_ms.append((int(result["end"]) - int(result["start"])) / 1e6)
+    http_ms.sort()
+    return {
+        "label": label,
+        "rate": rate,
+        "requests": len(results),
+        "request_rate": round(request_rate, 1),
+        "statuses": statuses,
+        "http_p50_ms": round(percentile(http_ms, 0.5), 2),
+        "http_p99_ms": round(percentile(http_ms, 0.99), 2),
+        "server_cpu_percent": round(100 * cpu / wall, 1),
+        "server_cpu_us_per_request": round(cpu / max(len(results), 1) * 1e6),
+    }

@@ -175,12 +175,13 @@ def run_rest(
         for size in REST_SIZES
         if size <= len(members)
     }
+    floor = measure_http_floor(env, members, conversations, args.duration)
     server, port = start_daphne("daphne", env, SERVER_CORES)
     connections = [
         {"url": f"ws://127.0.0.1:{port}/api/v1/ws?{m.query()}", "user": m.user_id} for m in members
     ]
     loadgen = LoadGenerator(connections, OTHER_CORES)
-    results: dict[str, Any] = {"connect": loadgen.ready, "sizes": {}}
+    results: dict[str, Any] = {"connect": loadgen.ready, "floor": floor, "sizes": {}}
     profiler = start_profiler(server, Path(args.profile) / "rest.txt") if args.profile else None
     try:
         print(f"rest on gleepost: {loadgen.ready}", flush=True)
@@ -207,6 +208,83 @@ def run_rest(
         loadgen.stop()
         server.stop()
     return results
+
+
+FLOOR_RATE = 100.0
+
+
+def measure_http_floor(
+    env: dict[str, str],
+    members: list[Any],
+    conversations: dict[int, list[Any]],
+    duration: float,
+) -> list[dict[str, Any]]:
+    """Server CPU per request at 100 requests/s, from the bottom up: stock daphne answering a
+    bare ASGI app, this project's daphne answering GET /healthz (Django, no database), then
+    POST messages into conversations of each size, every participant connected."""
+    from bench import rest
+
+    rows = []
+    bare, port = start_daphne(
+        "daphne", env, SERVER_CORES, app="bench.floor.app:application", launcher="daphne"
+    )
+    try:
+        rows.append(
+            rest.cpu_per_request(
+                "stock daphne, bare ASGI app",
+                f"http://127.0.0.1:{port}",
+                bare,
+                FLOOR_RATE,
+                duration,
+                path="/",
+                method="POST",
+            )
+        )
+    finally:
+        bare.stop()
+    server, port = start_daphne("daphne", env, SERVER_CORES)
+    base = f"http://127.0.0.1:{port}"
+    connections = [
+        {"url": f"ws://127.0.0.1:{port}/api/v1/ws?{m.query()}", "user": m.user_id} for m in members
+    ]
+    loadgen = LoadGenerator(connections, OTHER_CORES)
+    try:
+        rows.append(
+            rest.cpu_per_request(
+                "GET /healthz (Django, no database)",
+                base,
+                server,
+                FLOOR_RATE,
+                duration,
+                path="/healthz",
+                method="GET",
+            )
+        )
+        for size, made in conversations.items():
+            plans = [
+                {"conversation": cid, "auth": f"{u[0]}-{m_token(members, u[0])}"} for cid, u in made
+            ]
+            rest.cpu_per_request(f"warm-up {size}", base, server, FLOOR_RATE, 1.0, plans)
+            rows.append(
+                rest.cpu_per_request(
+                    f"POST a message, {size} participants",
+                    base,
+                    server,
+                    FLOOR_RATE,
+                    duration,
+                    plans,
+                )
+            )
+    finally:
+        loadgen.stop()
+        server.stop()
+    for row in rows:
+        print(f"  http floor {row}", flush=True)
+    return rows
+
+
+def m_token(members: list[Any], user_id: int) -> str:
+    return next(m.token for m in members if m.user_id == user_id)
 
 
 def start_profiler(server: Process, out: Path) -> subprocess.Popen[bytes]:

@@ -6,7 +6,8 @@
 //
 // CONFIG.json: {"base_url": "http://127.0.0.1:8000", "rate": 100, "duration_secs": 5,
 //               "pool": 32, "plans": [{"conversation": 7, "auth": "<id>-<token>"}, ...]}
-// Request i goes to plans[i % plans.length]. OUT.json: one object per request, with its start
+// Request i goes to plans[i % plans.length]. With "path" (and "method", POST by default) every
+// request goes there instead, with the same body: the floor measurements (bench/rest.py). OUT.json: one object per request, with its start
 // and end on CLOCK_MONOTONIC (process.hrtime.bigint(), as the websocket load generator records
 // receipts), its status and the created message's id; a last line on stdout summarises.
 
@@ -25,7 +26,7 @@ let finished = 0;
 const started = process.hrtime.bigint();
 
 function post(index) {
-  const plan = plans[index % plans.length];
+  const plan = plans.length > 0 ? plans[index % plans.length] : {};
   const body = `text=${encodeURIComponent(`bench ${index}`)}`;
   const result = { conversation: plan.conversation, status: 0, id: -1, start: "", end: "" };
   results.push(result);
@@ -36,10 +37,10 @@ function post(index) {
       agent,
       host: base.hostname,
       port: base.port,
-      method: "POST",
-      path: `/api/v1/conversations/${plan.conversation}/messages`,
+      method: config.method ?? "POST",
+      path: config.path ?? `/api/v1/conversations/${plan.conversation}/messages`,
       headers: {
-        "X-GP-Auth": plan.auth,
+        ...(plan.auth ? { "X-GP-Auth": plan.auth } : {}),
         "Content-Type": "application/x-www-form-urlencoded",
         "Content-Length": Buffer.byteLength(body),
       },
