@@ -280,7 +280,7 @@ def log_lines(path: Path) -> list[str]:
 
 def upstream_of(deployment: Deployment, method: str, path: str) -> int:
     """The daphne port nginx's access log names for the last ``method path`` request."""
-    pattern = re.compile(rf'"{method} {re.escape(path)}" .* upstream=127\.0\.0\.1:(\d+)$')
+    pattern = re.compile(rf'"{method} {re.escape(path)}" .* upstream=127\.0\.0\.1:(\d+) ')
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         for line in reversed(log_lines(deployment.access_log)):
@@ -399,6 +399,30 @@ async def test_client_address_and_scheme_come_from_nginx_not_the_client(
     plain = await asyncio.to_thread(request, deployment, "GET", f"{deployment.http}/api/v1/x?a=1")
     assert plain.status == 301
     assert plain.headers["Location"] == "https://127.0.0.1/api/v1/x?a=1"
+
+
+async def test_nginx_and_the_service_log_one_request_id(
+    deployment: Deployment, alice: Member
+) -> None:
+    path = f"/api/v1/user/{alice.id}"
+    answer = await asyncio.to_thread(
+        request,
+        deployment,
+        "GET",
+        f"{deployment.https}{path}?probe=request-id",
+        None,
+        {"X-GP-Auth": alice.auth_header, "X-Request-ID": "chosen-by-the-client"},
+    )
+    assert answer.status == 200, answer.body
+    # nginx replaces the client's id with its own and names it in its log; daphne took it as the
+    # request's id (its log lines carry it) and answers with it.
+    request_id = {k.lower(): v for k, v in answer.headers.items()}.get("x-request-id", "")
+    assert request_id != "chosen-by-the-client", answer.headers
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id), answer.headers
+    port = await asyncio.to_thread(upstream_of, deployment, "GET", path)
+    nginx_lines = [line for line in log_lines(deployment.access_log) if f'"GET {path}"' in line]
+    assert nginx_lines[-1].endswith(f"request_id={request_id}"), nginx_lines[-1]
+    assert port in deployment.upstream_ports
 
 
 async def test_readiness_probe_and_metrics_are_not_served_to_the_internet(
