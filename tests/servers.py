@@ -141,11 +141,14 @@ def daphne(
 
 
 class RedisServer:
-    """A private redis-server on a spare port that a test may stop and start again."""
+    """A private redis-server on a spare port that a test may stop and start again.
 
-    def __init__(self) -> None:
+    ``extra_args``: more redis-server options, e.g. ``("--replicaof", "127.0.0.1", "6379")``."""
+
+    def __init__(self, *extra_args: str) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.extra_args = extra_args
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -160,6 +163,7 @@ class RedisServer:
                 "",
                 "--appendonly",
                 "no",
+                *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -174,10 +178,37 @@ class RedisServer:
 
 
 @contextmanager
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
+def redis_server(*extra_args: str) -> Iterator[RedisServer]:
+    server = RedisServer(*extra_args)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def redis_sentinel(master: RedisServer, master_name: str) -> Iterator[str]:
+    """A Redis Sentinel on its own monitoring ``master`` as ``master_name``; yields its
+    ``host:port``. Quorum 1 and 0.5 s without an answer: it fails over at once."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as directory:
+        # Sentinel rewrites its configuration file as it learns: it must be writable.
+        config = Path(directory) / "sentinel.conf"
+        config.write_text(
+            f"port {port}\nbind 127.0.0.1\ndir {directory}\n"
+            f"sentinel monitor {master_name} 127.0.0.1 {master.port} 1\n"
+            f"sentinel down-after-milliseconds {master_name} 500\n"
+            f"sentinel failover-timeout {master_name} 5000\n"
+        )
+        process = subprocess.Popen(
+            ["redis-server", str(config), "--sentinel"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(port, process)
+            yield f"127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)

@@ -1,14 +1,20 @@
-"""The channel layer recovers from a Redis restart without failing the next operation."""
+"""The channel layer recovers from a Redis restart without failing the next operation, and
+follows a Sentinel failover to the new master."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+import redis
 
+from gleepost.redis_hosts import channel_layer_hosts
 from realtime.layers import RedisPubSubChannelLayer
-from tests.servers import redis_server
+from tests.servers import RedisServer, redis_sentinel, redis_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
 
@@ -70,6 +76,72 @@ async def test_group_send_many_succeeds_first_time_after_a_restart() -> None:
         assert await asyncio.wait_for(receiver.receive(channel), 3) == {"type": "test.n", "n": 1}
         await sender.flush()
         await receiver.flush()
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout}s: {what}"
+        time.sleep(0.05)
+
+
+def info(server: RedisServer, section: str) -> dict[str, Any]:
+    with redis.Redis.from_url(server.url) as client:
+        return dict(client.info(section))
+
+
+def subscribed_on(server: RedisServer) -> list[bytes]:
+    with redis.Redis.from_url(server.url) as client:
+        return list(client.pubsub_channels("*__group__g"))
+
+
+def knows_replicas(sentinel: str, master_name: str) -> list[int]:
+    host, port = sentinel.split(":")
+    with redis.Redis(host=host, port=int(port)) as client:
+        return [int(replica["port"]) for replica in client.sentinel_slaves(master_name)]
+
+
+async def test_the_layer_follows_a_sentinel_failover_to_the_new_master() -> None:
+    with (
+        redis_server() as master,
+        redis_server("--replicaof", "127.0.0.1", str(master.port)) as replica,
+    ):
+        wait_until(lambda: info(replica, "replication")["master_link_status"] == "up", "sync")
+        with redis_sentinel(master, "gp-test") as sentinel:
+            # A Sentinel learns the replicas from the master: it can only fail over to a known one.
+            wait_until(lambda: knows_replicas(sentinel, "gp-test") == [replica.port], "replica")
+            # The hosts the settings make of REDIS_SENTINELS and REDIS_SENTINEL_MASTER.
+            hosts = channel_layer_hosts(
+                {
+                    "REDIS_URL": master.url,
+                    "REDIS_SENTINELS": sentinel,
+                    "REDIS_SENTINEL_MASTER": "gp-test",
+                }
+            )
+            layer = RedisPubSubChannelLayer(hosts=hosts)
+            channel = await layer.new_channel()
+            await layer.group_add("g", channel)
+            await layer.group_send("g", {"type": "test.n", "n": 0})
+            assert await asyncio.wait_for(layer.receive(channel), 3) == {"type": "test.n", "n": 0}
+            assert subscribed_on(master) and not subscribed_on(replica)
+
+            master.stop()
+            # Until the Sentinel has promoted the replica, sends fail or reach no one; one
+            # receive waits throughout (a cancelled receive would leave the channel).
+            receiving = asyncio.ensure_future(layer.receive(channel))
+            deadline = time.monotonic() + 15
+            n = 0
+            while not receiving.done() and time.monotonic() < deadline:
+                n += 1
+                with contextlib.suppress(redis.ConnectionError, redis.TimeoutError, TimeoutError):
+                    await asyncio.wait_for(layer.group_send("g", {"type": "test.n", "n": n}), 2)
+                await asyncio.wait({receiving}, timeout=0.2)
+            received = await asyncio.wait_for(receiving, 1)
+
+            assert received["n"] >= 1
+            assert info(replica, "replication")["role"] == "master"
+            assert subscribed_on(replica)
+            await layer.flush()
 
 
 class FakeLoopLayer:
