@@ -149,6 +149,8 @@ class RedisServer:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.extra_args = extra_args
+        # Its working directory: a replica writes the master's data there (dump.rdb).
+        self.directory = tempfile.TemporaryDirectory(prefix="gleepost-redis-")
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -163,6 +165,8 @@ class RedisServer:
                 "",
                 "--appendonly",
                 "no",
+                "--dir",
+                self.directory.name,
                 *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
@@ -185,6 +189,7 @@ def redis_server(*extra_args: str) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+        server.directory.cleanup()
 
 
 @contextmanager

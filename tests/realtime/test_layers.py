@@ -103,7 +103,8 @@ def knows_replicas(sentinel: str, master_name: str) -> list[int]:
 
 async def test_the_layer_follows_a_sentinel_failover_to_the_new_master() -> None:
     with (
-        redis_server() as master,
+        # Sends its data to a new replica at once, not after 5 s of waiting for more replicas.
+        redis_server("--repl-diskless-sync-delay", "0") as master,
         redis_server("--replicaof", "127.0.0.1", str(master.port)) as replica,
     ):
         wait_until(lambda: info(replica, "replication")["master_link_status"] == "up", "sync")
