@@ -2,17 +2,18 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gleepost.settings")
 
 # Django must be set up before anything imports models.
-django_application = get_asgi_application()
+django.setup(set_prefix=False)
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from gleepost.handler import DjangoHttp  # noqa: E402
 from realtime.asgi import BindPublisherToServerLoop, websocket_application  # noqa: E402
 
 application = BindPublisherToServerLoop(
-    ProtocolTypeRouter({"http": django_application, "websocket": websocket_application()})
+    ProtocolTypeRouter({"http": DjangoHttp(), "websocket": websocket_application()})
 )

@@ -63,6 +63,10 @@ DEFAULTS: dict[str, Any] = {
     # 404. With a token, a scrape must send "Authorization: Bearer <token>" or gets 401.
     "METRICS_ENABLED": True,
     "METRICS_TOKEN": "",
+    # Threads of each daphne process that run Django's HTTP requests (gleepost.handler): how
+    # many requests its views handle at once. Kept under DATABASE_POOL_MAX_SIZE (10), so that
+    # websocket handshakes and view counts always find a pooled connection beside them.
+    "HTTP_THREADS": 8,
 }
 
 

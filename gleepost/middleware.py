@@ -34,7 +34,8 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             return JsonResponse({"error": "Malformed Content-Length"}, status=400)
         limit = max_body_bytes(request.path)
-        if length > limit:
+        # gleepost.handler stops reading a body sent without Content-Length past the limit.
+        if length > limit or getattr(request, "body_over_limit", False):
             return JsonResponse(
                 {"error": f"Request body too large (at most {limit} bytes)"}, status=413
             )
