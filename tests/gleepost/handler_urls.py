@@ -1,0 +1,105 @@
+"""Views for tests/gleepost/test_handler.py: what the adapter must carry each way, as the URLconf
+the handler resolves against, with the project's error handlers."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+from gleepost import log_context
+from gleepost.urls import handler404, handler500
+
+__all__ = ["handler404", "handler500", "urlpatterns"]
+
+# What the views saw, for the tests to read: thread ids, streams closed, views run.
+seen: dict[str, list[object]] = {"threads": [], "closed": [], "ran": []}
+# Set by a test to let the slow view return.
+release_slow = threading.Event()
+# The file the file view serves, set by a test.
+served_file: dict[str, str] = {}
+
+
+def _note(view: str) -> None:
+    seen["ran"].append(view)
+    seen["threads"].append(threading.get_ident())
+
+
+@csrf_exempt
+def echo(request: HttpRequest) -> JsonResponse:
+    _note("echo")
+    body = request.body
+    return JsonResponse(
+        {
+            "size": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "remote_addr": request.META.get("REMOTE_ADDR"),
+            "secure": request.is_secure(),
+            "query": request.GET.get("q"),
+            "agent": request.headers.get("User-Agent"),
+            "request_id": log_context.request_id.get(),
+        }
+    )
+
+
+def boom(request: HttpRequest) -> HttpResponse:
+    _note("boom")
+    raise RuntimeError("the view failed")
+
+
+def cookie(request: HttpRequest) -> HttpResponse:
+    _note("cookie")
+    response = HttpResponse("with a cookie", content_type="text/plain; charset=utf-8")
+    response.set_cookie("flavour", "oat", httponly=True)
+    response["X-Served-By"] = "handler-test"
+    return response
+
+
+def _parts(count: int, name: str) -> Iterator[bytes]:
+    try:
+        for index in range(count):
+            yield f"part {index};".encode()
+    finally:
+        seen["closed"].append(name)
+
+
+def stream(request: HttpRequest) -> StreamingHttpResponse:
+    _note("stream")
+    return StreamingHttpResponse(_parts(3, "stream"), content_type="text/plain")
+
+
+def endless(request: HttpRequest) -> StreamingHttpResponse:
+    _note("endless")
+    return StreamingHttpResponse(_parts(10**9, "endless"), content_type="text/plain")
+
+
+def file(request: HttpRequest) -> FileResponse:
+    _note("file")
+    return FileResponse(open(served_file["path"], "rb"))  # the response closes it
+
+
+def slow(request: HttpRequest) -> HttpResponse:
+    _note("slow")
+    release_slow.wait(timeout=10)
+    return HttpResponse("slow done")
+
+
+urlpatterns = [
+    path("echo", echo),
+    path("boom", boom),
+    path("cookie", cookie),
+    path("stream", stream),
+    path("endless", endless),
+    path("file", file),
+    path("slow", slow),
+]

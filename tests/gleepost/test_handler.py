@@ -1,0 +1,315 @@
+"""The HTTP adapter (gleepost/handler.py) driven as daphne drives it: an ASGI scope, the body in
+``http.request`` messages, ``http.disconnect`` when the client goes; what it sends back."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.signals import request_finished, request_started
+
+from gleepost import log_context
+from gleepost.handler import FILE_CHUNK_BYTES, DjangoHttp, read_body
+from tests.gleepost import handler_urls
+from tests.signal_recorder import RecordSignal
+
+Message = dict[str, Any]
+
+
+@pytest.fixture
+def app(settings: Any) -> Iterator[DjangoHttp]:
+    settings.ROOT_URLCONF = "tests.gleepost.handler_urls"
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4096  # the limit of ordinary bodies
+    for views in handler_urls.seen.values():
+        views.clear()
+    handler_urls.release_slow.clear()
+    application = DjangoHttp(threads=2)
+    yield application
+    handler_urls.release_slow.set()
+    application.threads.shutdown(wait=True)
+
+
+@dataclass
+class Client:
+    """One request's side of the exchange: the body it sends, what it gets, when it goes."""
+
+    body_parts: list[bytes] = field(default_factory=lambda: [b""])
+    gone: asyncio.Event = field(default_factory=asyncio.Event)
+    leave_after_chunks: int | None = None
+    received: int = 0
+    sent: list[Message] = field(default_factory=list)
+
+    async def receive(self) -> Message:
+        self.received += 1
+        if self.received <= len(self.body_parts):
+            more = self.received < len(self.body_parts)
+            part = self.body_parts[self.received - 1]
+            return {"type": "http.request", "body": part, "more_body": more}
+        await self.gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        self.sent.append(message)
+        chunks = [m for m in self.sent if m["type"] == "http.response.body"]
+        if self.leave_after_chunks is not None and len(chunks) >= self.leave_after_chunks:
+            self.gone.set()
+
+    @property
+    def status(self) -> int:
+        start = self.sent[0]
+        assert start["type"] == "http.response.start"
+        return int(start["status"])
+
+    def header(self, name: bytes) -> list[bytes]:
+        return [v for k, v in self.sent[0]["headers"] if k.lower() == name.lower()]
+
+    @property
+    def chunks(self) -> list[bytes]:
+        return [m.get("body", b"") for m in self.sent if m["type"] == "http.response.body"]
+
+    @property
+    def body(self) -> bytes:
+        assert self.sent[-1]["type"] == "http.response.body"
+        assert not self.sent[-1].get("more_body", False)  # the response was finished
+        return b"".join(self.chunks)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def scope(
+    path: str,
+    method: str = "GET",
+    headers: Iterable[tuple[bytes, bytes]] = (),
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "scheme": "http",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        **extra,
+    }
+
+
+async def call(app: DjangoHttp, request: dict[str, Any], client: Client | None = None) -> Client:
+    client = client or Client()
+    await asyncio.wait_for(app(request, client.receive, client.send), timeout=10)
+    return client
+
+
+class TestRequestBody:
+    async def test_a_body_in_several_messages_reaches_the_view_whole(self, app: DjangoHttp) -> None:
+        parts = [b"a" * 1000, b"b" * 1000, b"c" * 500]
+        headers = [(b"content-type", b"application/octet-stream"), (b"content-length", b"2500")]
+        client = await call(app, scope("/echo", "POST", headers), Client(body_parts=parts))
+        assert client.status == 200
+        assert client.json()["size"] == 2500
+        assert client.json()["sha256"] == hashlib.sha256(b"".join(parts)).hexdigest()
+
+    async def test_a_body_past_the_memory_size_is_spooled_to_disk(self, settings: Any) -> None:
+        settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
+        small = Client(body_parts=[b"x" * 1000])
+        body, over = await read_body(small.receive, limit=10_000, declared=None)
+        assert (body.read(), over, body._rolled) == (b"x" * 1000, False, False)  # type: ignore[attr-defined]
+        large = Client(body_parts=[b"y" * 1000, b"z" * 1000])
+        body, over = await read_body(large.receive, limit=10_000, declared=None)
+        assert (body.read(), over, body._rolled) == (b"y" * 1000 + b"z" * 1000, False, True)  # type: ignore[attr-defined]
+
+    async def test_a_body_without_length_past_the_limit_is_413_and_not_read_further(
+        self, app: DjangoHttp
+    ) -> None:
+        client = Client(body_parts=[b"x" * 3000] * 5)  # chunked: no Content-Length
+        await call(app, scope("/echo", "POST"), client)
+        assert client.status == 413
+        assert client.json() == {"error": "Request body too large (at most 4096 bytes)"}
+        assert client.received == 2  # stopped at the message that went past the limit
+        assert handler_urls.seen["ran"] == []
+        assert client.header(b"X-Request-ID")  # refused by the middleware, like any request
+
+    async def test_a_declared_length_past_the_limit_is_413_without_reading(
+        self, app: DjangoHttp
+    ) -> None:
+        client = Client(body_parts=[b"x" * 5000])
+        await call(app, scope("/echo", "POST", [(b"content-length", b"5000")]), client)
+        assert client.status == 413
+        assert client.received == 0
+        assert handler_urls.seen["ran"] == []
+
+    async def test_a_malformed_length_is_400(self, app: DjangoHttp) -> None:
+        client = await call(app, scope("/echo", "POST", [(b"content-length", b"lots")]))
+        assert client.status == 400
+        assert client.json() == {"error": "Malformed Content-Length"}
+
+    async def test_a_client_gone_before_its_body_arrived_gets_nothing(
+        self, app: DjangoHttp, record_signal: RecordSignal
+    ) -> None:
+        started = record_signal(request_started)
+        client = Client(body_parts=[b"x" * 100, b"never sent"])
+        client.receive = _disconnect_after(client.receive, 1)  # type: ignore[method-assign]
+        await call(app, scope("/echo", "POST"), client)
+        assert client.sent == []
+        assert started == []
+        assert handler_urls.seen["ran"] == []
+
+
+def _disconnect_after(receive: Any, messages: int) -> Any:
+    count = 0
+
+    async def receive_then_leave() -> Message:
+        nonlocal count
+        count += 1
+        if count > messages:
+            return {"type": "http.disconnect"}
+        message: Message = await receive()
+        return message
+
+    return receive_then_leave
+
+
+class TestRequestAndResponse:
+    async def test_the_view_sees_the_scopes_client_scheme_query_and_headers(
+        self, app: DjangoHttp
+    ) -> None:
+        # daphne with --proxy-headers puts the client from X-Forwarded-For in the scope.
+        request = scope(
+            "/echo",
+            headers=[(b"user-agent", b"tests/1.0")],
+            client=("203.0.113.9", 4711),
+            scheme="https",
+            query_string=b"q=caf%C3%A9",
+        )
+        client = await call(app, request)
+        answer = client.json()
+        assert answer["remote_addr"] == "203.0.113.9"
+        assert answer["secure"] is True
+        assert answer["query"] == "café"
+        assert answer["agent"] == "tests/1.0"
+
+    async def test_headers_and_cookies_are_sent(self, app: DjangoHttp) -> None:
+        client = await call(app, scope("/cookie"))
+        assert client.status == 200
+        assert client.body == b"with a cookie"
+        assert client.header(b"Content-Type") == [b"text/plain; charset=utf-8"]
+        assert client.header(b"X-Served-By") == [b"handler-test"]
+        [cookie] = client.header(b"Set-Cookie")
+        assert cookie.startswith(b"flavour=oat;")
+        assert b"HttpOnly" in cookie
+        assert client.header(b"X-Frame-Options") == [b"DENY"]  # the middleware ran
+
+    async def test_the_request_id_bound_by_the_server_reaches_the_view_and_the_response(
+        self, app: DjangoHttp
+    ) -> None:
+        # gleepost.server binds it where daphne creates the application instance.
+        with log_context.ids_bound(request="req-from-server"):
+            client = await call(app, scope("/echo"))
+        assert client.json()["request_id"] == "req-from-server"
+        assert client.header(b"X-Request-ID") == [b"req-from-server"]
+
+    async def test_a_view_that_raises_is_a_500_in_the_api_error_shape(
+        self, app: DjangoHttp, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        client = await call(app, scope("/boom"))
+        assert client.status == 500
+        assert client.json() == {"error": "Internal server error"}
+        [record] = [r for r in caplog.records if r.name == "django.request"]
+        assert record.exc_info is not None and "the view failed" in str(record.exc_info[1])
+
+    async def test_an_unknown_path_is_the_api_404(self, app: DjangoHttp) -> None:
+        client = await call(app, scope("/no-such-view"))
+        assert (client.status, client.json()) == (404, {"error": "Not found"})
+
+    async def test_the_signals_and_the_view_run_once_on_one_thread(
+        self, app: DjangoHttp, record_signal: RecordSignal
+    ) -> None:
+        # request_finished closes the database connections of the thread it runs on: the
+        # view's, or that connection would stay open (or out of the pool).
+        threads: list[int] = []
+        for signal in (request_started, request_finished):
+            signal.connect(_record_thread(threads), weak=False, dispatch_uid=f"t{id(signal)}")
+        try:
+            await call(app, scope("/echo"))
+            await call(app, scope("/stream"))
+        finally:
+            for signal in (request_started, request_finished):
+                signal.disconnect(dispatch_uid=f"t{id(signal)}")
+        echo_thread, stream_thread = handler_urls.seen["threads"]
+        assert threads == [echo_thread, echo_thread, stream_thread, stream_thread]
+        assert threading.get_ident() not in threads  # not the event loop's
+
+
+def _record_thread(threads: list[int]) -> Any:
+    def receiver(**kwargs: Any) -> None:
+        threads.append(threading.get_ident())
+
+    return receiver
+
+
+class TestStreaming:
+    async def test_a_streaming_response_is_sent_as_its_parts_come(self, app: DjangoHttp) -> None:
+        client = await call(app, scope("/stream"))
+        assert client.status == 200
+        assert client.chunks == [b"part 0;", b"part 1;", b"part 2;", b""]
+        assert [m.get("more_body", False) for m in client.sent[1:]] == [True, True, True, False]
+        assert handler_urls.seen["closed"] == ["stream"]
+
+    async def test_a_file_is_sent_in_chunks_never_whole(
+        self, app: DjangoHttp, tmp_path: Path
+    ) -> None:
+        content = bytes(range(256)) * 1200  # 300 KiB
+        (tmp_path / "video.mp4").write_bytes(content)
+        handler_urls.served_file["path"] = str(tmp_path / "video.mp4")
+        client = await call(app, scope("/file"))
+        assert client.status == 200
+        assert client.body == content
+        assert client.header(b"Content-Length") == [str(len(content)).encode()]
+        assert max(len(chunk) for chunk in client.chunks) == FILE_CHUNK_BYTES
+        assert len(client.chunks) == 6  # five reads and the end
+
+    async def test_a_client_gone_mid_stream_stops_the_reading(
+        self, app: DjangoHttp, record_signal: RecordSignal
+    ) -> None:
+        finished = record_signal(request_finished)
+        client = await call(app, scope("/endless"), Client(leave_after_chunks=3))
+        assert 3 <= len(client.chunks) <= 4
+        assert handler_urls.seen["closed"] == ["endless"]
+        assert len(finished) == 1
+
+
+class TestConcurrency:
+    async def test_a_slow_request_does_not_hold_up_the_others(self, app: DjangoHttp) -> None:
+        slow = asyncio.create_task(call(app, scope("/slow")))
+        while "slow" not in handler_urls.seen["ran"]:
+            await asyncio.sleep(0.01)
+        fast = await call(app, scope("/echo"))
+        assert fast.status == 200
+        assert not slow.done()
+        handler_urls.release_slow.set()
+        assert (await slow).body == b"slow done"
+
+    async def test_a_cancelled_request_stops_streaming(self, app: DjangoHttp) -> None:
+        client = Client()
+        request = asyncio.create_task(app(scope("/endless"), client.receive, client.send))
+        while len(client.chunks) < 2:
+            await asyncio.sleep(0.01)
+        request.cancel()  # as daphne's shutdown does to what is left after its grace period
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        for _ in range(200):
+            if handler_urls.seen["closed"]:
+                break
+            await asyncio.sleep(0.01)
+        assert handler_urls.seen["closed"] == ["endless"]
