@@ -102,6 +102,7 @@ def start_daphne(
     cores: set[int] | None,
     app: str = "gleepost.asgi:application",
     launcher: str = "gleepost.server",
+    extra_args: Sequence[str] = (),
 ) -> tuple[Process, int]:
     """daphne as ``scripts/serve`` runs it (gleepost.server), on a free port; or, for the
     floor, stock daphne (``launcher="daphne"``) with another application."""
@@ -120,6 +121,7 @@ def start_daphne(
         "20",
         "--ping-timeout",
         "30",
+        *extra_args,
         app,
     ]
     process = Process(name, args, env={**env, "PYTHONUNBUFFERED": "1"}, cores=cores)
@@ -138,9 +140,12 @@ def start_reference(redis_url: str, cores: set[int] | None) -> tuple[Process, in
 class LoadGenerator:
     """The Node load generator (bench/loadgen), driven over its stdin/stdout line protocol."""
 
-    def __init__(self, connections: list[dict[str, Any]], cores: set[int] | None) -> None:
+    def __init__(
+        self, connections: list[dict[str, Any]], cores: set[int] | None, concurrency: int = 50
+    ) -> None:
         config = Path(tempfile.mkstemp(prefix="gleepost-bench-loadgen-", suffix=".json")[1])
-        config.write_text(json.dumps({"connections": connections, "connect_concurrency": 50}))
+        settings = {"connections": connections, "connect_concurrency": concurrency}
+        config.write_text(json.dumps(settings))
         self.process = Process(
             "loadgen",
             ["node", "bench/loadgen/loadgen.mjs", str(config)],
