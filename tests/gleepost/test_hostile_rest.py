@@ -717,8 +717,5 @@ def test_every_api_view_reads_requests_the_strict_way() -> None:
     # UI is an HTML page, which the API's JSON-only negotiation would refuse.
     documents = {SpectacularAPIView, SpectacularSwaggerView}
     assert [view for view in views if not issubclass(view, ApiView) and view not in documents] == []
-    assert all(
-        set(view.http_method_names) & {"post", "put", "patch"} == set()
-        or not any(hasattr(view, m) for m in ("post", "put", "patch", "delete"))
-        for view in documents
-    )
+    writes = ("post", "put", "patch", "delete")
+    assert [view for view in documents if any(hasattr(view, m) for m in writes)] == []
