@@ -28,20 +28,28 @@ TELL_INTERVAL_SECS = 1.0
 class SlidingWindowLimit:
     """Allows at most ``limit`` calls to ``allow`` returning True in any ``window_secs``."""
 
+    # Each connection has several of these: no per-instance dict, and the log (a deque takes
+    # ~0.75 KiB whatever its length) only once a first frame comes; most connections never
+    # send one (bench/README.md, "Memory per connection").
+    __slots__ = ("_clock", "_forwarded", "limit", "window_secs")
+
     def __init__(
         self, limit: int, window_secs: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.limit = limit
         self.window_secs = window_secs
         self._clock = clock
-        self._forwarded: deque[float] = deque(maxlen=limit)
+        self._forwarded: deque[float] | None = None
 
     def allow(self) -> bool:
         """True (and counted) if one more frame fits in the window ending now."""
         now = self._clock()
-        if len(self._forwarded) == self.limit and now - self._forwarded[0] < self.window_secs:
+        forwarded = self._forwarded
+        if forwarded is None:
+            forwarded = self._forwarded = deque(maxlen=self.limit)
+        if len(forwarded) == self.limit and now - forwarded[0] < self.window_secs:
             return False
-        self._forwarded.append(now)
+        forwarded.append(now)
         return True
 
 
@@ -63,6 +71,16 @@ class FrameRateLimit:
     rate after 5 s (by default), when flooding within a fraction of a second. A well-behaved
     connection never allocates the log of refusals.
     """
+
+    __slots__ = (
+        "_clock",
+        "_frames",
+        "_max_refused",
+        "_refused",
+        "_refused_window_secs",
+        "_tell_interval_secs",
+        "_told_at",
+    )
 
     def __init__(
         self,
