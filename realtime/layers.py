@@ -26,6 +26,7 @@ from channels_redis.utils import _wrap_close
 from redis import exceptions as redis_errors
 
 from realtime import metrics
+from realtime.channel_queue import ChannelQueue
 
 _CONNECTION_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
@@ -105,6 +106,11 @@ class _LoopLayer(pubsub.RedisPubSubLoopLayer):
         shards = self._shards  # type: ignore[has-type]  # untyped in channels-redis
         self._shards = [_RetryingShard(shard.host, self) for shard in shards]
         self.direct: dict[str, DirectHandler] = {}
+
+    async def _subscribe_to_channel(self, channel: str) -> None:
+        # channels-redis's, with a queue that costs next to nothing while idle.
+        self.channels[channel] = ChannelQueue()
+        await self._get_shard(channel).subscribe(channel)
 
     async def group_send_many(self, sends: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """``group_send`` each (group, message), one pipelined round trip per Redis shard.
