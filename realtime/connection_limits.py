@@ -4,13 +4,15 @@ counted across every daphne process.
 With ``REDIS_URL`` each user has a sorted set ``{REDIS_PREFIX}:conns:{user_id}`` of connection
 ids, scored by the wall-clock time of each one's last heartbeat. A connection takes a slot when
 it opens, in one script that first prunes the members older than ``STALE_SECS`` and counts the
-rest (so two processes cannot both take the last slot); it refreshes its score every
-``HEARTBEAT_SECS`` and gives the slot back when it closes. A process that dies without closing
-its connections leaves members nobody refreshes: the user's next connection prunes them, and the
-whole set expires ``STALE_SECS`` after its last refresh, so a crash inflates a count for a minute
-and a half at most. The scores are the processes' own clocks: they must agree to well within
-``STALE_SECS - HEARTBEAT_SECS`` (NTP does). Without Redis (one process, the in-memory channel
-layer) the count is kept in memory.
+rest (so two processes cannot both take the last slot); its score is refreshed every
+``HEARTBEAT_SECS`` and it gives the slot back when it closes. One task per process refreshes
+all of its connections, in pipelined batches: a task per connection cost ~1.5 KiB of memory
+each (bench/README.md, "Memory per connection") and a round trip each. A process that dies
+without closing its connections leaves members nobody refreshes: the user's next connection
+prunes them, and the whole set expires ``STALE_SECS`` after its last refresh, so a crash
+inflates a count for a minute and a half at most. The scores are the processes' own clocks:
+they must agree to well within ``STALE_SECS - HEARTBEAT_SECS`` (NTP does). Without Redis (one
+process, the in-memory channel layer) the count is kept in memory.
 
 The limit fails open: a Redis error or timeout lets the connection in, and is logged.
 """
@@ -18,10 +20,11 @@ The limit fails open: a Redis error or timeout lets the connection in, and is lo
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -35,6 +38,8 @@ HEARTBEAT_SECS = 30.0
 STALE_SECS = 90.0
 # A connection waits at most this long on Redis before it is let in uncounted.
 REDIS_TIMEOUT_SECS = 0.5
+# Connections refreshed per round trip by the heartbeat (each within REDIS_TIMEOUT_SECS).
+HEARTBEAT_BATCH = 500
 
 # KEYS[1]: the user's set. ARGV: now, prune at or below, limit, connection id, ttl in seconds.
 _TAKE_SLOT = """
@@ -57,6 +62,9 @@ class ConnectionCounter(Protocol):
     async def refresh(self, user_id: int, connection_id: str) -> None:
         """The connection is still open (only counters with ``heartbeat`` need to hear it)."""
 
+    async def refresh_many(self, connections: Sequence[tuple[int, str]]) -> None:
+        """``refresh`` each (user id, connection id), in one round trip where it can."""
+
     async def remove(self, user_id: int, connection_id: str) -> None:
         """The connection closed."""
 
@@ -77,6 +85,9 @@ class LocalConnectionCounter:
         return True
 
     async def refresh(self, user_id: int, connection_id: str) -> None:
+        pass
+
+    async def refresh_many(self, connections: Sequence[tuple[int, str]]) -> None:
         pass
 
     async def remove(self, user_id: int, connection_id: str) -> None:
@@ -134,11 +145,17 @@ class RedisConnectionCounter:
         return bool(added)
 
     async def refresh(self, user_id: int, connection_id: str) -> None:
-        # XX: a member already pruned (its process stalled past STALE_SECS) stays out rather
-        # than push the user over the limit; it only ever makes the count lower.
+        await self.refresh_many([(user_id, connection_id)])
+
+    async def refresh_many(self, connections: Sequence[tuple[int, str]]) -> None:
+        # XX: a member already pruned (its process stalled past STALE_SECS), or released,
+        # stays out rather than push the user over the limit; it only ever makes the count
+        # lower.
+        now = self._clock()
         async with self._client().pipeline(transaction=False) as pipe:
-            pipe.zadd(self.key(user_id), {connection_id: self._clock()}, xx=True)
-            pipe.expire(self.key(user_id), int(STALE_SECS))
+            for user_id, connection_id in connections:
+                pipe.zadd(self.key(user_id), {connection_id: now}, xx=True)
+                pipe.expire(self.key(user_id), int(STALE_SECS))
             await pipe.execute()
 
     async def remove(self, user_id: int, connection_id: str) -> None:
@@ -149,41 +166,83 @@ class RedisConnectionCounter:
         return int(await self._client().zcard(self.key(user_id)))
 
 
-@dataclass
+@dataclass(eq=False, slots=True)
 class Slot:
     """One connection's place among its user's; ``release`` it when the connection ends."""
 
     counter: ConnectionCounter
     user_id: int
     connection_id: str
-    _heartbeat: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def start_heartbeat(self) -> None:
         if self.counter.heartbeat:
-            self._heartbeat = asyncio.create_task(self._beat())
-
-    async def _beat(self) -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT_SECS)
-            try:
-                async with asyncio.timeout(REDIS_TIMEOUT_SECS):
-                    await self.counter.refresh(self.user_id, self.connection_id)
-            except Exception:
-                logger.warning(
-                    "heartbeat of a connection of user %s failed", self.user_id, exc_info=True
-                )
+            _Heartbeat.of(self.counter).add(self)
 
     async def release(self) -> None:
         """Give the slot back; idempotent, never raises."""
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            self._heartbeat = None
+        if self.counter.heartbeat:
+            _Heartbeat.of(self.counter).slots.discard(self)  # its task ends with the last
         try:
             async with asyncio.timeout(REDIS_TIMEOUT_SECS):
                 await self.counter.remove(self.user_id, self.connection_id)
         except Exception:
             # Pruned as stale within STALE_SECS, since nothing refreshes it any more.
             logger.warning("releasing a connection of user %s failed", self.user_id, exc_info=True)
+
+
+class _Heartbeat:
+    """The heartbeat of every slot of one counter on one event loop: a task that runs while
+    there are slots, refreshing them all every ``HEARTBEAT_SECS``."""
+
+    # (counter, loop) -> its heartbeat; a counter's Redis client belongs to one loop too.
+    _all: dict[tuple[int, asyncio.AbstractEventLoop], _Heartbeat] = {}
+
+    def __init__(self, counter: ConnectionCounter) -> None:
+        self.counter = counter
+        self.slots: set[Slot] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def of(cls, counter: ConnectionCounter) -> _Heartbeat:
+        loop = asyncio.get_running_loop()
+        key = (id(counter), loop)
+        heartbeat = cls._all.get(key)
+        if heartbeat is None or heartbeat.counter is not counter:
+            # Forget the heartbeats of loops that have closed (the tests run one per test).
+            for closed in [k for k in cls._all if k[1].is_closed()]:
+                del cls._all[closed]
+            heartbeat = cls._all[key] = cls(counter)
+        return heartbeat
+
+    def add(self, slot: Slot) -> None:
+        self.slots.add(slot)
+        if self.task is None:
+            # A fresh context: not the log ids of the connection that happened to start it.
+            loop = asyncio.get_running_loop()
+            self.task = loop.create_task(self._beat(), context=contextvars.Context())
+
+    async def _beat(self) -> None:
+        try:
+            while self.slots:
+                await asyncio.sleep(HEARTBEAT_SECS)
+                beating = [(slot.user_id, slot.connection_id) for slot in self.slots]
+                for start in range(0, len(beating), HEARTBEAT_BATCH):
+                    await self._refresh(beating[start : start + HEARTBEAT_BATCH])
+        finally:
+            self.task = None
+
+    async def _refresh(self, batch: list[tuple[int, str]]) -> None:
+        try:
+            async with asyncio.timeout(REDIS_TIMEOUT_SECS):
+                await self.counter.refresh_many(batch)
+        except Exception:
+            # Pruned as stale after STALE_SECS if it keeps failing: the limit fails open.
+            logger.warning(
+                "heartbeat of %d connection(s) (users %s...) failed",
+                len(batch),
+                ", ".join(str(user_id) for user_id, _ in batch[:3]),
+                exc_info=True,
+            )
 
 
 _counter: ConnectionCounter | None = None

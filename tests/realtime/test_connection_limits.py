@@ -244,6 +244,27 @@ class TestInRedis:
         await asyncio.sleep(0.1)
         assert await counter.count(user_id) == 0, "a released slot came back"
 
+    async def test_one_task_beats_for_every_slot_of_the_process(
+        self, redis_url: str, user_id: int, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(connection_limits, "HEARTBEAT_SECS", 0.05)
+        monkeypatch.setattr(connection_limits, "HEARTBEAT_BATCH", 2)  # two round trips
+        counter = RedisConnectionCounter(redis_url)
+        tasks_before = len(asyncio.all_tasks())
+        slots = [await take_slot(user_id, f"conn{n}", counter) for n in range(3)]
+        assert len(asyncio.all_tasks()) == tasks_before + 1
+        client = counter._client()
+        key = RedisConnectionCounter.key(user_id)
+        first = [await client.zscore(key, f"conn{n}") for n in range(3)]
+        await asyncio.sleep(0.2)
+        later = [await client.zscore(key, f"conn{n}") for n in range(3)]
+        assert all(b > a for a, b in zip(first, later, strict=True))
+        for slot in slots:
+            assert slot is not None
+            await slot.release()
+        await asyncio.sleep(0.1)
+        assert len(asyncio.all_tasks()) == tasks_before, "the heartbeat outlived its slots"
+
 
 class TestFailingOpen:
     pytestmark = pytest.mark.asyncio
