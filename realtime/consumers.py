@@ -132,9 +132,29 @@ class EventConsumer(AsyncWebsocketConsumer):
     epoch: str
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """``AsyncConsumer.__call__`` of Channels 4.3, with realtime.dispatch's message loop.
+        (In one coroutine: every connection holds each frame of its stack while it is open.)"""
+        attach = None
         try:
-            await self._run(scope, receive, send)
+            self.scope = scope
+            self.channel_layer = get_channel_layer(self.channel_layer_alias)
+            sources = [receive]
+            if self.channel_layer is not None:
+                self.channel_name = await self.channel_layer.new_channel()
+                self.channel_receive = functools.partial(
+                    self.channel_layer.receive, self.channel_name
+                )
+                sources.append(self.channel_receive)
+            self.base_send = send
+            self.dispatcher = SerialDispatcher()
+            attach = getattr(self.channel_layer, "attach_direct", None)
+            if attach is not None:
+                attach(self.channel_name, self._deliver_now)
+            with contextlib.suppress(StopConsumer):
+                await self.dispatcher.run(sources, self.dispatch)
         finally:
+            if attach is not None:
+                self.channel_layer.detach_direct(self.channel_name)
             # Here rather than in disconnect: this runs however the connection ends, a handler
             # that raised included, so no slot outlives its connection and no subscription
             # stays counted.
@@ -142,27 +162,6 @@ class EventConsumer(AsyncWebsocketConsumer):
             metrics.network_subscriptions.dec(len(getattr(self, "subscribed_networks", ())))
             if self.slot is not None:
                 await self.slot.release()
-
-    async def _run(self, scope: Any, receive: Any, send: Any) -> None:
-        """``AsyncConsumer.__call__`` of Channels 4.3, with realtime.dispatch's message loop."""
-        self.scope = scope
-        self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        sources = [receive]
-        if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()
-            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
-            sources.append(self.channel_receive)
-        self.base_send = send
-        self.dispatcher = SerialDispatcher()
-        attach = getattr(self.channel_layer, "attach_direct", None)
-        if attach is not None:
-            attach(self.channel_name, self._deliver_now)
-        try:
-            with contextlib.suppress(StopConsumer):
-                await self.dispatcher.run(sources, self.dispatch)
-        finally:
-            if attach is not None:
-                self.channel_layer.detach_direct(self.channel_name)
 
     def _deliver_now(self, message: dict[str, Any]) -> bool:
         """The channel layer's direct delivery (realtime.layers): forward an event now, in the
@@ -239,13 +238,14 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self._send_event(events.error_event(TOO_MANY_CONNECTIONS))
             await self.close(code=CLOSE_POLICY)
             return
-        self.user: User = user
+        # Ids only, not the User instance: each connection would hold it (and its fields) for
+        # its lifetime (bench/README.md, "Memory per connection").
         self.user_id = user.pk
         self.token_id = token.pk if token is not None else None
         # The position before joining: anything committed from here on is either replayed
         # below or arrives live after the join.
         before_join = await _current_position(user.pk)
-        self.connected_at = before_join
+        self.connected_seq = before_join.seq
         self.delivered_seq = before_join.seq
         self.epoch = before_join.epoch
         # Join before accepting: once the client sees the socket open, every event for the
@@ -357,7 +357,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         events before the connection, gets resync-required instead of an out-of-order replay.
         """
         assert self.user_id is not None
-        connected_seq = self.connected_at.seq
+        connected_seq = self.connected_seq
         stale = await _can_resume(self.user_id, since, epoch)
         if stale is None and since >= connected_seq:
             return  # the client already has everything this connection has not sent
@@ -530,7 +530,8 @@ class EventConsumer(AsyncWebsocketConsumer):
     async def _presence(self, action: Presence) -> None:
         """Store it on the user; realtime.receivers tells those who share a conversation."""
         if self.presence_limit.allow():
-            await _set_presence(self.user, action.form)
+            # A User with only its id: what do_set_presence writes by (no query to read it).
+            await _set_presence(User(pk=self.user_id), action.form)
 
     async def _leave_everything(self) -> None:
         if self.user_id is None:
