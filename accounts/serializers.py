@@ -20,6 +20,13 @@ class UserSerializer(serializers.ModelSerializer[User]):
         read_only_fields = fields
 
 
+def user_data(user: User) -> dict[str, Any]:
+    """``UserSerializer(user).data`` without a serializer pass: a message's sender is built on
+    every send, where a ModelSerializer costs more than the rest of the shape
+    (tests/accounts/test_serializers.py proves the two equal)."""
+    return {"id": user.pk, "username": user.username, "profile_image": user.profile_image}
+
+
 def presence_data(form: str, at: datetime) -> dict[str, str]:
     """``{"form", "at"}``: a user's last presence, in ``GET user/{id}`` and ``presence`` events."""
     return {"form": form, "at": format_time(at)}

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from rest_framework import serializers
 
-from accounts.serializers import UserSerializer
+from accounts.serializers import UserSerializer, user_data
 from conversations.models import Conversation, Message, Participant
 from gleepost.conf import gp_settings
 from gleepost.times import format_time
@@ -33,7 +33,10 @@ def is_seen(message: Message, markers: Mapping[int, int]) -> bool:
 class MessageSerializer(serializers.ModelSerializer[Message]):
     """``{"id", "by", "text", "timestamp", "seen"}``, plus ``"group": <network id>`` in a group
     conversation; needs ``read_markers`` and ``group`` (the conversation's network id or None)
-    in the context."""
+    in the context.
+
+    The shape's definition for the API document; ``message_shape`` builds the same dict for
+    answers and events (tests/conversations/test_serializers.py proves the two equal)."""
 
     by = UserSerializer(read_only=True)
     seen = serializers.SerializerMethodField()
@@ -52,6 +55,24 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
         if group is not None:
             data["group"] = group
         return data
+
+
+def message_shape(
+    message: Message, markers: Mapping[int, int], group: int | None
+) -> dict[str, Any]:
+    """What ``MessageSerializer`` makes of ``message``, without its per-field machinery: every
+    message sent and every page of messages is built here, and the serializer's pass cost
+    more than all of a send's queries together (bench/README.md)."""
+    data = {
+        "id": message.pk,
+        "by": user_data(message.by),
+        "text": message.text,
+        "timestamp": format_time(message.timestamp),
+        "seen": is_seen(message, markers),
+    }
+    if group is not None:
+        data["group"] = group
+    return data
 
 
 def conversation_data(
@@ -82,22 +103,22 @@ def messages_data(
     group: int | None,
 ) -> list[Any]:
     """Messages of one conversation; ``group`` is its network id (None if not a group one)."""
-    context = {"read_markers": markers, "group": group}
-    return list(MessageSerializer(messages, many=True, context=context).data)
+    return [message_shape(message, markers, group) for message in messages]
 
 
-def message_data(message: Message) -> dict[str, Any]:
-    """One message, as POST .../messages returns it and the ``message`` event carries it.
+def message_data(message: Message, markers: Mapping[int, int] | None = None) -> dict[str, Any]:
+    """One message, as POST .../messages returns it and the ``message`` event carries it;
+    ``markers`` are the conversation's read markers (read here when not given).
 
     Kept on the instance: sending a message builds the event and the POST's answer from the
-    same object, and each build costs a query and a serializer pass (bench/results).
+    same object, and each build costs a serializer pass (bench/results).
     """
     cached: dict[str, Any] | None = getattr(message, "_message_data", None)
     if cached is None:
         conversation = message.conversation
-        markers = read_markers(active_participants(conversation))
-        context = {"read_markers": markers, "group": conversation.group_id}
-        cached = dict(MessageSerializer(message, context=context).data)
+        if markers is None:
+            markers = read_markers(active_participants(conversation))
+        cached = message_shape(message, markers, conversation.group_id)
         message._message_data = cached  # type: ignore[attr-defined]
     return dict(cached)
 
