@@ -82,6 +82,11 @@ class _LoopQueue:
             self.idle.clear()
             self.drainer = self.loop.create_task(self._drain())
 
+    def push_all(self, items: list[Outgoing]) -> None:
+        """Runs on ``loop``: ``push`` each, in order."""
+        for item in items:
+            self.push(item)
+
     def take_batch(self) -> list[Outgoing]:
         """The oldest pending items, at least one, together at most ``MAX_BATCH_SENDS`` sends."""
         batch = [self.pending.popleft()]
@@ -193,6 +198,25 @@ class Publisher:
             metrics.count_error("publish_dropped", len(item.groups))
             logger.warning("event loop closed; %s was not published", label)
 
+    def send_many(self, sends: Iterable[tuple[Iterable[str], dict[str, Any], str]]) -> None:
+        """``send`` each (groups, message, label) in order, waking the target loop once: a
+        message's copies to 50 participants cost one wake-up (a write to the loop's self-pipe,
+        about 0.1 ms each) instead of 50."""
+        published_at = time.perf_counter()
+        items = [
+            Outgoing(tuple(groups), message, label, message.get("event_type"), published_at)
+            for groups, message, label in sends
+        ]
+        items = [item for item in items if item.groups]
+        if not items:
+            return
+        loop = self.target_loop()
+        try:
+            loop.call_soon_threadsafe(self._queue(loop).push_all, items)
+        except RuntimeError:
+            metrics.count_error("publish_dropped", sum(len(item.groups) for item in items))
+            logger.warning("event loop closed; %s was not published", items[0].label)
+
     def _queue(self, loop: asyncio.AbstractEventLoop) -> _LoopQueue:
         queue = self._queues.get(loop)
         if queue is None:
@@ -253,8 +277,9 @@ def publish_to_streams(event: Event, user_ids: Iterable[int]) -> None:
         return
 
     def send_all() -> None:
-        for copy in positioned:
-            publisher.send(
+        label = f"a {event.type} event"
+        publisher.send_many(
+            (
                 [user_group(copy.user_id)],
                 {
                     "type": CHANNEL_MESSAGE_TYPE,
@@ -263,8 +288,10 @@ def publish_to_streams(event: Event, user_ids: Iterable[int]) -> None:
                     "seq": copy.seq,
                     "epoch": copy.epoch,
                 },
-                f"a {event.type} event",
+                label,
             )
+            for copy in positioned
+        )
 
     transaction.on_commit(send_all)
 

@@ -99,3 +99,32 @@ async def test_a_layer_without_batching_gets_one_send_per_group(
     queue.push(outgoing(1))
     await drained(queue)
     assert sent == [("user.0", "secret 0"), ("user.1", "secret 0"), ("user.0", "secret 1")]
+
+
+async def test_send_many_queues_every_copy_in_order_with_one_wake_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    layer = BatchingLayer()
+    monkeypatch.setattr(publish, "get_channel_layer", lambda: layer)
+    loop = asyncio.get_running_loop()
+    wake_ups = []
+    call_soon_threadsafe = loop.call_soon_threadsafe
+
+    def counted(callback: Any, *args: Any) -> Any:
+        wake_ups.append(callback)
+        return call_soon_threadsafe(callback, *args)
+
+    monkeypatch.setattr(loop, "call_soon_threadsafe", counted)
+    publisher = publish.Publisher()
+    publisher.bind_server_loop(loop)
+    copies = [
+        ([f"user.{n}"], {"type": "realtime.event", "text": f"copy {n}", "event_type": "message"})
+        for n in range(5)
+    ]
+    publisher.send_many((groups, message, "a message event") for groups, message in copies)
+    publisher.send_many([([], {"type": "realtime.event"}, "to nobody")])
+    assert len(wake_ups) == 1
+    await drained(publisher._queue(loop))
+    assert [(group, message["text"]) for call in layer.calls for group, message in call] == [
+        (f"user.{n}", f"copy {n}") for n in range(5)
+    ]
