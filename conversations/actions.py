@@ -14,7 +14,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import User
-from conversations import signals
+from conversations import queries, signals
 from conversations.models import Conversation, Message, Participant
 from gleepost.conf import gp_settings
 from gleepost.exceptions import InvalidInput, NotAllowed, NotFound
@@ -23,9 +23,7 @@ from posts.permissions import is_member, members_of
 
 def get_conversation_for(user: User, conversation_id: int) -> Conversation:
     """The conversation if ``user`` takes part in it (else NotFound); ends it if it expired."""
-    conversation = Conversation.objects.filter(
-        pk=conversation_id, participants__user=user, participants__left_at__isnull=True
-    ).first()
+    conversation = queries.conversation_of(user.pk, conversation_id)
     if conversation is None:
         raise NotFound("Not found")
     if conversation.is_past_expiry and not conversation.ended:
@@ -182,18 +180,20 @@ def do_send_message(conversation: Conversation, sender: User, text: str) -> Mess
         # End it for real (and announce it) before refusing the message.
         do_end_conversation(conversation)
     with transaction.atomic():
-        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        locked = queries.locked_conversation(conversation.pk)
+        if locked is None:
+            # Deleted since the caller read it (by an admin): as for any missing conversation.
+            raise NotFound("Not found")
         if locked.ended or locked.is_past_expiry:
             raise NotAllowed("Conversation has ended")
-        if not Participant.objects.filter(
-            conversation=locked, user=sender, left_at__isnull=True
-        ).exists():
+        # Read once, under the lock that adding participants takes too: who is in the
+        # conversation decides whether the sender may post, the message's "seen" and who
+        # hears of it.
+        markers = queries.read_markers(locked.pk)
+        if sender.pk not in markers:
             raise NotFound("Not found")
-        message = Message.objects.create(conversation=locked, by=sender, text=text)
-        Conversation.objects.filter(pk=locked.pk).update(last_activity=message.timestamp)
-        locked.last_activity = message.timestamp
-        message.conversation = locked
-        signals.message_sent.send(sender=Message, message=message)
+        message = queries.add_message(locked, sender, text)
+        signals.message_sent.send(sender=Message, message=message, read_markers=markers)
     return message
 
 

@@ -13,7 +13,8 @@ conversation_created = Signal()
 participants_added = Signal()
 # conversation: Conversation, user_id: int (left a regular conversation)
 participant_left = Signal()
-# message: Message
+# message: Message, read_markers: dict[int, int] (user id: last read message id of everyone in
+# the conversation as the message was sent; its recipients)
 message_sent = Signal()
 # conversation: Conversation, user_id: int, last_read: int (the marker moved forward)
 messages_read = Signal()

@@ -9,6 +9,7 @@ are equal (``rest-api.md``, Conventions).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -61,8 +62,13 @@ def _conversation_location(conversation_id: int) -> str:
     return f"/conversations/{conversation_id}"
 
 
-def message_event(message: Message) -> Event:
-    return Event("message", _conversation_location(message.conversation_id), message_data(message))
+def message_event(message: Message, read_markers: Mapping[int, int] | None = None) -> Event:
+    """``read_markers``: the conversation's, when the caller has them (they decide ``seen``)."""
+    return Event(
+        "message",
+        _conversation_location(message.conversation_id),
+        message_data(message, read_markers),
+    )
 
 
 def read_event(conversation_id: int, user_id: int, last_read: int) -> Event:

@@ -44,11 +44,12 @@ def _guarded(build: Callable[[], None], what: str) -> None:
         logger.exception("could not build the %s event", what)
 
 
-def on_message_sent(sender: Any, message: Message, **kwargs: Any) -> None:
+def on_message_sent(
+    sender: Any, message: Message, read_markers: dict[int, int], **kwargs: Any
+) -> None:
+    # The sender read the participants under the conversation's lock: they are the recipients.
     _guarded(
-        lambda: publish_to_streams(
-            events.message_event(message), _participants(message.conversation_id)
-        ),
+        lambda: publish_to_streams(events.message_event(message, read_markers), read_markers),
         "message",
     )
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from conversations import actions, signals
 from conversations.models import Conversation, Message, Participant
 from gleepost.exceptions import InvalidInput, NotAllowed
+from realtime.models import StreamEvent
 from tests.conftest import Member
 from tests.signal_recorder import recording
 
@@ -37,7 +41,66 @@ def test_message_announced_once(alice: Member, bob: Member) -> None:
     conversation, _ = actions.do_create_conversation(alice.user, [bob.id])
     with recording(signals.message_sent) as sent:
         message = actions.do_send_message(conversation, bob.user, "hi")
-    assert sent == [{"message": message}]
+    # With everyone's read marker as it was sent: the event's recipients and its "seen".
+    assert sent == [{"message": message, "read_markers": {alice.id: 0, bob.id: 0}}]
+
+
+def run_at_once(tasks: list[Callable[[], object]]) -> list[BaseException]:
+    """Run each task in its own thread (and database connection), released together."""
+    barrier = threading.Barrier(len(tasks))
+    errors: list[BaseException] = []
+
+    def run(task: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            task()
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(task,)) for task in tasks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return errors
+
+
+def stream(member: Member) -> list[tuple[str, int | None]]:
+    """The member's stream events in order: (type, message id for a message event)."""
+    events = StreamEvent.objects.filter(stream_id=member.id).order_by("seq")
+    return [
+        (e.type, json.loads(e.text)["data"]["id"] if e.type == "message" else None) for e in events
+    ]
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sends_and_an_addition_keep_every_stream_in_message_order(
+    alice: Member, bob: Member, carol: Member, dave: Member
+) -> None:
+    conversation, _ = actions.do_create_conversation(alice.user, [bob.id, carol.id])
+    tasks: list[Callable[[], object]] = [
+        lambda user=member.user: actions.do_send_message(conversation, user, "hi")
+        for member in (alice, bob, carol) * 4
+    ]
+    tasks.insert(6, lambda: actions.do_add_participants(conversation, alice.user, [dave.id]))
+    assert run_at_once(tasks) == []
+    ids = list(Message.objects.order_by("id").values_list("id", flat=True))
+    assert len(ids) == 12
+    # Sends and the addition take the conversation's lock in turn: each stream has every
+    # message sent while its user was in, once, in the order of their ids.
+    for member in (alice, bob, carol):
+        messages = [m for kind, m in stream(member) if kind == "message"]
+        assert messages == ids
+    joined = stream(dave)
+    assert joined[0] == ("new-conversation", None)
+    messages = [m for _, m in joined[1:]]
+    assert messages == ids[len(ids) - len(messages) :]
+    newest = Message.objects.order_by("-id").first()
+    assert newest is not None
+    assert Conversation.objects.get().last_activity == newest.timestamp
 
 
 def test_rolled_back_message_leaves_nothing(alice: Member, bob: Member) -> None:

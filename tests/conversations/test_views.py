@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -232,6 +235,20 @@ class TestMessages:
         assert response.status_code == 400
         assert "text" in response.json()["error"]
         assert not Message.objects.exists()
+
+    @pytest.mark.parametrize("others", [1, 9])
+    def test_sending_takes_twelve_statements_whatever_the_participants(
+        self, make_member: Callable[..., Member], alice: Member, others: int
+    ) -> None:
+        members = [make_member(f"member{n}") for n in range(others)]
+        conversation = create(alice, *members)
+        send(alice, conversation["id"])  # each user's stream exists from now on
+        with CaptureQueriesContext(connection) as queries:
+            send(alice, conversation["id"])
+        # The token, the conversation, then in one transaction: its lock, the participants,
+        # the message and last activity, and the event on every stream in two statements
+        # inside the receiver's savepoint (bench/README.md, "POST a message").
+        assert len(queries.captured_queries) <= 12, [q["sql"] for q in queries]
 
     def test_text_of_5000_characters_is_accepted(self, alice: Member, bob: Member) -> None:
         conversation = create(alice, bob)

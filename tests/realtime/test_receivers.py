@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ def test_failed_event_build_is_logged_and_the_change_commits(
 ) -> None:
     conversation, _ = conversation_actions.do_create_conversation(alice.user, [bob.id])
 
-    def broken(message: Message) -> events.Event:
+    def broken(message: Message, read_markers: Mapping[int, int]) -> events.Event:
         raise LookupError("the object went away")
 
     monkeypatch.setattr(events, "message_event", broken)
@@ -45,7 +46,7 @@ def test_failed_event_build_leaves_the_postgres_transaction_usable(
 ) -> None:
     conversation, _ = conversation_actions.do_create_conversation(alice.user, [bob.id])
 
-    def failing_query(message: Message) -> events.Event:
+    def failing_query(message: Message, read_markers: Mapping[int, int]) -> events.Event:
         with connection.cursor() as cursor:
             cursor.execute("SELECT * FROM no_such_table")
         raise AssertionError("unreachable")
