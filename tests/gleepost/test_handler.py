@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import http.client
 import json
+import os
 import threading
+import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.signals import request_finished, request_started
@@ -18,6 +22,7 @@ from django.core.signals import request_finished, request_started
 from gleepost import log_context
 from gleepost.handler import FILE_CHUNK_BYTES, DjangoHttp, read_body
 from tests.gleepost import handler_urls
+from tests.servers import daphne
 from tests.signal_recorder import RecordSignal
 
 Message = dict[str, Any]
@@ -313,3 +318,40 @@ class TestConcurrency:
                 break
             await asyncio.sleep(0.01)
         assert handler_urls.seen["closed"] == ["endless"]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+class TestThroughDaphne:
+    def test_a_media_file_is_served_whole(self, tmp_path: Path) -> None:
+        content = os.urandom(1_500_000)
+        (tmp_path / "clip.mp4").write_bytes(content)
+        with (
+            daphne({"MEDIA_ROOT": str(tmp_path)}) as base,
+            urllib.request.urlopen(f"{base}/media/clip.mp4", timeout=10) as response,
+        ):
+            assert response.status == 200
+            assert response.headers["Content-Length"] == str(len(content))
+            assert response.read() == content
+
+    def test_a_chunked_body_past_the_limit_is_413(self) -> None:
+        def body() -> Iterator[bytes]:
+            for _ in range(48):  # 3 MiB, over the 2 MiB of an ordinary request
+                yield b"x" * 65536
+
+        with daphne() as base:
+            connection = http.client.HTTPConnection(urlsplit(base).netloc, timeout=10)
+            connection.request(
+                "POST",
+                "/api/v1/login",
+                body=body(),
+                headers={"Content-Type": "application/json", "X-Request-ID": "chunked-1"},
+                encode_chunked=True,
+            )
+            response = connection.getresponse()
+            assert response.status == 413
+            assert json.loads(response.read()) == {
+                "error": f"Request body too large (at most {2 * 1024 * 1024} bytes)"
+            }
+            assert response.headers["X-Request-ID"] == "chunked-1"
+            connection.close()
