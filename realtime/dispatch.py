@@ -2,9 +2,12 @@
 
 Channels' ``await_many_dispatch`` waits on its sources with ``asyncio.wait`` and starts a new
 task for each message; under the broadcast benchmark that bookkeeping was a fifth of daphne's
-time (bench/results). Here each source has one long-lived reader task, and a lock keeps what
-Channels promises: one handler at a time per consumer, each source's messages in order, and a
-source read again only once its previous message was handled.
+time (bench/results). Here the first source is read in the consumer's own task and each other
+source by one long-lived reader task (for a websocket consumer: the client's frames in its task,
+the channel layer in one more), and a lock keeps what Channels promises: one handler at a time
+per consumer, each source's messages in order, and a source read again only once its previous
+message was handled. A reader task per source, and ``asyncio.wait`` over them, cost ~1.9 KiB
+per idle connection (bench/README.md, "Memory per connection").
 
 ``busy`` tells the channel layer's direct delivery (``realtime.layers``) whether a message is
 being handled or waits to be: only when none is may an event bypass the queue, so that events
@@ -35,24 +38,47 @@ class SerialDispatcher:
     ) -> None:
         """Read every source and ``dispatch`` each message, one at a time, until a handler
         raises (``StopConsumer`` included): then stop reading and raise that."""
+        first, *others = sources
+        this_task = asyncio.current_task()
+        assert this_task is not None
+        stopped_by_reader = False
 
-        async def pump(source: Source) -> None:
-            while True:
-                message = await source()
-                self.in_hand += 1
-                try:
-                    async with self._lock:
-                        await dispatch(message)
-                finally:
-                    self.in_hand -= 1
+        def stop_this_task(reader: asyncio.Future[None]) -> None:
+            # A reader only ends by raising: stop reading the first source too.
+            nonlocal stopped_by_reader
+            if not reader.cancelled():
+                stopped_by_reader = True
+                this_task.cancel()
 
-        tasks = [asyncio.ensure_future(pump(source)) for source in sources]
+        readers = [asyncio.ensure_future(self._pump(source, dispatch)) for source in others]
+        for reader in readers:
+            reader.add_done_callback(stop_this_task)
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()
+            # Let each reader start before anything can cancel it: cancelled before its first
+            # step, the channel layer's would never unsubscribe its channel.
+            await asyncio.sleep(0)
+            await self._pump(first, dispatch)
+        except asyncio.CancelledError:
+            # Cancelled by a reader that raised, and by nobody else: raise what it raised.
+            if stopped_by_reader and this_task.cancelling() == 1:
+                this_task.uncancel()
+                for reader in readers:
+                    if reader.done() and not reader.cancelled():
+                        reader.result()
+            raise
         finally:
-            for task in tasks:
-                task.cancel()
+            for reader in readers:
+                reader.remove_done_callback(stop_this_task)
+                reader.cancel()
             # Cancelling the channel-layer reader is what unsubscribes the consumer's channel.
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*readers, return_exceptions=True)
+
+    async def _pump(self, source: Source, dispatch: Callable[[Any], Awaitable[None]]) -> None:
+        while True:
+            message = await source()
+            self.in_hand += 1
+            try:
+                async with self._lock:
+                    await dispatch(message)
+            finally:
+                self.in_hand -= 1

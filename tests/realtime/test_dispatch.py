@@ -83,3 +83,42 @@ async def test_busy_while_a_message_is_in_hand() -> None:
         await running
     assert seen_busy == [True]
     assert not dispatcher.busy
+
+
+async def test_a_raise_from_a_later_source_stops_reading_the_first_and_is_raised() -> None:
+    first_cancelled = asyncio.Event()
+
+    async def client() -> str:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            first_cancelled.set()
+            raise
+        return "unreachable"
+
+    async def layer() -> str:
+        return "boom"
+
+    async def dispatch(message: str) -> None:
+        raise RuntimeError(message)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await asyncio.wait_for(SerialDispatcher().run([client, layer], dispatch), 5)
+    assert first_cancelled.is_set()
+
+
+async def test_cancelling_the_consumer_cancels_every_reader() -> None:
+    client: asyncio.Queue[str] = asyncio.Queue()
+    layer: asyncio.Queue[str] = asyncio.Queue()
+    tasks_before = len(asyncio.all_tasks())
+
+    async def dispatch(message: str) -> None:
+        pass
+
+    running = asyncio.ensure_future(SerialDispatcher().run([client.get, layer.get], dispatch))
+    await asyncio.sleep(0.01)
+    assert len(asyncio.all_tasks()) == tasks_before + 2  # the consumer's and one reader
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert len(asyncio.all_tasks()) == tasks_before
