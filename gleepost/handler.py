@@ -3,8 +3,9 @@ request").
 
 Django's ASGIHandler runs each request in a ThreadSensitiveContext, a new thread per request,
 and hops between the event loop and that thread for the request_started signal, the view, the
-response's close and request_finished: four times daphne's own CPU per request. None of this
-service's views is async. Here the loop reads the body; then one call on a thread of a fixed
+response's close and request_finished: 3.4-4.2 ms of daphne's CPU per GET /healthz, against
+1.6-2.0 ms here and 0.6-0.8 ms for daphne with a bare ASGI app. None of this service's views
+is async. Here the loop reads the body; then one call on a thread of a fixed
 pool (``GLEEPOST["HTTP_THREADS"]``) does all of Django's work (signals, middleware, the view, the
 response's content and close) and the loop sends what it built.
 
