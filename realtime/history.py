@@ -95,15 +95,23 @@ def _advance(users: list[int]) -> list[tuple[int, int, str]]:
         return sorted((int(u), int(seq), str(epoch)) for u, seq, epoch in cursor.fetchall())
 
 
+# Rows per INSERT: far below the databases' limits on parameters (SQLite's 32,766).
+INSERT_BATCH = 500
+
+
 def _insert_events(event_type: str, positioned: list[Positioned]) -> None:
+    # One INSERT of many rows rather than executemany: psycopg's pipeline of one statement
+    # per row cost a third more CPU for a message to 10 participants (bench/README.md).
     table = StreamEvent._meta.db_table
     created_at = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} (stream_id, seq, type, text, created_at)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            [(p.user_id, p.seq, event_type, p.text, created_at) for p in positioned],
-        )
+        for start in range(0, len(positioned), INSERT_BATCH):
+            batch = positioned[start : start + INSERT_BATCH]
+            cursor.execute(
+                f"INSERT INTO {table} (stream_id, seq, type, text, created_at) VALUES "
+                + ", ".join(["(%s, %s, %s, %s, %s)"] * len(batch)),
+                [v for p in batch for v in (p.user_id, p.seq, event_type, p.text, created_at)],
+            )
 
 
 def current_position(user_id: int) -> Position:
