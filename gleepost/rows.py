@@ -9,6 +9,7 @@ fields loaded exactly as ``Model.from_db`` loads them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -23,6 +24,11 @@ M = TypeVar("M", bound=Model)
 def columns(model: type[Model], alias: str) -> str:
     """Every concrete column of ``model`` in the table aliased ``alias``, in field order: what
     ``instance`` expects, comma-separated for a SELECT list."""
+    return _columns(connection.vendor, model, alias)
+
+
+@functools.cache
+def _columns(vendor: str, model: type[Model], alias: str) -> str:
     quote = connection.ops.quote_name
     return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
 
