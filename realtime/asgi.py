@@ -8,8 +8,8 @@ from importlib import import_module
 from typing import Any
 
 from channels.routing import URLRouter
-from channels.sessions import CookieMiddleware
 from django.conf import settings
+from django.http.cookie import parse_cookie
 
 from realtime import metrics
 from realtime.publish import publisher
@@ -32,7 +32,10 @@ class SessionForHandshake:
 
     Read only: the consumer reads it once, to authenticate, and never writes it. Channels'
     SessionMiddleware would also wrap every message sent, to save a modified session — a tenth
-    of daphne's time per event delivered under the broadcast benchmark, for nothing.
+    of daphne's time per event delivered under the broadcast benchmark, for nothing. The cookie
+    header is read here rather than by Channels' CookieMiddleware: each middleware is one more
+    coroutine and one more copy of the scope that every connection holds while it is open
+    (bench/README.md, "Memory per connection").
     """
 
     def __init__(self, app: Any) -> None:
@@ -40,7 +43,11 @@ class SessionForHandshake:
         self.store = import_module(settings.SESSION_ENGINE).SessionStore
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        key = scope["cookies"].get(settings.SESSION_COOKIE_NAME)
+        key = None
+        for name, value in scope.get("headers", ()):
+            if name == b"cookie":
+                key = parse_cookie(value.decode("latin1")).get(settings.SESSION_COOKIE_NAME)
+                break
         # Creating a store reads nothing; the session is loaded when authenticate() reads it.
         return await self.app(dict(scope, session=self.store(key)), receive, send)
 
@@ -81,4 +88,4 @@ class CountConnections:
 def websocket_application() -> Any:
     # Sessions are loaded for the cookie-authenticated browser console; no origin validator
     # here, because phones send no Origin (realtime.auth checks it for sessions only).
-    return CountConnections(CookieMiddleware(SessionForHandshake(URLRouter(websocket_urlpatterns))))
+    return CountConnections(SessionForHandshake(URLRouter(websocket_urlpatterns)))
