@@ -1,13 +1,15 @@
-"""The queue of one channel of the pub/sub layer (realtime.layers), in a few bytes while idle.
+"""A queue per websocket connection that costs a few bytes while idle: the pub/sub layer's
+queue of the connection's channel (realtime.layers), and daphne's of what the client sends
+(gleepost.server).
 
-channels-redis gives every channel (one per websocket connection) an ``asyncio.Queue``, which
-allocates three deques and an ``Event`` with a fourth: ~3 KiB per connection before any message
-arrives, a tenth of what an idle connection costs (bench/README.md, "Memory per connection").
-Most messages never reach the queue (direct delivery), so this one holds its messages in a
-deque only while some wait, and a future only while its reader waits; otherwise it behaves as
-``asyncio.Queue`` does for what the layer uses: ``put_nowait``, ``get``, ``get_nowait``,
-``empty`` and ``qsize``, first in first out, and a woken reader that is cancelled passes the
-wake-up on to the next.
+Both would be an ``asyncio.Queue``, which allocates three deques and an ``Event`` with a
+fourth: ~3 KiB per connection before any message arrives, a tenth of what an idle connection
+cost (bench/README.md, "Memory per connection"). Most of the time neither holds anything (the
+layer's events mostly take direct delivery), so this one holds its messages in a deque only
+while some wait, and a future only while its reader waits; otherwise it behaves as
+``asyncio.Queue`` does for what they use: ``put_nowait``, ``get``, ``get_nowait``, ``empty``
+and ``qsize``, first in first out, and a woken reader that is cancelled passes the wake-up on
+to the next.
 """
 
 from __future__ import annotations
