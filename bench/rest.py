@@ -26,7 +26,11 @@ KIND_MESSAGE = 3
 # last receipt's p99 is under this (the same limit as the other scenarios; the target
 # for 10-person conversations at 100 messages/s is 50 ms, reported beside it).
 P99_LIMIT_MS = 100.0
-DRAIN_SECS = 10.0
+DRAIN_SECS = 30.0
+# ...or until nothing has arrived for this long. An overloaded server can pause longer than a
+# second or two (a full collection over a large backlog), and a receipt counted after the
+# window is counted lost: the window must be wide enough to tell late from lost.
+QUIET_SECS = 5.0
 HTTP_POOL = 32
 OTHER_CORES = {1}
 
@@ -118,7 +122,7 @@ def _wait_for_receipts(loadgen: LoadGenerator, expected: int) -> None:
             return
         if records != last:
             last, stable_since = records, time.monotonic()
-        elif time.monotonic() - stable_since > 2.0:
+        elif time.monotonic() - stable_since > QUIET_SECS:
             return  # nothing more is coming
         time.sleep(0.1)
 
