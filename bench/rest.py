@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.processes import ROOT, LoadGenerator, Process
+from bench.scenarios import wait_for_receipts
 from bench.stats import percentile, read_records
 
 KIND_MESSAGE = 3
@@ -26,11 +27,6 @@ KIND_MESSAGE = 3
 # last receipt's p99 is under this (the same limit as the other scenarios; the target
 # for 10-person conversations at 100 messages/s is 50 ms, reported beside it).
 P99_LIMIT_MS = 100.0
-DRAIN_SECS = 30.0
-# ...or until nothing has arrived for this long. An overloaded server can pause longer than a
-# second or two (a full collection over a large backlog), and a receipt counted after the
-# window is counted lost: the window must be wide enough to tell late from lost.
-QUIET_SECS = 5.0
 HTTP_POOL = 32
 OTHER_CORES = {1}
 
@@ -113,20 +109,6 @@ def _post_messages(
         out.unlink(missing_ok=True)
 
 
-def _wait_for_receipts(loadgen: LoadGenerator, expected: int) -> None:
-    deadline = time.monotonic() + DRAIN_SECS
-    last, stable_since = -1, time.monotonic()
-    while time.monotonic() < deadline:
-        records = int(loadgen.command("stats")["records"])
-        if records >= expected:
-            return
-        if records != last:
-            last, stable_since = records, time.monotonic()
-        elif time.monotonic() - stable_since > QUIET_SECS:
-            return  # nothing more is coming
-        time.sleep(0.1)
-
-
 def run_step(
     base_url: str,
     loadgen: LoadGenerator,
@@ -157,7 +139,7 @@ def run_step(
             key = str(result.get("error") or result["status"])
             failed[key] = failed.get(key, 0) + 1
     expected = sum(len(users) for users in recipients.values())
-    _wait_for_receipts(loadgen, expected)
+    wait_for_receipts(loadgen, expected)
     wall = time.monotonic() - started
     cpu = {p.name: round(100 * (p.cpu_seconds() - cpu_before[p.name]) / wall, 1) for p in watched}
 

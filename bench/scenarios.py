@@ -81,6 +81,22 @@ class Step:
         return {**asdict(self), "passed": self.passed}
 
 
+def wait_for_receipts(loadgen: LoadGenerator, expected: int) -> None:
+    """Until the load generator holds ``expected`` records, or none came for QUIET_SECS, or
+    DRAIN_SECS passed."""
+    deadline = time.monotonic() + DRAIN_SECS
+    last, stable_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        records = int(loadgen.command("stats")["records"])
+        if records >= expected:
+            return
+        if records != last:
+            last, stable_since = records, time.monotonic()
+        elif time.monotonic() - stable_since > QUIET_SECS:
+            return  # nothing more is coming
+        time.sleep(0.1)
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -130,17 +146,7 @@ def run_step(
     summary = json.loads(publisher.stdout.strip().splitlines()[-1])
     sends = read_records(sends_path)
     expected = expected_receipts(sends, copies)
-    deadline = time.monotonic() + DRAIN_SECS
-    last, stable_since = -1, time.monotonic()
-    while time.monotonic() < deadline:
-        records = int(loadgen.command("stats")["records"])
-        if records >= expected:
-            break
-        if records != last:
-            last, stable_since = records, time.monotonic()
-        elif time.monotonic() - stable_since > QUIET_SECS:
-            break  # nothing more is coming
-        time.sleep(0.1)
+    wait_for_receipts(loadgen, expected)
     wall = time.monotonic() - started
     cpu = {p.name: 100 * (p.cpu_seconds() - cpu_before[p.name]) / wall for p in watched}
     cpu["publisher"] = 100 * (_children_cpu() - children_before) / wall
