@@ -244,7 +244,19 @@ class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
         now = time.monotonic()
         if self.over_bound_since is None:
             self.over_bound_since = now
+            # Nothing more may be sent to it for a while (the burst that filled it is over):
+            # look again once the grace is over, so that a client which stopped reading is
+            # closed whether or not another event comes.
+            from twisted.internet import reactor
+
+            cast(Any, reactor).callLater(SLOW_CLIENT_GRACE_SECS + 0.1, self._close_if_still_over)
         return now - self.over_bound_since > SLOW_CLIENT_GRACE_SECS
+
+    def _close_if_still_over(self) -> None:
+        if self.too_slow or self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
+            return
+        if self.transport is not None and self._not_reading(unsent_bytes(self.transport)):
+            self._close_too_slow()
 
     def _close_too_slow(self) -> None:
         self.too_slow = True
