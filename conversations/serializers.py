@@ -30,13 +30,14 @@ def is_seen(message: Message, markers: Mapping[int, int]) -> bool:
     return all(last >= message.pk for user_id, last in markers.items() if user_id != message.by_id)
 
 
+# The shape's definition for the API document; ``message_shape`` builds the same dict for
+# answers and events (tests/conversations/test_serializers.py proves the two equal). Needs
+# ``read_markers`` and ``group`` (the conversation's network id or None) in the context. Its
+# docstring is the document's description of a message, so it speaks to client developers.
 class MessageSerializer(serializers.ModelSerializer[Message]):
-    """``{"id", "by", "text", "timestamp", "seen"}``, plus ``"group": <network id>`` in a group
-    conversation; needs ``read_markers`` and ``group`` (the conversation's network id or None)
-    in the context.
-
-    The shape's definition for the API document; ``message_shape`` builds the same dict for
-    answers and events (tests/conversations/test_serializers.py proves the two equal)."""
+    """A message: ``id``, ``by`` (its sender), ``text``, ``timestamp`` and ``seen`` (true once
+    every other participant has read it), plus ``group`` (the network's id) in a group
+    conversation."""
 
     by = UserSerializer(read_only=True)
     seen = serializers.SerializerMethodField()
