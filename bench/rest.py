@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.processes import ROOT, LoadGenerator, Process
-from bench.scenarios import wait_for_receipts
+from bench.scenarios import sweep_rates, wait_for_receipts
 from bench.stats import percentile, read_records
 
 KIND_MESSAGE = 3
@@ -214,29 +214,12 @@ def sweep(
     duration: float,
     log: Callable[[RestStep], None],
 ) -> tuple[list[RestStep], RestStep | None]:
-    """As ``bench.scenarios.sweep``: warm-up, rising rates until two failures in a row, then
-    twice the best rate."""
-    run_step(base_url, loadgen, watched, conversations, tokens, rates[0], 2.0)
-    steps: list[RestStep] = []
-    best: RestStep | None = None
-    failed_in_a_row = 0
-    for rate in rates:
-        step = run_step(base_url, loadgen, watched, conversations, tokens, rate, duration)
-        steps.append(step)
-        log(step)
-        if step.passed:
-            best, failed_in_a_row = step, 0
-        else:
-            failed_in_a_row += 1
-            if failed_in_a_row == 2:
-                break
-    if best is not None:
-        overload = run_step(
-            base_url, loadgen, watched, conversations, tokens, 2 * best.rate, duration
-        )
-        steps.append(overload)
-        log(overload)
-    return steps, best
+    """``bench.scenarios.sweep_rates`` of REST steps."""
+
+    def step_at(rate: float, seconds: float, what: str) -> RestStep:
+        return run_step(base_url, loadgen, watched, conversations, tokens, rate, seconds)
+
+    return sweep_rates(step_at, rates, duration, log)
 
 
 def cpu_per_request(

@@ -9,9 +9,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from bench.processes import LoadGenerator, Process
 from bench.stats import expected_receipts, join, read_records
@@ -180,6 +181,45 @@ def run_step(
     )
 
 
+class SweepStep(Protocol):
+    rate: float
+
+    @property
+    def passed(self) -> bool: ...
+
+
+StepT = TypeVar("StepT", bound=SweepStep)
+# Runs one step: (rate, seconds, what) with what "warm-up", "step N" or "overload".
+StepAt = Callable[[float, float, str], StepT]
+
+
+def sweep_rates(
+    step_at: StepAt[StepT], rates: list[float], duration: float, log: Callable[[StepT], None]
+) -> tuple[list[StepT], StepT | None]:
+    """A short unreported warm-up, then steps at rising rates until two in a row fail (one
+    noisy step, a garbage collection say, does not end the sweep); then one step at twice the
+    best rate (overload). Returns every reported step and the best passing one."""
+    step_at(rates[0], 2.0, "warm-up")
+    steps: list[StepT] = []
+    best: StepT | None = None
+    failed_in_a_row = 0
+    for number, rate in enumerate(rates):
+        step = step_at(rate, duration, f"step {number}")
+        steps.append(step)
+        log(step)
+        if step.passed:
+            best, failed_in_a_row = step, 0
+        else:
+            failed_in_a_row += 1
+            if failed_in_a_row == 2:
+                break
+    if best is not None:
+        overload = step_at(2 * best.rate, duration, "overload")
+        steps.append(overload)
+        log(overload)
+    return steps, best
+
+
 def sweep(
     stack: Stack,
     scenario: str,
@@ -190,40 +230,17 @@ def sweep(
     copies: dict[int, int],
     rates: list[float],
     duration: float,
-    log: Any,
+    log: Callable[[Step], None],
 ) -> tuple[list[Step], Step | None]:
-    """A short unreported warm-up, then steps at rising rates until two in a row fail (one
-    noisy step, a garbage collection say, does not end the sweep); then one step at twice the
-    best rate (overload). Returns every reported step and the best passing one."""
-    run_step(stack, scenario, loadgen, others, target, ids, copies, rates[0], 2.0, 99 * 10**7)
-    steps: list[Step] = []
-    best: Step | None = None
-    failed_in_a_row = 0
-    for number, rate in enumerate(rates):
-        step = run_step(
-            stack, scenario, loadgen, others, target, ids, copies, rate, duration, number * 10**7
+    """``sweep_rates`` of publisher steps. Each step's events get numbers of their own (a
+    block of 10**7 per step), so that a late receipt of one step never matches another's."""
+    blocks = {"warm-up": 99, "overload": len(rates)}
+
+    def step_at(rate: float, seconds: float, what: str) -> Step:
+        block = blocks.get(what) or int(what.removeprefix("step "))
+        name = f"{scenario} (2x best)" if what == "overload" else scenario
+        return run_step(
+            stack, name, loadgen, others, target, ids, copies, rate, seconds, block * 10**7
         )
-        steps.append(step)
-        log(step)
-        if step.passed:
-            best, failed_in_a_row = step, 0
-        else:
-            failed_in_a_row += 1
-            if failed_in_a_row == 2:
-                break
-    if best is not None:
-        overload = run_step(
-            stack,
-            f"{scenario} (2x best)",
-            loadgen,
-            others,
-            target,
-            ids,
-            copies,
-            2 * best.rate,
-            duration,
-            len(rates) * 10**7,
-        )
-        steps.append(overload)
-        log(overload)
-    return steps, best
+
+    return sweep_rates(step_at, rates, duration, log)
