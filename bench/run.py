@@ -175,7 +175,7 @@ def run_rest(
         for size in REST_SIZES
         if size <= len(members)
     }
-    floor = measure_http_floor(env, members, conversations, args.duration)
+    floor = measure_http_floor(env, members, tokens, conversations, args.duration)
     server, port = start_daphne("daphne", env, SERVER_CORES)
     connections = [
         {"url": f"ws://127.0.0.1:{port}/api/v1/ws?{m.query()}", "user": m.user_id} for m in members
@@ -216,6 +216,7 @@ FLOOR_RATE = 100.0
 def measure_http_floor(
     env: dict[str, str],
     members: list[Any],
+    tokens: dict[int, str],
     conversations: dict[int, list[Any]],
     duration: float,
 ) -> list[dict[str, Any]]:
@@ -261,9 +262,7 @@ def measure_http_floor(
             )
         )
         for size, made in conversations.items():
-            plans = [
-                {"conversation": cid, "auth": f"{u[0]}-{m_token(members, u[0])}"} for cid, u in made
-            ]
+            plans = [{"conversation": cid, "auth": f"{u[0]}-{tokens[u[0]]}"} for cid, u in made]
             rest.cpu_per_request(f"warm-up {size}", base, server, FLOOR_RATE, 1.0, plans)
             rows.append(
                 rest.cpu_per_request(
@@ -281,10 +280,6 @@ def measure_http_floor(
     for row in rows:
         print(f"  http floor {row}", flush=True)
     return rows
-
-
-def m_token(members: list[Any], user_id: int) -> str:
-    return next(m.token for m in members if m.user_id == user_id)
 
 
 def start_profiler(server: Process, out: Path) -> subprocess.Popen[bytes]:
