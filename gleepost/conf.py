@@ -64,9 +64,10 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_ENABLED": True,
     "METRICS_TOKEN": "",
     # Threads of each daphne process that run Django's HTTP requests (gleepost.handler): how
-    # many requests its views handle at once. Kept under DATABASE_POOL_MAX_SIZE (10), so that
-    # websocket handshakes and view counts always find a pooled connection beside them.
-    "HTTP_THREADS": 8,
+    # many requests its views handle at once; 0 chooses (gleepost.handler.http_threads): 8,
+    # under DATABASE_POOL_MAX_SIZE (10) so that websocket handshakes and view counts always find
+    # a pooled connection beside them; 1 on SQLite, which has one writer at a time.
+    "HTTP_THREADS": 0,
 }
 
 

@@ -226,13 +226,28 @@ class ThreadHandler(base.BaseHandler):
         relay.put({"type": "http.response.body"})
 
 
+def http_threads() -> int:
+    """Threads for HTTP requests: ``GLEEPOST["HTTP_THREADS"]``, or when that is 0, 8, or 1 on
+    SQLite.
+
+    SQLite lets one connection write at a time; the others wait in its busy handler, which
+    sleeps (1, 2, 5 ... up to 100 ms, again and again) rather than queueing, so four writers on
+    eight threads had a p99 of 300-800 ms where one thread, doing the same work in turn, had
+    130-160 ms at the same throughput (tests/gleepost/test_server_slow_clients.py on SQLite).
+    """
+    if gp_settings.HTTP_THREADS:
+        return int(gp_settings.HTTP_THREADS)
+    sqlite = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    return 1 if sqlite else 8
+
+
 class DjangoHttp:
     """The ASGI application for ``http`` scopes: Django on a pool of threads."""
 
     def __init__(self, threads: int | None = None) -> None:
         self.handler = ThreadHandler()
         self.threads = ThreadPoolExecutor(
-            max_workers=threads or gp_settings.HTTP_THREADS, thread_name_prefix="http"
+            max_workers=threads or http_threads(), thread_name_prefix="http"
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -20,7 +20,7 @@ import pytest
 from django.core.signals import request_finished, request_started
 
 from gleepost import log_context
-from gleepost.handler import FILE_CHUNK_BYTES, DjangoHttp, read_body
+from gleepost.handler import FILE_CHUNK_BYTES, DjangoHttp, http_threads, read_body
 from tests.gleepost import handler_urls
 from tests.servers import daphne
 from tests.signal_recorder import RecordSignal
@@ -355,3 +355,25 @@ class TestThroughDaphne:
             }
             assert response.headers["X-Request-ID"] == "chunked-1"
             connection.close()
+
+
+@pytest.mark.parametrize(
+    ("engine", "configured", "expected"),
+    [
+        ("django.db.backends.sqlite3", None, 1),
+        ("django.db.backends.postgresql", None, 8),
+        ("django.db.backends.sqlite3", "4", 4),
+        ("django.db.backends.postgresql", "3", 3),
+    ],
+)
+def test_http_threads_default_to_one_on_sqlite_and_eight_otherwise(
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    engine: str,
+    configured: str | None,
+    expected: int,
+) -> None:
+    # Only the engine's name is read; the connection is left alone.
+    monkeypatch.setitem(settings.DATABASES["default"], "ENGINE", engine)
+    settings.GLEEPOST = {} if configured is None else {"HTTP_THREADS": configured}
+    assert http_threads() == expected

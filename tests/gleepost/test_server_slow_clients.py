@@ -1,7 +1,8 @@
 """Clients that stop reading: bounded, closed with 4009, never slowing the others, losing nothing.
 
 Real daphne over real TCP. Fifty connections stop reading (a 4 KiB receive buffer, and the
-client library stops pulling frames after one) while a healthy client's latency is measured.
+client's transport paused as soon as the handshake is done) while a healthy client's latency is
+measured.
 """
 
 from __future__ import annotations
@@ -36,7 +37,13 @@ TEXT = "x" * 4000
 
 
 async def stalled_connection(base: str, member: Member) -> ClientConnection:
-    """A websocket whose client stops reading: tiny receive buffer, one frame queued at most."""
+    """A websocket whose client reads nothing after the handshake, with a tiny receive buffer.
+
+    The transport itself is paused: left to the client library, an asyncio transport reads up to
+    256 KiB at a time before its flow control stops it, and the server's kernel may by then have
+    grown the send buffer — together enough to hold this test's whole backlog, so that daphne
+    never saw a stalled client at all (a rare CI failure: every stalled client read all of its
+    200 messages and was never closed). ``close_code`` resumes reading."""
     host, port = urlsplit(base).hostname, urlsplit(base).port
     raw = socket.socket()
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -44,9 +51,11 @@ async def stalled_connection(base: str, member: Member) -> ClientConnection:
     await asyncio.get_running_loop().sock_connect(raw, (host, port))
     # No client keepalive: a client that does not read cannot see its pongs, and would close
     # the connection itself (without a close frame) before the server does.
-    return await connect(
+    connection = await connect(
         ws_url(base, query=auth_query(member)), sock=raw, max_queue=1, ping_interval=None
     )
+    connection.transport.pause_reading()
+    return connection
 
 
 def send_all(
@@ -164,6 +173,7 @@ async def close_code(connection: ClientConnection) -> int | str | None:
     """Read a stalled client's backlog to its end: the code it was closed with, or, when no
     close came, how much it had read (so that a failure says where the backlog was)."""
     read = 0
+    connection.transport.resume_reading()
     try:
         while True:
             await asyncio.wait_for(connection.recv(), 30)
