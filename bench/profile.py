@@ -18,7 +18,7 @@ def main() -> None:
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
     samples = 0
-    for line in Path(args.profile).read_text().splitlines():
+    for line in Path(args.profile).read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue  # a stack py-spy split over lines (a frame's text held a newline)
