@@ -127,7 +127,8 @@ class EventConsumer(AsyncWebsocketConsumer):
     user_id: int | None = None
     token_id: int | None = None
     slot: Slot | None = None
-    # Set in connect, before user_id: the stream position sent up to, and its epoch.
+    # Set in connect, after the join: the stream position sent up to, and its epoch. Events
+    # that arrive in between are queued (the dispatcher is busy with connect) and placed after.
     delivered_seq: int
     epoch: str
 
@@ -242,15 +243,18 @@ class EventConsumer(AsyncWebsocketConsumer):
         # its lifetime (bench/README.md, "Memory per connection").
         self.user_id = user.pk
         self.token_id = token.pk if token is not None else None
-        # The position before joining: anything committed from here on is either replayed
-        # below or arrives live after the join.
-        before_join = await _current_position(user.pk)
-        self.connected_seq = before_join.seq
-        self.delivered_seq = before_join.seq
-        self.epoch = before_join.epoch
-        # Join before accepting: once the client sees the socket open, every event for the
-        # user reaches it (a REST call made right after "open" cannot race the join).
+        # Join, then read the position: every event committed after that read is published
+        # after the join, so it arrives live; those committed before it are at or below the
+        # position, and their live copies (queued meanwhile: the dispatcher is busy until
+        # connect returns) are dropped as already sent. The connection starts at the position
+        # without reading the history. Joining before accepting: once the client sees the
+        # socket open, every event for the user reaches it (a REST call made right after
+        # "open" cannot race the join).
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        position = await _current_position(user.pk)
+        self.connected_seq = position.seq
+        self.delivered_seq = position.seq
+        self.epoch = position.epoch
         await self.accept()
         resume = _resume_query(self.scope)
         if isinstance(resume, FrameError):
@@ -259,9 +263,6 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self._resync()
         elif resume is not None:
             await self._resume(*resume)
-        # Events committed around the join may have been published before it: send them
-        # from the history, so the live stream starts without a gap.
-        await self._replay(self.delivered_seq)
 
     async def disconnect(self, code: int) -> None:
         await self._leave_everything()

@@ -115,11 +115,25 @@ def _insert_events(event_type: str, positioned: list[Positioned]) -> None:
 
 
 def current_position(user_id: int) -> Position:
-    """Where the user's stream is now (seq 0 and a new epoch for a user with no stream yet)."""
-    stream = UserStream.objects.filter(user_id=user_id).first()
-    if stream is None:
-        stream, _ = UserStream.objects.get_or_create(user_id=user_id)
-    return Position(stream.last_seq, stream.epoch)
+    """Where the user's stream is now (seq 0 and a new epoch for a user with no stream yet).
+
+    In SQL written once: every websocket handshake reads it, and building the ORM's queries
+    cost more than running them (bench/README.md, "Handshakes")."""
+    streams = UserStream._meta.db_table
+    select = f"SELECT last_seq, epoch FROM {streams} WHERE user_id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(select, [user_id])
+        row = cursor.fetchone()
+        if row is None:
+            # The user's first connection: create the stream unless a concurrent one just did.
+            cursor.execute(
+                f"INSERT INTO {streams} (user_id, last_seq, epoch) VALUES (%s, 0, %s)"
+                " ON CONFLICT (user_id) DO NOTHING",
+                [user_id, new_epoch()],
+            )
+            cursor.execute(select, [user_id])
+            row = cursor.fetchone()
+    return Position(int(row[0]), str(row[1]))
 
 
 def can_resume(user_id: int, since: int, epoch: str) -> Position | None:

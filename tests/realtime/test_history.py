@@ -58,3 +58,49 @@ def test_a_failed_record_in_a_receivers_guard_leaves_the_change_to_commit(
     assert User.objects.get(pk=users[0]).first_name == "changed"
     # The counters went back with the event: the next one takes position 2, no hole.
     assert set(UserStream.objects.values_list("last_seq", flat=True)) == {1}
+
+
+def test_current_position_creates_a_users_stream_once_and_then_reads_it(
+    users: list[int],
+) -> None:
+    first = history.current_position(users[0])
+    assert first == history.Position(0, UserStream.objects.get(user_id=users[0]).epoch)
+    history.record(read_event(1, users[1], 5), [users[0]])
+    assert history.current_position(users[0]) == history.Position(1, first.epoch)
+    assert UserStream.objects.filter(user_id=users[0]).count() == 1
+
+
+def test_current_position_keeps_a_stream_created_by_a_concurrent_first_connection(
+    users: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two first connections of one user at once: the second INSERT finds the row and does
+    nothing, and both read the same stream."""
+    existing = UserStream.objects.create(user_id=users[0], last_seq=7)
+    real_cursor = history.connection.cursor
+    # The first SELECT misses (as it would have just before the other connection's INSERT).
+    misses = iter([True])
+
+    class MissOnce:
+        def __init__(self) -> None:
+            self.cursor = real_cursor()
+
+        def __enter__(self) -> MissOnce:
+            self.cursor.__enter__()
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.cursor.__exit__(*exc)
+
+        def execute(self, sql: str, params: list[object]) -> None:
+            self.cursor.execute(sql, params)
+
+        def fetchone(self) -> object:
+            row = self.cursor.fetchone()
+            return None if next(misses, False) else row
+
+    monkeypatch.setattr(history.connection, "cursor", MissOnce)
+    position = history.current_position(users[0])
+    monkeypatch.undo()
+    assert position == history.Position(7, existing.epoch)
+    assert next(misses, None) is None  # the first SELECT did miss
+    assert UserStream.objects.filter(user_id=users[0]).count() == 1

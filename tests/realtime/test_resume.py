@@ -306,3 +306,35 @@ async def test_subscribe_sends_the_current_views_at_once(
     socket = await connect(bob)
     assert await socket.subscribe_posts([post.pk]) == {post.pk: 3}
     await socket.assert_silent(1.5)  # and nothing more: the count did not change since
+
+
+async def test_events_committed_while_the_connection_is_set_up_arrive_once_from_its_position(
+    connect: Connect, alice: Member, bob: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handshake joins the user's group, then reads the position. A message committed just
+    before that read is below the position (the client reads it over REST, as for anything
+    before it opened), one committed just after it arrives live: each at most once, and the
+    stream starts at the position read without a gap."""
+    from realtime import consumers
+
+    conversation = await chat(alice, bob)
+    read_position = consumers._current_position
+    read: list[history.Position] = []
+
+    async def position_with_messages_around(user_id: int) -> history.Position:
+        before = (await send_messages(conversation, alice, 1))[0]
+        read.append(await read_position(user_id))
+        after = (await send_messages(conversation, alice, 1))[0]
+        ids.extend([before, after])
+        return read[-1]
+
+    ids: list[int] = []
+    monkeypatch.setattr(consumers, "_current_position", position_with_messages_around)
+    socket = await connect(bob)
+    event = await socket.next_raw_event()
+    assert event["data"]["id"] == ids[1]
+    assert event["seq"] == read[0].seq + 1
+    assert event["epoch"] == read[0].epoch
+    await socket.assert_silent()
+    later = await send_messages(conversation, alice, 1)
+    assert (await socket.next_raw_event())["data"]["id"] == later[0]
