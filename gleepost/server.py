@@ -21,6 +21,9 @@ What daphne does not do on its own:
   client reconnects at once (after a deploy, a network blip) the handshakes beyond it are
   reset. Here the backlog is ``GLEEPOST_LISTEN_BACKLOG`` (1024; the kernel caps it at
   ``net.core.somaxconn``).
+- autobahn pretty-prints every websocket's settings for a debug message, shown or not: ~4% of
+  daphne's CPU per handshake. Here that text is built only if the message is written
+  (``FormattedWhenShown``).
 """
 
 from __future__ import annotations
@@ -30,11 +33,13 @@ import contextvars
 import functools
 import logging
 import os
+import pprint
 import socket
 import time
 from datetime import datetime
 from typing import Any, cast
 
+import autobahn.websocket.protocol
 import daphne.cli
 import daphne.ws_protocol
 from daphne.access import AccessLogGenerator
@@ -74,6 +79,24 @@ HARD_LIMIT_FACTOR = 8
 # A client that does not read the 4009 close either is cut off after this long.
 SLOW_CLIENT_ABORT_SECS = float(os.environ.get("GLEEPOST_SLOW_CLIENT_ABORT_SECS", "5"))
 LISTEN_BACKLOG = int(os.environ.get("GLEEPOST_LISTEN_BACKLOG", "1024"))
+
+
+class FormattedWhenShown:
+    """``pprint.pformat(value)``, computed when the text is asked for, not before."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        return format(pprint.pformat(self.value), spec)
+
+    def __str__(self) -> str:
+        return pprint.pformat(self.value)
+
+
+# autobahn's _connectionMade logs ``pformat(settings)`` at debug level: the text is only built
+# now if that message is written.
+cast(Any, autobahn.websocket.protocol).pformat = FormattedWhenShown
 
 
 ACCESS_LOGGER = "gleepost.access"
