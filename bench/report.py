@@ -28,7 +28,7 @@ def _best_line(name: str, result: dict[str, Any], results: dict[str, Any]) -> st
 
 
 # Scenarios with a section of their own rather than a row per stack.
-OWN_SECTIONS = ("idle", "rest", "publish")
+OWN_SECTIONS = ("idle", "rest", "publish", "handshakes")
 
 
 def _rest_section(rest: dict[str, Any]) -> str:
@@ -96,6 +96,26 @@ def _publish_section(publish: dict[str, Any]) -> str:
     )
 
 
+def _handshakes_section(handshakes: dict[str, list[dict[str, Any]]]) -> str:
+    out = [
+        "\n## Handshakes\n\nEvery user connects at once (50 handshakes in flight), a fresh "
+        "server per stack and users who never connected; then all close and connect again. "
+        "Rate from the first handshake to the last answer; server CPU read around it. floor: "
+        "stock daphne accepting bare ASGI websockets, no Django.\n\n"
+        "| stack | pass | connections | open | failed | seconds | handshakes/s | "
+        "server CPU % | server CPU ms per handshake | load gen CPU s |\n|" + "---|" * 10 + "\n"
+    ]
+    for rows in handshakes.values():
+        for row in rows:
+            out.append(
+                f"| {row['stack']} | {row['pass']} | {row['connections']} | {row['open']} | "
+                f"{row['failed']} | {row['secs']} | {row['handshakes_per_sec']} | "
+                f"{row['server_cpu_percent']} | {row['server_cpu_ms_per_handshake']} | "
+                f"{row['load_gen_cpu_secs']} |\n"
+            )
+    return "".join(out)
+
+
 def _step_line(step: dict[str, Any]) -> str:
     cpu = step["cpu_percent"]
     server = sum(v for k, v in cpu.items() if k.startswith(("daphne", "reference")))  # all of them
@@ -152,6 +172,9 @@ def markdown(results: dict[str, Any]) -> str:
                     f"{row['connect_secs']} | {row['rss_one_kib'] / 1024:.0f} | "
                     f"{row['rss_all_kib'] / 1024:.0f} | {row['kib_per_connection']} |\n"
                 )
+    handshakes = results["scenarios"].get("handshakes")
+    if handshakes:
+        out.append(_handshakes_section(handshakes))
     for name, result in results["scenarios"].items():
         if name in OWN_SECTIONS:
             continue

@@ -311,8 +311,13 @@ def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default="fanout,fanout-live,broadcast,rest,publish,idle")
+    parser.add_argument(
+        "--scenarios", default="fanout,fanout-live,broadcast,rest,publish,idle,handshakes"
+    )
     parser.add_argument("--idle-counts", default="1000,5000,10000")
+    parser.add_argument(
+        "--handshakes", type=int, default=5000, help="connections opened at once (handshakes)"
+    )
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per step")
     parser.add_argument("--quick", action="store_true", help="a smoke run: few users and rates")
@@ -326,6 +331,7 @@ def main() -> None:
     if args.quick:
         args.users, args.duration = min(args.users, 50), min(args.duration, 2.0)
         args.idle_counts = "50,100"
+        args.handshakes = min(args.handshakes, 100)
 
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -352,6 +358,7 @@ def main() -> None:
         tag = f"b{os.getpid()}u"
         members = population.make_members(args.users, tag)
         post_id = population.make_post(members, tag)
+        handshake_count = args.handshakes
         idle_members: list[Any] = []
         if "idle" in args.scenarios.split(","):
             most = max(int(c) for c in args.idle_counts.split(","))
@@ -386,6 +393,23 @@ def main() -> None:
                         SERVER_CORES,
                         OTHER_CORES,
                         lambda row: print(f"  idle {row}", flush=True),
+                    )
+                    for stack in ("gleepost", "floor", "reference")
+                }
+                continue
+            if name == "handshakes":
+                from bench.handshakes import measure_handshakes
+
+                results["scenarios"]["handshakes"] = {
+                    stack: measure_handshakes(
+                        stack,
+                        # Users who have never connected, for each stack.
+                        population.make_members(handshake_count + 1, f"{tag}h{stack[0]}"),
+                        env,
+                        redis_url,
+                        SERVER_CORES,
+                        OTHER_CORES,
+                        lambda row: print(f"  handshakes {row}", flush=True),
                     )
                     for stack in ("gleepost", "floor", "reference")
                 }

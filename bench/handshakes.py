@@ -1,0 +1,81 @@
+"""Handshakes: how fast a server lets clients in when they all connect at once (a deploy, a
+network blip), and its CPU per handshake.
+
+Each stack gets a fresh server and ``count`` users who have never connected; the load
+generator opens a websocket for each, 50 handshakes in flight, and the server's CPU is read
+around it. Then every connection closes and all of them connect again: for this project the
+first pass creates each user's stream, the second is the reconnection after a restart.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench.population import Member
+from bench.processes import LoadGenerator, Process, start_daphne, start_reference
+from bench.scenarios import Stack
+
+SETTLE_SECS = 2.0
+PASSES = ("first connection", "reconnection")
+
+
+def _connection(stack: Stack, member: Member) -> dict[str, Any]:
+    return {"url": stack.url(0, member.user_id, member.token), "user": member.user_id}
+
+
+def _open_all(
+    server: Process, connections: list[dict[str, Any]], other_cores: set[int]
+) -> dict[str, Any]:
+    cpu_before = server.cpu_seconds()
+    loadgen = LoadGenerator(connections, other_cores)
+    cpu = server.cpu_seconds() - cpu_before
+    load_cpu = loadgen.process.cpu_seconds()
+    ready = loadgen.ready
+    loadgen.stop()
+    opened = int(ready["open"])
+    # From the load generator's first handshake to its last answer (its start-up excluded).
+    secs = float(ready["connect_secs"])
+    return {
+        "connections": len(connections),
+        "open": opened,
+        "failed": int(ready["failed"]),
+        "secs": round(secs, 2),
+        "handshakes_per_sec": round(opened / secs),
+        "server_cpu_percent": round(100 * cpu / secs),
+        "server_cpu_ms_per_handshake": round(1000 * cpu / max(opened, 1), 2),
+        "load_gen_cpu_secs": round(load_cpu, 1),  # its start-up included
+    }
+
+
+def measure_handshakes(
+    stack_name: str,
+    members: list[Member],
+    env: dict[str, str],
+    redis_url: str,
+    server_cores: set[int],
+    other_cores: set[int],
+    log: Any,
+) -> list[dict[str, Any]]:
+    """One row per pass. ``members[0]`` warms the server (imports, pools) and is not counted."""
+    if stack_name == "gleepost":
+        server, port = start_daphne("daphne", env, server_cores)
+    elif stack_name == "floor":  # stock daphne accepting bare ASGI websockets, no Django
+        server, port = start_daphne(
+            "daphne", env, server_cores, app="bench.floor.app:application", launcher="daphne"
+        )
+    else:
+        server, port = start_reference(redis_url, server_cores)
+    stack = Stack(stack_name, [server], [port])
+    rows = []
+    try:
+        LoadGenerator([_connection(stack, members[0])], other_cores).stop()
+        connections = [_connection(stack, m) for m in members[1:]]
+        for name in PASSES:
+            time.sleep(SETTLE_SECS)
+            row = {"stack": stack_name, "pass": name, **_open_all(server, connections, other_cores)}
+            rows.append(row)
+            log(row)
+    finally:
+        server.stop()
+    return rows
