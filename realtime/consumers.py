@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -304,12 +305,16 @@ class EventConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' dispatch first runs close_old_connections in the database thread, for
         # every message: for an event forwarded as is that thread hop cost more than the send
-        # itself (bench/results). Forwarding touches no database; what does (a gap's replay)
-        # goes through database_sync_to_async, which closes old connections on its own.
+        # itself (bench/results), and it was one of a handshake's three hops (bench/README.md,
+        # "Handshakes"). Every database call here goes through database_sync_to_async, which
+        # closes old connections on its own, before and after, on the thread that uses them.
         if message["type"] == CHANNEL_MESSAGE_TYPE:
             await self.realtime_event(message)
-        else:
-            await super().dispatch(message)
+            return
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def realtime_event(self, message: dict[str, Any]) -> None:
         """A pre-serialized event from the channel layer, forwarded as is."""
