@@ -16,7 +16,11 @@ from bench.population import Member
 from bench.processes import LoadGenerator, Process, start_daphne, start_reference
 from bench.scenarios import Stack
 
-SETTLE_SECS = 2.0
+# Before each pass the server must be idle: closing thousands of connections takes it a while,
+# and that work would otherwise be counted against the next pass's handshakes.
+IDLE_CPU_SHARE = 0.03
+IDLE_SAMPLE_SECS = 0.5
+IDLE_WAIT_SECS = 60.0
 PASSES = ("first connection", "reconnection")
 
 
@@ -48,6 +52,15 @@ def _open_all(
     }
 
 
+def wait_until_idle(server: Process) -> None:
+    deadline = time.monotonic() + IDLE_WAIT_SECS
+    while time.monotonic() < deadline:
+        before = server.cpu_seconds()
+        time.sleep(IDLE_SAMPLE_SECS)
+        if server.cpu_seconds() - before <= IDLE_CPU_SHARE * IDLE_SAMPLE_SECS:
+            return
+
+
 def measure_handshakes(
     stack_name: str,
     members: list[Member],
@@ -72,7 +85,7 @@ def measure_handshakes(
         LoadGenerator([_connection(stack, members[0])], other_cores).stop()
         connections = [_connection(stack, m) for m in members[1:]]
         for name in PASSES:
-            time.sleep(SETTLE_SECS)
+            wait_until_idle(server)
             row = {"stack": stack_name, "pass": name, **_open_all(server, connections, other_cores)}
             rows.append(row)
             log(row)
