@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from bench.population import Member
-from bench.processes import LoadGenerator, Process, start_daphne, start_reference
+from bench.processes import LoadGenerator, Process, start_server
 from bench.scenarios import Stack
 
 # Before each pass the server must be idle: closing thousands of connections takes it a while,
@@ -71,14 +71,7 @@ def measure_handshakes(
     log: Any,
 ) -> list[dict[str, Any]]:
     """One row per pass. ``members[0]`` warms the server (imports, pools) and is not counted."""
-    if stack_name == "gleepost":
-        server, port = start_daphne("daphne", env, server_cores)
-    elif stack_name == "floor":  # stock daphne accepting bare ASGI websockets, no Django
-        server, port = start_daphne(
-            "daphne", env, server_cores, app="bench.floor.app:application", launcher="daphne"
-        )
-    else:
-        server, port = start_reference(redis_url, server_cores)
+    server, port = start_server(stack_name, env, redis_url, server_cores)
     stack = Stack(stack_name, [server], [port])
     rows = []
     try:

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from bench.population import Member
-from bench.processes import LoadGenerator, start_daphne, start_reference
+from bench.processes import LoadGenerator, start_server
 from bench.scenarios import Stack
 
 SETTLE_SECS = 3.0
@@ -30,14 +30,7 @@ def measure_idle(
     caches a first connection warms), then with ``count`` connections of distinct users."""
     rows = []
     for count in counts:
-        if stack_name == "gleepost":
-            server, port = start_daphne("daphne", env, server_cores)
-        elif stack_name == "floor":  # stock daphne holding bare ASGI websockets, no Django
-            server, port = start_daphne(
-                "daphne", env, server_cores, app="bench.floor.app:application", launcher="daphne"
-            )
-        else:
-            server, port = start_reference(redis_url, server_cores)
+        server, port = start_server(stack_name, env, redis_url, server_cores)
         stack = Stack(stack_name, [server], [port])
         try:
             first = LoadGenerator([_connection(stack, members[0])], other_cores)

@@ -137,6 +137,20 @@ def start_reference(redis_url: str, cores: set[int] | None) -> tuple[Process, in
     return process, port
 
 
+def start_server(
+    stack_name: str, env: dict[str, str], redis_url: str, cores: set[int] | None
+) -> tuple[Process, int]:
+    """One server of a stack that holds websockets: this project's daphne, the floor (stock
+    daphne accepting bare ASGI websockets, no Django) or the reference."""
+    if stack_name == "gleepost":
+        return start_daphne("daphne", env, cores)
+    if stack_name == "floor":
+        return start_daphne(
+            "daphne", env, cores, app="bench.floor.app:application", launcher="daphne"
+        )
+    return start_reference(redis_url, cores)
+
+
 class LoadGenerator:
     """The Node load generator (bench/loadgen), driven over its stdin/stdout line protocol."""
 
