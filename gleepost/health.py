@@ -1,5 +1,6 @@
 """The readiness checks behind ``GET /readyz`` (README, Health checks): can this process reach
-the database and, when ``REDIS_URL`` is set, Redis?
+the database and, when ``REDIS_URL`` is set, Redis — and each of the channel layer's shards or
+Sentinel masters when it spreads over several (gleepost/redis_hosts.py)?
 
 Each check answers within a bounded time and never raises. A failure is reported by the
 exception's class name only: messages can carry host names, users or URLs, and the endpoint has
@@ -8,12 +9,15 @@ no authentication. The full message goes to the log, for the operator.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import redis
+import redis.sentinel
 from django.conf import settings
 from django.db import connection
 from redis.backoff import NoBackoff
@@ -44,7 +48,7 @@ def check_database() -> Check:
     return _timed("database", select_one)
 
 
-def check_redis(url: str) -> Check:
+def check_redis(url: str, name: str = "redis") -> Check:
     """``PING`` over a new connection to ``url``, with connect and read timeouts and no retry."""
 
     # A short-lived client rather than a module-level one: a probe every few seconds costs one
@@ -65,14 +69,63 @@ def check_redis(url: str) -> Check:
         finally:
             client.close()
 
-    return _timed("redis", ping)
+    return _timed(name, ping)
+
+
+def check_sentinel_master(host: dict[str, Any], name: str) -> Check:
+    """``PING`` to the master that the Sentinels of ``host`` (a channel-layer host from
+    gleepost/redis_hosts.py) name now: each Sentinel gets 0.5 s, then the master does."""
+
+    def ping() -> None:
+        sentinel = redis.sentinel.Sentinel(
+            host["sentinels"],
+            sentinel_kwargs=host.get("sentinel_kwargs"),
+            socket_connect_timeout=REDIS_TIMEOUT_SECS,
+            socket_timeout=REDIS_TIMEOUT_SECS,
+            retry=Retry(NoBackoff(), 0),
+        )
+        master = sentinel.master_for(host["master_name"])
+        try:
+            master.ping()
+        finally:
+            master.close()
+            for client in sentinel.sentinels:
+                client.close()
+
+    return _timed(name, ping)
+
+
+def channel_layer_probes() -> dict[str, Callable[[], Check]]:
+    """A check per channel-layer host, ``channel_layer_1``, ``_2``…, unless the layer uses
+    REDIS_URL alone (the ``redis`` check covers it)."""
+    layer: dict[str, Any] = settings.CHANNEL_LAYERS.get("default", {})
+    hosts: list[str | dict[str, Any]] = layer.get("CONFIG", {}).get("hosts", [])
+    if not settings.REDIS_URL or hosts == [settings.REDIS_URL]:
+        return {}
+    probes: dict[str, Callable[[], Check]] = {}
+    for number, host in enumerate(hosts, start=1):
+        name = f"channel_layer_{number}"
+        if isinstance(host, str):
+            probes[name] = functools.partial(check_redis, host, name)
+        else:
+            probes[name] = functools.partial(check_sentinel_master, host, name)
+    return probes
 
 
 def readiness() -> tuple[bool, dict[str, Check]]:
-    """Whether every configured dependency answers, and each check's result."""
-    checks = {"database": check_database()}
+    """Whether every configured dependency answers, and each check's result.
+
+    The Redis checks run side by side, so that several hung servers cost a probe the time of
+    one; the database check runs on the calling thread, whose connection a request would use.
+    """
+    probes: dict[str, Callable[[], Check]] = {}
     if settings.REDIS_URL:
-        checks["redis"] = check_redis(settings.REDIS_URL)
+        probes["redis"] = functools.partial(check_redis, settings.REDIS_URL)
+    probes.update(channel_layer_probes())
+    with ThreadPoolExecutor(max(len(probes), 1), thread_name_prefix="readyz") as pool:
+        running = {name: pool.submit(probe) for name, probe in probes.items()}
+        checks = {"database": check_database()}
+        checks.update({name: future.result() for name, future in running.items()})
     return all(check["ok"] for check in checks.values()), checks
 
 

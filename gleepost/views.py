@@ -55,7 +55,9 @@ class CheckSerializer(serializers.Serializer[Any]):
 class ReadyzSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=["ready", "not ready"])
     checks = serializers.DictField(
-        child=CheckSerializer(), help_text="`database`, and `redis` when REDIS_URL is set."
+        child=CheckSerializer(),
+        help_text="`database`; `redis` when REDIS_URL is set; `channel_layer_1`, `_2`… for "
+        "each shard or Sentinel master when the channel layer spreads over several.",
     )
 
 

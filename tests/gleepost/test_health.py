@@ -12,7 +12,7 @@ from django.db import OperationalError
 from django.test import Client
 
 from gleepost import health
-from tests.servers import redis_server
+from tests.servers import redis_sentinel, redis_server
 
 # A probe must answer well inside a load balancer's usual timeout, whatever Redis does.
 PROBE_BOUND_SECS = 2.0
@@ -143,3 +143,74 @@ def test_readyz_gives_up_on_a_redis_that_never_answers(
         "error": "TimeoutError",
     }
     assert "secret" not in response.content.decode()
+
+
+def channel_layer_on(settings: Any, hosts: list[Any]) -> None:
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "realtime.layers.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": hosts},
+        }
+    }
+
+
+@pytest.mark.django_db
+def test_readyz_checks_each_channel_layer_shard_and_is_503_when_one_is_down(
+    client: Client, settings: Any, silent_redis: str
+) -> None:
+    with redis_server() as main, redis_server() as shard_one, redis_server() as shard_two:
+        settings.REDIS_URL = main.url
+        channel_layer_on(settings, [shard_one.url, shard_two.url])
+        body = client.get("/readyz").json()
+        assert body["status"] == "ready"
+        assert set(body["checks"]) == {"database", "redis", "channel_layer_1", "channel_layer_2"}
+
+        shard_two.stop()
+        # Three more that never answer, 0.5 s each: one after another they would take 1.5 s;
+        # the checks run side by side.
+        channel_layer_on(settings, [shard_one.url, shard_two.url, *[silent_redis] * 3])
+        started = time.monotonic()
+        response = client.get("/readyz")
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 1.2
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["redis"]["ok"] is True
+    assert checks["channel_layer_1"]["ok"] is True
+    assert checks["channel_layer_2"] == {
+        "ok": False,
+        "latency_ms": checks["channel_layer_2"]["latency_ms"],
+        "error": "ConnectionError",
+    }
+    assert [checks[f"channel_layer_{n}"]["error"] for n in (3, 4, 5)] == ["TimeoutError"] * 3
+    assert "redis://" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_readyz_has_no_channel_layer_checks_when_the_layer_uses_redis_url(
+    client: Client, settings: Any
+) -> None:
+    with redis_server() as server:
+        settings.REDIS_URL = server.url
+        channel_layer_on(settings, [server.url])
+        assert set(client.get("/readyz").json()["checks"]) == {"database", "redis"}
+
+
+@pytest.mark.django_db
+def test_readyz_pings_the_master_each_sentinel_host_names(client: Client, settings: Any) -> None:
+    from gleepost.redis_hosts import channel_layer_hosts
+
+    with redis_server() as master, redis_sentinel(master, "gp-main") as sentinel:
+        environ = {"REDIS_URL": master.url, "REDIS_SENTINELS": sentinel}
+        settings.REDIS_URL = master.url
+        channel_layer_on(
+            settings, channel_layer_hosts({**environ, "REDIS_SENTINEL_MASTER": "gp-main,nobody"})
+        )
+        response = client.get("/readyz")
+
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["channel_layer_1"]["ok"] is True
+    # A master name no Sentinel monitors.
+    assert checks["channel_layer_2"]["error"] == "MasterNotFoundError"
