@@ -4,6 +4,7 @@ media in development."""
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.views.generic import RedirectView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -44,14 +45,19 @@ if gp_settings.SERVE_FILES:
             urlpatterns.append(
                 re_path(rf"^{url.strip('/')}/(?P<path>.*)$", serve, {"document_root": root})
             )
-    # The browser example client, from the origin of the API it logs in to (no CORS needed).
-    urlpatterns.append(
+    # The browser example client, from the origin of the API it logs in to (no CORS needed);
+    # its folder's own address opens the page (static serving lists no folders).
+    urlpatterns += [
         re_path(
-            r"^examples/browser/(?P<path>.*)$",
+            r"^examples/browser/?$",
+            RedirectView.as_view(url="/examples/browser/index.html", query_string=True),
+        ),
+        re_path(
+            r"^examples/browser/(?P<path>.+)$",
             serve,
             {"document_root": settings.BASE_DIR / "examples" / "browser"},
-        )
-    )
+        ),
+    ]
 
 handler400 = "gleepost.errors.handler400"
 handler403 = "gleepost.errors.handler403"

@@ -32,6 +32,13 @@ def test_the_example_is_served_from_the_apis_origin(client: Client) -> None:
     assert b"GleepostClient" in b"".join(script.streaming_content)
 
 
+@pytest.mark.parametrize("path", ["/examples/browser/", "/examples/browser"])
+def test_the_examples_folder_opens_the_page_with_its_query(client: Client, path: str) -> None:
+    response = client.get(path, {"max_backoff": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == "/examples/browser/index.html?max_backoff=1"
+
+
 def received(page: Page, event_type: str) -> list[dict[str, Any]]:
     """The events of one type the client delivered to the page, in delivery order."""
     events: list[dict[str, Any]] = page.evaluate(
