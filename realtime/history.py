@@ -66,10 +66,7 @@ def record(event: Event, user_ids: Iterable[int]) -> list[Positioned]:
             # First events of some users: create their streams, then advance those.
             have = {user_id for user_id, _, _ in advanced}
             missing = [uid for uid in users if uid not in have]
-            UserStream.objects.bulk_create(
-                [UserStream(user_id=uid, epoch=new_epoch()) for uid in missing],
-                ignore_conflicts=True,
-            )
+            _create_streams(missing)
             advanced = sorted(advanced + _advance(missing))
         positioned = [
             Positioned(user_id, seq, epoch, with_position(event.text, seq, epoch))
@@ -99,6 +96,22 @@ def _advance(users: list[int]) -> list[tuple[int, int, str]]:
 INSERT_BATCH = 500
 
 
+def _create_streams(users: list[int]) -> None:
+    """Streams at seq 0, each with a new epoch, for ``users``; one that exists already (made
+    meanwhile by a concurrent first event or first connection) is left as it is. In SQL
+    written once: through ``bulk_create`` a user's first connection cost ~0.45 ms more."""
+    streams = UserStream._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(0, len(users), INSERT_BATCH):
+            batch = users[start : start + INSERT_BATCH]
+            cursor.execute(
+                f"INSERT INTO {streams} (user_id, last_seq, epoch) VALUES "
+                + ", ".join(["(%s, 0, %s)"] * len(batch))
+                + " ON CONFLICT (user_id) DO NOTHING",
+                [v for user_id in batch for v in (user_id, new_epoch())],
+            )
+
+
 def _insert_events(event_type: str, positioned: list[Positioned]) -> None:
     # One INSERT of many rows rather than executemany: psycopg's pipeline of one statement
     # per row cost a third more CPU for a message to 10 participants (bench/README.md).
@@ -124,13 +137,8 @@ def current_position(user_id: int) -> Position:
     with connection.cursor() as cursor:
         cursor.execute(select, [user_id])
         row = cursor.fetchone()
-        if row is None:
-            # The user's first connection: create the stream unless a concurrent one just did.
-            cursor.execute(
-                f"INSERT INTO {streams} (user_id, last_seq, epoch) VALUES (%s, 0, %s)"
-                " ON CONFLICT (user_id) DO NOTHING",
-                [user_id, new_epoch()],
-            )
+        if row is None:  # the user's first connection
+            _create_streams([user_id])
             cursor.execute(select, [user_id])
             row = cursor.fetchone()
     return Position(int(row[0]), str(row[1]))
