@@ -24,10 +24,6 @@ IDLE_WAIT_SECS = 60.0
 PASSES = ("first connection", "reconnection")
 
 
-def _connection(stack: Stack, member: Member) -> dict[str, Any]:
-    return {"url": stack.url(0, member.user_id, member.token), "user": member.user_id}
-
-
 def _open_all(
     server: Process, connections: list[dict[str, Any]], other_cores: set[int]
 ) -> dict[str, Any]:
@@ -75,8 +71,8 @@ def measure_handshakes(
     stack = Stack(stack_name, [server], [port])
     rows = []
     try:
-        LoadGenerator([_connection(stack, members[0])], other_cores).stop()
-        connections = [_connection(stack, m) for m in members[1:]]
+        LoadGenerator([stack.connection(0, members[0])], other_cores).stop()
+        connections = [stack.connection(0, m) for m in members[1:]]
         for name in PASSES:
             wait_until_idle(server)
             row = {"stack": stack_name, "pass": name, **_open_all(server, connections, other_cores)}

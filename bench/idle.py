@@ -12,10 +12,6 @@ from bench.scenarios import Stack
 SETTLE_SECS = 3.0
 
 
-def _connection(stack: Stack, member: Member) -> dict[str, Any]:
-    return {"url": stack.url(0, member.user_id, member.token), "user": member.user_id}
-
-
 def measure_idle(
     stack_name: str,
     members: list[Member],
@@ -33,12 +29,12 @@ def measure_idle(
         server, port = start_server(stack_name, env, redis_url, server_cores)
         stack = Stack(stack_name, [server], [port])
         try:
-            first = LoadGenerator([_connection(stack, members[0])], other_cores)
+            first = LoadGenerator([stack.connection(0, members[0])], other_cores)
             time.sleep(SETTLE_SECS)
             rss_one = server.rss_kib()
             first.stop()
             loadgen = LoadGenerator(
-                [_connection(stack, m) for m in members[1 : count + 1]], other_cores
+                [stack.connection(0, m) for m in members[1 : count + 1]], other_cores
             )
             try:
                 time.sleep(SETTLE_SECS)

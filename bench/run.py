@@ -111,10 +111,7 @@ def run_scenario(
             stack.publisher_args = ("--live-only",)
         connections = []
         for index, member in enumerate(members):
-            connection: dict[str, Any] = {
-                "url": stack.url(index, member.user_id, member.token),
-                "user": member.user_id,
-            }
+            connection = stack.connection(index, member)
             if target == "post":
                 connection["frames"] = [json.dumps({"action": "SUBSCRIBE", "posts": [post_id]})]
                 connection["await_reply"] = True

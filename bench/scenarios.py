@@ -12,10 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from bench.processes import LoadGenerator, Process
 from bench.stats import expected_receipts, join, read_records
+
+if TYPE_CHECKING:
+    from bench.population import Member
 
 # A step passes when nothing is lost and p99 stays under this.
 P99_LIMIT_MS = 100.0
@@ -47,6 +50,10 @@ class Stack:
         if self.name == "reference":
             return f"ws://127.0.0.1:{port}/ws?id={user_id}"
         return f"ws://127.0.0.1:{port}/api/v1/ws?id={user_id}&token={token}"
+
+    def connection(self, index: int, member: Member) -> dict[str, Any]:
+        """The load generator's entry for ``member``'s websocket, the ``index``-th client."""
+        return {"url": self.url(index, member.user_id, member.token), "user": member.user_id}
 
 
 @dataclass
