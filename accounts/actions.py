@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import AuthToken, PresenceForm, User
-from accounts.signals import presence_changed, tokens_revoked
+from accounts.signals import presence_changed
 from accounts.tokens import issue_token
 from gleepost.exceptions import InvalidInput
 
@@ -63,15 +63,14 @@ def do_login(email: str, password: str) -> tuple[AuthToken, str] | None:
 
 
 def do_revoke_tokens(user: User, tokens: list[AuthToken] | None = None) -> list[int]:
-    """Revoke the given tokens of ``user`` (all of them when None); returns their ids."""
+    """Revoke the given tokens of ``user`` (all of them when None); returns their ids.
+    Each deletion is announced by accounts.access, however a token is deleted."""
     with transaction.atomic():
         queryset = AuthToken.objects.filter(user=user)
         if tokens is not None:
             queryset = queryset.filter(pk__in=[token.pk for token in tokens])
         token_ids = list(queryset.values_list("pk", flat=True))
         queryset.delete()
-        if token_ids:
-            tokens_revoked.send(sender=User, user_id=user.pk, token_ids=token_ids)
     return token_ids
 
 
@@ -81,12 +80,12 @@ def do_logout(token: AuthToken) -> None:
 
 
 def do_set_password(user: User, password: str) -> None:
-    """Change a password and revoke every token of the user: old sessions end everywhere."""
+    """Change a password. Every token and session of the user ends, as with any password
+    change (accounts.access.RevokeOnPasswordChange)."""
     _check_password(password, user)
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])
-        do_revoke_tokens(user)
 
 
 def do_set_presence(user: User, form: str) -> datetime:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser
-from django.db import models
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -13,6 +15,31 @@ class PresenceForm(models.TextChoices):
 
     DESKTOP = "desktop"
     MOBILE = "mobile"
+
+
+# What ends every credential of a user when it changes (accounts.access.credentials_end).
+_CREDENTIAL_FIELDS = ("is_active", "password")
+
+
+class UserQuerySet(models.QuerySet["User"]):
+    def update(self, **kwargs: Any) -> int:
+        """``QuerySet.update``; deactivating users or writing their password hashes ends every
+        credential they held (accounts.access), as ``save()`` does."""
+        if not set(_CREDENTIAL_FIELDS) & kwargs.keys():
+            return super().update(**kwargs)
+        from accounts import access
+
+        with transaction.atomic(using=self.db):
+            before = {pk: state for pk, *state in self.values_list("pk", *_CREDENTIAL_FIELDS)}
+            count = super().update(**kwargs)
+            after = User.objects.filter(pk__in=before).values_list("pk", *_CREDENTIAL_FIELDS)
+            for pk, *state in after:
+                access.credentials_changed(pk, tuple(before[pk]), tuple(state), hash_written=True)
+        return count
+
+
+class AccountManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    """Django's ``UserManager`` whose querysets are ``UserQuerySet``s."""
 
 
 class User(AbstractUser):
@@ -26,6 +53,8 @@ class User(AbstractUser):
     )
     presence_at = models.DateTimeField(null=True, blank=True)
 
+    objects: ClassVar[AccountManager] = AccountManager()
+
     class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         swappable = "AUTH_USER_MODEL"
         constraints = [
@@ -35,6 +64,26 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saves; deactivating the user or disabling its password ends every credential it
+        held (accounts.access). A password set with ``set_password`` is seen by Django's
+        ``password_changed`` hook instead, and a hash upgraded at login by neither."""
+        update_fields = kwargs.get("update_fields")
+        watched = self.pk is not None and not self._state.adding
+        if update_fields is not None and not set(_CREDENTIAL_FIELDS) & set(update_fields):
+            watched = False
+        if not watched:
+            super().save(*args, **kwargs)
+            return
+        from accounts import access
+
+        with transaction.atomic(using=kwargs.get("using")):
+            before = User.objects.filter(pk=self.pk).values_list(*_CREDENTIAL_FIELDS).first()
+            super().save(*args, **kwargs)
+            if before is not None:
+                after = (self.is_active, self.password)
+                access.credentials_changed(self.pk, before, after, hash_written=False)
 
 
 class AuthTokenQuerySet(models.QuerySet["AuthToken"]):

@@ -1,10 +1,33 @@
-"""Domain signals of the accounts app. Receivers live in other apps (e.g. ``realtime``)."""
+"""Domain signals of the accounts app. Receivers live in other apps (e.g. ``realtime``).
+
+Each is sent inside the transaction that made the change: receivers that talk to the outside
+defer to ``transaction.on_commit``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.dispatch import Signal
 
-# Sent after commit is not guaranteed: receivers that talk to the outside must defer to
-# transaction.on_commit. Arguments: user_id: int, token_ids: list[int].
-tokens_revoked = Signal()
+
+@dataclass(frozen=True)
+class CredentialsRevoked:
+    """Credentials of one user stopped being valid: whatever they opened must end.
+
+    ``every_credential`` when nothing the user held before stays valid: the password changed
+    or was disabled, the account was deactivated or deleted. Otherwise the named tokens (ids)
+    and Django sessions (session keys) ended and the user's other credentials are untouched.
+    """
+
+    user_id: int
+    token_ids: tuple[int, ...] = ()
+    session_keys: tuple[str, ...] = ()
+    every_credential: bool = False
+
+
+# Sent with ``revoked=CredentialsRevoked(...)`` by accounts.access, whatever path ended them.
+credentials_revoked = Signal()
 
 # A user announced their presence (the websocket's ``presence`` action). Sent inside the
 # transaction that stored it. Arguments: user_id: int, form: str ("desktop" or "mobile"),

@@ -196,6 +196,9 @@ else:
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # Not a rule for passwords: Django tells it when one changes, however it was set, and it
+    # ends every token and websocket of the user (accounts.access; a system check needs it).
+    {"NAME": "accounts.access.RevokeOnPasswordChange"},
 ]
 
 LANGUAGE_CODE = "en-us"

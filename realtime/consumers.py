@@ -23,6 +23,7 @@ import functools
 import logging
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -38,7 +39,7 @@ from accounts.models import User
 from conversations.selectors import Participation, participation
 from gleepost.conf import gp_settings
 from posts.permissions import member_network_ids, visible_post_networks
-from realtime import events, history, metrics
+from realtime import access, events, history, metrics
 from realtime.auth import authenticate
 from realtime.close_codes import CLOSE_INVALID_CREDENTIALS, CLOSE_NORMAL, CLOSE_POLICY
 from realtime.connection_limits import Slot, take_slot
@@ -100,6 +101,21 @@ _set_presence = database_sync_to_async(do_set_presence)
 
 
 _current_position = database_sync_to_async(history.current_position)
+_still_valid = database_sync_to_async(access.still_valid)
+
+
+@database_sync_to_async
+def _position_if_still_valid(
+    credential: access.Credential,
+) -> tuple[history.Position, datetime] | None:
+    """The stream's position and the credential's expiry, read after joining the user's
+    group in one trip to the database; None if the credential ended since it was checked."""
+    expiry = access.still_valid(credential)
+    if expiry is None:
+        return None
+    return history.current_position(credential.user_id), expiry
+
+
 _can_resume = database_sync_to_async(history.can_resume)
 _events_after = database_sync_to_async(history.events_after)
 
@@ -126,7 +142,10 @@ class _Place(enum.Enum):
 
 class EventConsumer(AsyncWebsocketConsumer):
     user_id: int | None = None
-    token_id: int | None = None
+    # What the connection was opened with, and the timer that ends it when that expires.
+    credential: access.Credential | None = None
+    expiry_timer: asyncio.TimerHandle | None = None
+    expiry_check: asyncio.Task[None] | None = None
     slot: Slot | None = None
     # Set in connect, after the join: the stream position sent up to, and its epoch. Events
     # that arrive in between are queued (the dispatcher is busy with connect) and placed after.
@@ -155,6 +174,10 @@ class EventConsumer(AsyncWebsocketConsumer):
             with contextlib.suppress(StopConsumer):
                 await self.dispatcher.run(sources, self.dispatch)
         finally:
+            if self.expiry_timer is not None:
+                self.expiry_timer.cancel()
+            if self.expiry_check is not None:
+                self.expiry_check.cancel()
             if attach is not None:
                 self.channel_layer.detach_direct(self.channel_name)
             # Here rather than in disconnect: this runs however the connection ends, a handler
@@ -233,6 +256,10 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_INVALID_CREDENTIALS)
             return
         user, token = result
+        if token is not None:
+            credential = access.Credential(user.pk, token_id=token.pk)
+        else:
+            credential = access.Credential(user.pk, session_key=self.scope["session"].session_key)
         self.slot = await take_slot(user.pk, self.channel_name)
         if self.slot is None:
             metrics.count_error("too_many_connections")
@@ -240,11 +267,9 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self._send_event(events.error_event(TOO_MANY_CONNECTIONS))
             await self.close(code=CLOSE_POLICY)
             return
-        # Ids only, not the User instance: each connection would hold it (and its fields) for
-        # its lifetime (bench/README.md, "Memory per connection").
-        self.user_id = user.pk
-        self.token_id = token.pk if token is not None else None
-        # Join, then read the position: every event committed after that read is published
+        # Join, then check the credential again and read the position: a revocation committed
+        # after that read reaches this connection through the group (realtime.access); every
+        # event committed after it is published
         # after the join, so it arrives live; those committed before it are at or below the
         # position, and their live copies (queued meanwhile: the dispatcher is busy until
         # connect returns) are dropped as already sent. The connection starts at the position
@@ -252,7 +277,20 @@ class EventConsumer(AsyncWebsocketConsumer):
         # socket open, every event for the user reaches it (a REST call made right after
         # "open" cannot race the join).
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        position = await _current_position(user.pk)
+        state = await _position_if_still_valid(credential)
+        if state is None:
+            await self.channel_layer.group_discard(user_group(user.pk), self.channel_name)
+            metrics.count_error("invalid_credentials")
+            await self.accept()
+            await self.send(text_data=INVALID_CREDENTIALS)
+            await self.close(code=CLOSE_INVALID_CREDENTIALS)
+            return
+        position, expiry = state
+        # Ids only, not the User instance: each connection would hold it (and its fields) for
+        # its lifetime (bench/README.md, "Memory per connection").
+        self.user_id = user.pk
+        self.credential = credential
+        self._end_at(expiry)
         self.connected_seq = position.seq
         self.delivered_seq = position.seq
         self.epoch = position.epoch
@@ -410,12 +448,41 @@ class EventConsumer(AsyncWebsocketConsumer):
         """Someone joined or left the conversation, or it ended: read it afresh for typing."""
         self.participations.pop(message["conversation"], None)
 
-    async def realtime_tokens_revoked(self, message: dict[str, Any]) -> None:
-        """Logout or password change: connections opened with those tokens end (4001)."""
-        if self.token_id is not None and self.token_id in message["tokens"]:
-            await self._leave_everything()
-            await self.send(text_data=INVALID_CREDENTIALS)
-            await self.close(code=CLOSE_INVALID_CREDENTIALS)
+    async def realtime_credentials_revoked(self, message: dict[str, Any]) -> None:
+        """Credentials of the user ended (realtime.access): if this connection's is one, it
+        ends with 4001."""
+        if self.credential is not None and self.credential.ended_by(message):
+            await self._end_access()
+
+    async def realtime_credential_expiring(self, message: dict[str, Any]) -> None:
+        """The credential's expiry came (``_end_at``): end the connection, unless the
+        database says it was extended meanwhile (a session renewed by a later request)."""
+        if self.credential is None:
+            return
+        expiry = await _still_valid(self.credential)
+        if expiry is None:
+            await self._end_access()
+        else:
+            self._end_at(expiry)
+
+    def _end_at(self, expiry: datetime) -> None:
+        """Look at the credential again when it expires."""
+        if self.expiry_timer is not None:
+            self.expiry_timer.cancel()
+        delay = max(0.0, (expiry - timezone.now()).total_seconds())
+        loop = asyncio.get_running_loop()
+        message = {"type": "realtime.credential_expiring"}
+        self.expiry_timer = loop.call_later(delay, self._expiring, message)
+
+    def _expiring(self, message: dict[str, Any]) -> None:
+        # Held until it is done: the loop keeps only a weak reference to a task.
+        self.expiry_check = self.dispatcher.dispatch_soon(message, self.dispatch)
+
+    async def _end_access(self) -> None:
+        self.credential = None
+        await self._leave_everything()
+        await self.send(text_data=INVALID_CREDENTIALS)
+        await self.close(code=CLOSE_INVALID_CREDENTIALS)
 
     # Subscriptions
 

@@ -17,8 +17,11 @@ never overtake each other or a handler.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 Source = Callable[[], Awaitable[Any]]
 
@@ -72,6 +75,23 @@ class SerialDispatcher:
                 reader.cancel()
             # Cancelling the channel-layer reader is what unsubscribes the consumer's channel.
             await asyncio.gather(*readers, return_exceptions=True)
+
+    def dispatch_soon(
+        self, message: Any, dispatch: Callable[[Any], Awaitable[None]]
+    ) -> asyncio.Task[None]:
+        """``dispatch`` a message of the consumer's own (a timer's), in turn with what its
+        sources bring: one handler at a time still."""
+        self.in_hand += 1
+        return asyncio.ensure_future(self._dispatch_one(message, dispatch))
+
+    async def _dispatch_one(self, message: Any, dispatch: Callable[[Any], Awaitable[None]]) -> None:
+        try:
+            async with self._lock:
+                await dispatch(message)
+        except Exception:
+            logger.exception("handling %s failed", message.get("type"))
+        finally:
+            self.in_hand -= 1
 
     async def _pump(self, source: Source, dispatch: Callable[[Any], Awaitable[None]]) -> None:
         while True:

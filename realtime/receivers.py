@@ -13,11 +13,12 @@ from typing import Any
 
 from django.db import transaction
 
+from accounts.signals import CredentialsRevoked
 from conversations.models import Conversation, Message, Participant
 from conversations.selectors import co_participant_ids
 from notifications.models import Notification
 from posts.models import Comment, Post
-from realtime import events
+from realtime import access, events
 from realtime.groups import network_group, post_group, user_group
 from realtime.publish import publish_on_commit, publish_to_streams, send_control_on_commit
 from realtime.view_counts import view_counts
@@ -185,10 +186,10 @@ def on_network_member_removed(sender: Any, network: Any, user_id: int, **kwargs:
     )
 
 
-def on_tokens_revoked(sender: Any, user_id: int, token_ids: list[int], **kwargs: Any) -> None:
-    send_control_on_commit(
-        [user_group(user_id)], {"type": "realtime.tokens_revoked", "tokens": list(token_ids)}
-    )
+def on_credentials_revoked(sender: Any, revoked: CredentialsRevoked, **kwargs: Any) -> None:
+    # The user's group reaches every connection of the user on every process; each one
+    # decides whether it holds one of the credentials (realtime.access).
+    send_control_on_commit([user_group(revoked.user_id)], access.revocation_message(revoked))
 
 
 def connect_receivers() -> None:
@@ -214,7 +215,7 @@ def connect_receivers() -> None:
         (post_signals.comment_added, on_comment_added),
         (post_signals.post_deleted, on_post_deleted),
         (post_signals.network_member_removed, on_network_member_removed),
-        (account_signals.tokens_revoked, on_tokens_revoked),
+        (account_signals.credentials_revoked, on_credentials_revoked),
         (account_signals.presence_changed, on_presence_changed),
     ]
     for signal, receiver in pairs:

@@ -1,4 +1,4 @@
-"""Account actions: password changes revoke every token, with one domain signal."""
+"""Account actions: password changes revoke every token and announce it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from accounts.actions import do_set_password
 from accounts.models import AuthToken
-from accounts.signals import tokens_revoked
+from accounts.signals import CredentialsRevoked, credentials_revoked
 from accounts.tokens import issue_token
 from gleepost.exceptions import InvalidInput
 from tests.conftest import Member
@@ -24,15 +24,15 @@ def test_password_change_revokes_every_token_and_announces_it(alice: Member) -> 
     def receiver(**kwargs: Any) -> None:
         received.append(kwargs)
 
-    tokens_revoked.connect(receiver)
+    credentials_revoked.connect(receiver)
     try:
         do_set_password(alice.user, "a new long password")
     finally:
-        tokens_revoked.disconnect(receiver)
+        credentials_revoked.disconnect(receiver)
     assert not AuthToken.objects.filter(user=alice.user).exists()
-    assert len(received) == 1
-    assert received[0]["user_id"] == alice.id
-    assert set(received[0]["token_ids"]) == token_ids
+    announced = [call["revoked"] for call in received]
+    assert CredentialsRevoked(user_id=alice.id, every_credential=True) in announced
+    assert {t for r in announced for t in r.token_ids} == token_ids
     alice.user.refresh_from_db()
     assert alice.user.check_password("a new long password")
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import AuthToken
-from accounts.signals import tokens_revoked
+from accounts.signals import CredentialsRevoked, credentials_revoked
 from tests.conftest import Member
 from tests.signal_recorder import recording
 
@@ -17,14 +17,14 @@ def test_revoke_action_revokes_and_announces(
     admin_client: Client, alice: Member, bob: Member
 ) -> None:
     token = AuthToken.objects.get(user=alice.user)
-    with recording(tokens_revoked) as sent:
+    with recording(credentials_revoked) as sent:
         response = admin_client.post(
             "/admin/accounts/authtoken/",
             {"action": "revoke_tokens", "_selected_action": [str(token.pk)]},
             follow=True,
         )
     assert response.status_code == 200
-    assert sent == [{"user_id": alice.id, "token_ids": [token.pk]}]
+    assert sent == [{"revoked": CredentialsRevoked(user_id=alice.id, token_ids=(token.pk,))}]
     assert not AuthToken.objects.filter(user=alice.user).exists()
     assert AuthToken.objects.filter(user=bob.user).exists()
     assert alice.client.get(f"/api/v1/user/{alice.id}").status_code == 401

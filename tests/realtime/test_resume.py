@@ -318,18 +318,20 @@ async def test_events_committed_while_the_connection_is_set_up_arrive_once_from_
     from realtime import consumers
 
     conversation = await chat(alice, bob)
-    read_position = consumers._current_position
+    read_position = consumers._position_if_still_valid
     read: list[history.Position] = []
 
-    async def position_with_messages_around(user_id: int) -> history.Position:
+    async def position_with_messages_around(credential: Any) -> Any:
         before = (await send_messages(conversation, alice, 1))[0]
-        read.append(await read_position(user_id))
+        state = await read_position(credential)
+        assert state is not None
+        read.append(state[0])
         after = (await send_messages(conversation, alice, 1))[0]
         ids.extend([before, after])
-        return read[-1]
+        return state
 
     ids: list[int] = []
-    monkeypatch.setattr(consumers, "_current_position", position_with_messages_around)
+    monkeypatch.setattr(consumers, "_position_if_still_valid", position_with_messages_around)
     socket = await connect(bob)
     event = await socket.next_raw_event()
     assert event["data"]["id"] == ids[1]

@@ -1,0 +1,93 @@
+"""Credentials held by open connections, and ending them (issue 12).
+
+A websocket remembers the credential it was opened with: a token's id, or a fingerprint of a
+Django session's key. When ``accounts`` announces that credentials of a user ended
+(``credentials_revoked``, whatever path ended them), ``revocation_message`` goes to that user's
+group after commit, so it reaches the user's connections on every process; each closes with
+4001 if it holds one of them. A credential that expires instead is ended by the connection at
+its expiry time, after checking the database again (a session may have been extended).
+
+The handshake checks the credential a second time after joining the user's group
+(``still_valid``): a revocation committed between the first check and the join published its
+message before this connection could hear it, and is caught by the second read instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import import_module
+from types import SimpleNamespace
+from typing import Any, cast
+
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.contrib.sessions.models import Session
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import AuthToken
+from accounts.signals import CredentialsRevoked
+
+MESSAGE_TYPE = "realtime.credentials_revoked"
+
+
+def session_fingerprint(session_key: str) -> str:
+    """What stands for a session key outside this process: session keys are secrets."""
+    return hashlib.sha256(session_key.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """What a connection was opened with: a token (its id) or a session (its key)."""
+
+    user_id: int
+    token_id: int | None = None
+    session_key: str | None = None
+
+    def ended_by(self, message: dict[str, Any]) -> bool:
+        """Whether ``revocation_message`` ``message`` ends this credential."""
+        if message.get("every_credential"):
+            return True
+        if self.token_id is not None:
+            return self.token_id in message.get("tokens", ())
+        if self.session_key is not None:
+            return session_fingerprint(self.session_key) in message.get("sessions", ())
+        return False
+
+
+def revocation_message(revoked: CredentialsRevoked) -> dict[str, Any]:
+    """The control message sent to the user's group (never to a client)."""
+    return {
+        "type": MESSAGE_TYPE,
+        "tokens": list(revoked.token_ids),
+        "sessions": [session_fingerprint(key) for key in revoked.session_keys],
+        "every_credential": revoked.every_credential,
+    }
+
+
+def still_valid(credential: Credential) -> datetime | None:
+    """When ``credential`` expires if it is still valid now (the user active), else None."""
+    if credential.token_id is not None:
+        expiry: datetime | None = (
+            AuthToken.objects.valid()
+            .filter(pk=credential.token_id, user_id=credential.user_id, user__is_active=True)
+            .values_list("expires_at", flat=True)
+            .first()
+        )
+        return expiry
+    if credential.session_key is None:
+        return None
+    # Django's own reading of a session's user (its auth hash verified, an inactive user
+    # refused), given a session store; it reads nothing else of a request.
+    store = import_module(settings.SESSION_ENGINE).SessionStore(credential.session_key)
+    user = get_user(cast(HttpRequest, SimpleNamespace(session=store)))
+    if user.pk != credential.user_id:
+        return None
+    session_expiry: datetime | None = (
+        Session.objects.filter(session_key=credential.session_key, expire_date__gt=timezone.now())
+        .values_list("expire_date", flat=True)
+        .first()
+    )
+    return session_expiry
