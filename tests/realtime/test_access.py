@@ -1,0 +1,205 @@
+"""realtime.access: a websocket ends with the credential it was opened with, and only then.
+
+Through the real ASGI application and channel layer (Redis in CI); the end-to-end tests over
+two daphne processes are in test_credentials_end_to_end.py.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.utils import timezone
+
+from accounts.actions import do_logout
+from accounts.models import AuthToken, User
+from accounts.signals import CredentialsRevoked
+from conversations import actions as conversation_actions
+from realtime import access, consumers
+from realtime.access import Credential, revocation_message, session_fingerprint, still_valid
+from tests.conftest import Member
+from tests.realtime.conftest import Connect, Socket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+run = database_sync_to_async
+INVALID_CREDENTIALS = {"error": "Invalid credentials"}
+
+
+async def assert_ended(socket: Socket, timeout: float = 3) -> None:
+    assert json.loads(await socket.receive_from(timeout=timeout)) == INVALID_CREDENTIALS
+    closed = await socket.receive_output(timeout=timeout)
+    assert closed == {"type": "websocket.close", "code": 4001}
+
+
+async def message_reaches(socket: Socket, alice: Member, member: Member) -> None:
+    conversation, _ = await run(conversation_actions.do_create_conversation)(
+        alice.user, [member.id]
+    )
+    await run(conversation_actions.do_send_message)(conversation, alice.user, "still here")
+    assert (await socket.next_event())["type"] == "new-conversation"
+    assert (await socket.next_event())["data"]["text"] == "still here"
+
+
+def login_session(user: User) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+async def open_session_socket(connect: Connect, session_key: str) -> Socket:
+    return await connect(
+        headers=[
+            (b"cookie", f"sessionid={session_key}".encode()),
+            (b"origin", b"http://testserver"),
+            (b"host", b"testserver"),
+        ]
+    )
+
+
+# The wire message and the decision
+
+
+def test_a_revocation_message_names_sessions_by_fingerprint_only() -> None:
+    message = revocation_message(
+        CredentialsRevoked(user_id=3, token_ids=(7,), session_keys=("secret-session-key",))
+    )
+    assert message == {
+        "type": access.MESSAGE_TYPE,
+        "tokens": [7],
+        "sessions": [session_fingerprint("secret-session-key")],
+        "every_credential": False,
+    }
+    assert "secret-session-key" not in json.dumps(message)
+
+
+@pytest.mark.parametrize(
+    ("credential", "revoked", "ends"),
+    [
+        (Credential(1, token_id=7), CredentialsRevoked(1, token_ids=(7,)), True),
+        (Credential(1, token_id=8), CredentialsRevoked(1, token_ids=(7,)), False),
+        (Credential(1, session_key="a"), CredentialsRevoked(1, session_keys=("a",)), True),
+        (Credential(1, session_key="b"), CredentialsRevoked(1, session_keys=("a",)), False),
+        (Credential(1, session_key="a"), CredentialsRevoked(1, token_ids=(7,)), False),
+        (Credential(1, token_id=7), CredentialsRevoked(1, every_credential=True), True),
+        (Credential(1, session_key="a"), CredentialsRevoked(1, every_credential=True), True),
+    ],
+)
+def test_a_credential_ends_only_by_its_own_revocation(
+    credential: Credential, revoked: CredentialsRevoked, ends: bool
+) -> None:
+    assert credential.ended_by(revocation_message(revoked)) is ends
+
+
+# still_valid: the database's word
+
+
+def test_still_valid_reads_a_tokens_expiry_and_refuses_an_ended_one(alice: Member) -> None:
+    token = AuthToken.objects.get(user=alice.user)
+    assert still_valid(Credential(alice.id, token_id=token.pk)) == token.expires_at
+    assert still_valid(Credential(alice.id + 1, token_id=token.pk)) is None  # not theirs
+    AuthToken.objects.filter(pk=token.pk).update(expires_at=timezone.now())
+    assert still_valid(Credential(alice.id, token_id=token.pk)) is None
+
+
+def test_still_valid_refuses_the_token_of_an_inactive_user(alice: Member) -> None:
+    token = AuthToken.objects.get(user=alice.user)
+    User.objects.filter(pk=alice.id).update(is_active=False)
+    assert AuthToken.objects.filter(pk=token.pk).exists()  # deactivation keeps the row
+    assert still_valid(Credential(alice.id, token_id=token.pk)) is None
+
+
+def test_still_valid_reads_a_sessions_expiry_and_verifies_its_user(
+    alice: Member, bob: Member
+) -> None:
+    key = login_session(alice.user)
+    expiry = Session.objects.get(session_key=key).expire_date
+    assert still_valid(Credential(alice.id, session_key=key)) == expiry
+    assert still_valid(Credential(bob.id, session_key=key)) is None
+    assert still_valid(Credential(alice.id, session_key="no-such-session")) is None
+    # A password changed since: Django's auth hash no longer verifies the session.
+    User.objects.filter(pk=alice.id).update(password="pbkdf2_sha256$1$x$y")
+    assert still_valid(Credential(alice.id, session_key=key)) is None
+
+
+# The consumer
+
+
+async def test_a_revocation_committed_during_the_handshake_refuses_it(
+    connect: Connect, bob: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Revoked after the handshake read the token and before it joined the user's group:
+    the revocation's message went out before the connection could hear it, so only the
+    second read after the join can catch it."""
+    take_slot = consumers.take_slot
+
+    async def revoke_then_take_slot(*args: Any) -> Any:
+        token = await run(AuthToken.objects.get)(user=bob.user)
+        await run(do_logout)(token)
+        return await take_slot(*args)
+
+    monkeypatch.setattr(consumers, "take_slot", revoke_then_take_slot)
+    socket = await connect(bob)
+    await assert_ended(socket)
+
+
+async def test_a_session_socket_ends_with_its_session_only(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
+    ended, kept = await run(login_session)(bob.user), await run(login_session)(bob.user)
+    ended_socket = await open_session_socket(connect, ended)
+    kept_socket = await open_session_socket(connect, kept)
+    token_socket = await connect(bob)
+    await run(lambda: Session.objects.filter(session_key=ended).delete())()
+    await assert_ended(ended_socket)
+    await message_reaches(kept_socket, alice, bob)
+    await token_socket.next_event()  # the same new-conversation
+    assert (await token_socket.next_event())["data"]["text"] == "still here"
+
+
+async def test_every_socket_of_a_deactivated_user_ends(connect: Connect, bob: Member) -> None:
+    token_socket = await connect(bob)
+    session_socket = await open_session_socket(connect, await run(login_session)(bob.user))
+
+    def deactivate() -> None:
+        user = User.objects.get(pk=bob.id)
+        user.is_active = False
+        user.save()
+
+    await run(deactivate)()
+    await assert_ended(token_socket)
+    await assert_ended(session_socket)
+
+
+async def test_a_socket_ends_when_its_token_expires(connect: Connect, bob: Member) -> None:
+    soon = timezone.now() + timedelta(seconds=1.5)
+    await run(lambda: AuthToken.objects.filter(user=bob.user).update(expires_at=soon))()
+    socket = await connect(bob)
+    await socket.assert_silent(0.5)  # not before its expiry
+    await assert_ended(socket, timeout=5)
+
+
+async def test_a_socket_whose_session_was_extended_stays_open_past_the_old_expiry(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
+    key = await run(login_session)(bob.user)
+    soon = timezone.now() + timedelta(seconds=1.5)
+    await run(lambda: Session.objects.filter(session_key=key).update(expire_date=soon))()
+    socket = await open_session_socket(connect, key)
+    later = timezone.now() + timedelta(hours=1)
+    await run(lambda: Session.objects.filter(session_key=key).update(expire_date=later))()
+    await socket.assert_silent(2.5)  # the old expiry passed: read again, and still valid
+    await message_reaches(socket, alice, bob)
+
+
+async def test_another_users_revocation_ends_nothing(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
+    socket = await connect(bob)
+    await run(do_logout)(await run(AuthToken.objects.get)(user=alice.user))
+    await message_reaches(socket, alice, bob)
