@@ -276,3 +276,11 @@ def test_the_hook_keeps_a_user_session_key(alice: Member) -> None:
     # What _session_deleted reads: Django's own key of the logged-in user in a session.
     _, key = logged_in_client(alice)
     assert Session.objects.get(session_key=key).get_decoded()[SESSION_KEY] == str(alice.id)
+
+
+def test_deactivating_with_bulk_update_ends_every_credential(alice: Member, bob: Member) -> None:
+    users = list(User.objects.filter(pk__in=[alice.id, bob.id]).order_by("pk"))
+    users[0].is_active = False
+    with recording(credentials_revoked) as sent:
+        User.objects.bulk_update(users, ["is_active"])
+    assert revoked(sent) == [CredentialsRevoked(user_id=users[0].pk, every_credential=True)]
