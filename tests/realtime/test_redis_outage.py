@@ -41,6 +41,7 @@ class Writer(threading.Thread):
         self.base, self.sender, self.conversation_id = base, sender, conversation_id
         self.sent: list[tuple[float, int]] = []  # (time committed, message id)
         self.durations: list[float] = []
+        self.started: list[float] = []  # when each request started, beside its duration
         self.failures: list[Any] = []
 
     def run(self) -> None:
@@ -54,6 +55,7 @@ class Writer(threading.Thread):
                 {"text": f"n{n}"},
             )
             self.durations.append(time.monotonic() - now)
+            self.started.append(now - start)
             if status == 201:
                 self.sent.append((time.monotonic() - start, body["id"]))
             else:
@@ -122,7 +124,15 @@ async def test_events_committed_during_an_outage_reach_the_connected_client(
             f"outage messages arrived {min(delays):.1f}-{max(delays):.1f} s after commit"
         )
     assert not writer.failures
-    assert len(during) >= RATE_PER_SEC * OUTAGE_SECS * 0.5
+    # Writes went on through the outage: how many depends on how busy the machine is (one
+    # writer, one request at a time), so only a floor.
+    assert len(during) >= 5
     assert received_ids == sent_ids, "lost, duplicated or reordered"
     assert still_open
-    assert max(writer.durations) < 1.0
+    # Publishing never waits for Redis: requests during the outage take about as long as the
+    # others (a publish that waited would add its 2 s send timeout to each). A ratio, not an
+    # absolute bound: on a busy machine every request is slower, the first one most of all.
+    timed = list(zip(writer.started, writer.durations, strict=True))[1:]
+    in_outage = [d for at, d in timed if OUTAGE_STARTS_AT <= at <= restored_at]
+    outside = [d for at, d in timed if not OUTAGE_STARTS_AT <= at <= restored_at]
+    assert statistics.median(in_outage) < max(0.25, 3 * statistics.median(outside))
