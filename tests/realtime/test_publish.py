@@ -12,8 +12,6 @@ import pytest
 from realtime import publish
 from realtime.publish import Outgoing, _LoopQueue
 
-pytestmark = pytest.mark.asyncio
-
 
 def outgoing(n: int, groups: int = 1) -> Outgoing:
     message = {"type": "realtime.event", "text": f"secret {n}"}
@@ -128,3 +126,24 @@ async def test_send_many_queues_every_copy_in_order_with_one_wake_up(
     assert [(group, message["text"]) for call in layer.calls for group, message in call] == [
         (f"user.{n}", f"copy {n}") for n in range(5)
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_layer_is_built_before_the_commit_a_publish_waits_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new process builds its channel layer while the change is still open, not after its
+    commit, so its first publish leaves as soon as it commits."""
+    from django.db import transaction
+
+    built: list[str] = []
+    monkeypatch.setattr(publish, "publisher", publish.Publisher())
+    monkeypatch.setattr(publish, "get_channel_layer", lambda: built.append("layer"))
+    sent: list[Any] = []
+    monkeypatch.setattr(publish.publisher, "send", lambda *args: sent.append(args))
+    with transaction.atomic():
+        publish.send_control_on_commit(["user.1"], {"type": "realtime.x"})
+        assert built == ["layer"] and sent == []
+        publish.send_control_on_commit(["user.1"], {"type": "realtime.x"})
+    assert built == ["layer"]  # once a process
+    assert len(sent) == 2
