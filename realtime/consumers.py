@@ -249,11 +249,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         self.participations: dict[int, tuple[float, Participation]] = {}
         result = await authenticate(self.scope)
         if result is None:
-            # The protocol's answer to bad credentials: accept, say why, close with 4001.
-            metrics.count_error("invalid_credentials")
-            await self.accept()
-            await self.send(text_data=INVALID_CREDENTIALS)
-            await self.close(code=CLOSE_INVALID_CREDENTIALS)
+            await self._refuse_credentials()
             return
         user, token = result
         if token is not None:
@@ -267,23 +263,20 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self._send_event(events.error_event(TOO_MANY_CONNECTIONS))
             await self.close(code=CLOSE_POLICY)
             return
-        # Join, then check the credential again and read the position: a revocation committed
-        # after that read reaches this connection through the group (realtime.access); every
-        # event committed after it is published
-        # after the join, so it arrives live; those committed before it are at or below the
-        # position, and their live copies (queued meanwhile: the dispatcher is busy until
-        # connect returns) are dropped as already sent. The connection starts at the position
-        # without reading the history. Joining before accepting: once the client sees the
-        # socket open, every event for the user reaches it (a REST call made right after
-        # "open" cannot race the join).
+        # Join, then check the credential again and read the position, in one trip: a
+        # revocation committed before that read is seen by the check, one committed after it
+        # reaches this connection through the group (realtime.access). Every event committed
+        # after the read is published after the join, so it arrives live; those committed
+        # before it are at or below the position, and their live copies (queued meanwhile: the
+        # dispatcher is busy until connect returns) are dropped as already sent. The
+        # connection starts at the position without reading the history. Joining before
+        # accepting: once the client sees the socket open, every event for the user reaches it
+        # (a REST call made right after "open" cannot race the join).
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         state = await _position_if_still_valid(credential)
         if state is None:
             await self.channel_layer.group_discard(user_group(user.pk), self.channel_name)
-            metrics.count_error("invalid_credentials")
-            await self.accept()
-            await self.send(text_data=INVALID_CREDENTIALS)
-            await self.close(code=CLOSE_INVALID_CREDENTIALS)
+            await self._refuse_credentials()
             return
         position, expiry = state
         # Ids only, not the User instance: each connection would hold it (and its fields) for
@@ -302,6 +295,13 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self._resync()
         elif resume is not None:
             await self._resume(*resume)
+
+    async def _refuse_credentials(self) -> None:
+        """The protocol's answer to bad credentials: accept, say why, close with 4001."""
+        metrics.count_error("invalid_credentials")
+        await self.accept()
+        await self.send(text_data=INVALID_CREDENTIALS)
+        await self.close(code=CLOSE_INVALID_CREDENTIALS)
 
     async def disconnect(self, code: int) -> None:
         await self._leave_everything()
