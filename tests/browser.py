@@ -19,6 +19,9 @@ from tests.servers import ROOT
 CHROMIUM = Path("/usr/bin/chromium")
 # Screenshots to look at after a run; git-ignored.
 ARTIFACTS = ROOT / "test-artifacts"
+# The sizes the pages are checked at: a laptop's window, and a phone's (an iPhone 12 to 15).
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
 
 
 @contextmanager
@@ -41,6 +44,14 @@ def screenshot(page: Page, name: str) -> Path:
     page.screenshot(path=str(path), full_page=True)
     print(f"screenshot: {path}")
     return path
+
+
+def overflows_sideways(page: Page) -> bool:
+    """Whether the page is wider than its viewport (something sticks out on the right)."""
+    wider: bool = page.evaluate(
+        "() => document.documentElement.scrollWidth > document.documentElement.clientWidth"
+    )
+    return wider
 
 
 def set_password_for_daphne(user: User, password: str) -> None:
