@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from accounts.models import User
 from tests.servers import ROOT
@@ -26,7 +26,9 @@ PHONE = {"width": 390, "height": 844}
 
 @contextmanager
 def chromium_page() -> Iterator[Page]:
-    """A page of a fresh headless Chromium, closed afterwards."""
+    """A page of a fresh headless Chromium, closed afterwards; the page's waits and ``expect``'s
+    give up after 15 s (``expect`` would after 5), room enough for a busy machine."""
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
         try:
