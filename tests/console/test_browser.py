@@ -112,7 +112,15 @@ def test_console_follows_the_stream_across_a_server_restart(
                 "POST", f"{site}/api/v1/posts/{post.pk}/comments", bob, {"text": "first!"}
             )
             assert status == 201
-            expect(page.locator('#events li[data-type="comment"]')).to_contain_text("first!")
+            expect(page.locator('#events li[data-type="comment"] .summary')).to_have_text(
+                "bob: first!"
+            )
+            # Each line says what its event says: here the view count, and the notification's
+            # type, actor and post.
+            expect(page.locator('#events li[data-type="views"] .summary')).to_have_text("0 views")
+            expect(page.locator('#events li[data-type="notification"] .summary')).to_have_text(
+                f"commented · bob · post {post.pk}"
+            )
 
             # The conversation's form posts through the REST API with the session and CSRF token.
             item = page.locator(f'#conversations li[data-conversation="{conversation.pk}"]')

@@ -36,7 +36,8 @@
     "ended-conversation": function (data) { return "ended; with " + names(data); },
     "changed-conversation": function (data) { return "now regular; with " + names(data); },
     "notification": function (data) {
-      return data.type + " from " + username(data.user) + (data.post ? " on post " + data.post : "");
+      return [data.type, username(data.user)].concat(data.post ? ["post " + data.post] : [])
+        .join(" · ");
     },
     "video-ready": function (data) { return "video " + data.id + ": " + data.status; },
     "views": function (data) { return data.views + (data.views === 1 ? " view" : " views"); },
