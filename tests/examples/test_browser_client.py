@@ -1,6 +1,6 @@
 """examples/browser in headless Chromium against real daphne processes: it logs in over REST,
-receives events another user causes, and across a server restart delivers every stream event
-exactly once and in order."""
+receives events another user causes, across a server restart delivers every stream event
+exactly once and in order, and wraps long lines in its log."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ from playwright.sync_api import Page, expect
 
 from conversations import actions as conversation_actions
 from posts import actions as post_actions
-from tests.browser import chromium_page, set_password_for_daphne
+from tests.browser import (
+    LAPTOP,
+    PHONE,
+    chromium_page,
+    overflows_sideways,
+    screenshot,
+    set_password_for_daphne,
+)
 from tests.conftest import Member
 from tests.realtime.e2e import http
 from tests.servers import daphne, free_port
@@ -37,6 +44,10 @@ def test_the_examples_folder_opens_the_page_with_its_query(client: Client, path:
     response = client.get(path, {"max_backoff": "1"})
     assert response.status_code == 302
     assert response["Location"] == "/examples/browser/index.html?max_backoff=1"
+
+
+# Whether an element's content is wider than the element: cut off, or scrolled sideways.
+OVERFLOWS = "element => element.scrollWidth > element.clientWidth"
 
 
 def received(page: Page, event_type: str) -> list[dict[str, Any]]:
@@ -112,3 +123,12 @@ def test_example_delivers_every_event_once_in_order_across_a_restart(
             log = page.inner_text("#log")
             assert "resumed after seq" in log
             assert page.evaluate("window.demo.client.credentials.token") not in log
+
+            # A long line wraps inside the log, a word longer than the log is wide included.
+            send(site, "a long message " * 30 + "https://example.com/" + "x" * 300)
+            wait_for_messages(page, 5)
+            for size, name in ((LAPTOP, "examples-laptop"), (PHONE, "examples-phone")):
+                page.set_viewport_size(size)
+                assert not page.locator("#log").evaluate(OVERFLOWS), size
+                assert not overflows_sideways(page), size
+                screenshot(page, name)

@@ -1,7 +1,8 @@
 // The live console: holds the logged-in user's websocket open (authenticated by the session
 // cookie at the handshake), reconnects with backoff and resumes from the last position it saw
-// (docs/websocket-protocol.md, "Reconnecting without loss"), and talks to the REST API with the
-// session and the CSRF token. No dependencies, no build step.
+// (docs/websocket-protocol.md, "Reconnecting without loss"), lists the events one line each, and
+// talks to the REST API with the session and the CSRF token. The lines' words are summary.js's,
+// the conversation list is conversations.js's. No dependencies, no build step.
 (function () {
   "use strict";
 
@@ -11,6 +12,8 @@
   var BACKOFF_CAP_MS = requestedCap > 0 ? requestedCap * 1000 : 8000;
   // A connection that stayed open this long was healthy: the next drop starts the backoff again.
   var STABLE_AFTER_MS = 30000;
+  // The newest events kept on the page; older ones leave it, so it stays quick however long it
+  // runs (appending 500 events takes well under a second: tests/console/test_browser.py).
   var MAX_EVENTS_SHOWN = 500;
   var MAX_ANSWERS_SHOWN = 50;
   // Positive integers below 2^53, as the protocol takes them.
@@ -31,6 +34,14 @@
   var connections = 0;
   var reconnectTimer = null;
   var eventCount = 0;
+  var summarize = window.GleepostConsole.summarize;
+  var clock = window.GleepostConsole.clock;
+  var conversations = window.GleepostConsole.conversationList({
+    list: el("conversations"),
+    status: el("conversations-status"),
+    request: request,
+    describe: describe,
+  });
 
   // ---- connection -------------------------------------------------------------------------
 
@@ -114,7 +125,7 @@
       if (position.epoch !== null && event.epoch !== position.epoch) {
         // The stream's history was lost: what is on screen is refetched over REST.
         answer("new stream epoch " + event.epoch + ": conversations refetched", "error");
-        loadConversations();
+        conversations.load();
       } else if (position.seq !== null && event.seq <= position.seq) {
         return; // shown already (a replay overlapping what arrived live)
       }
@@ -122,15 +133,13 @@
       position.epoch = event.epoch;
       showPosition();
     } else if (event.type === "resync-required") {
-      loadConversations();
+      conversations.load();
       position.seq = event.data.since;
       position.epoch = event.data.epoch;
       showPosition();
     }
     noteAnswer(event);
-    if (["new-conversation", "ended-conversation", "changed-conversation"].indexOf(event.type) >= 0) {
-      loadConversations();
-    }
+    conversations.receive(event);
     addEvent(event);
   }
 
@@ -138,35 +147,40 @@
     el("position").textContent = "seq " + position.seq + " of epoch " + position.epoch;
   }
 
+  // One line per event (type, location, seq, time, what it says); a click, or Enter on the
+  // focused line, opens its JSON. Everything from the server goes in as text, never as HTML.
   function addEvent(event) {
     var type = typeof event.type === "string" ? event.type : "(no type)";
     var item = document.createElement("li");
     item.dataset.type = type;
     if (typeof event.seq === "number") item.dataset.seq = String(event.seq);
-    var head = document.createElement("div");
-    head.className = "event-head";
-    var badge = document.createElement("span");
-    badge.className = "type";
-    badge.textContent = type;
-    head.appendChild(badge);
-    var where = document.createElement("span");
-    where.textContent = [
-      event.location || "",
-      typeof event.seq === "number" ? "seq " + event.seq : "",
-      new Date().toLocaleTimeString(),
-    ].filter(Boolean).join(" · ");
-    head.appendChild(where);
+    var details = document.createElement("details");
+    var line = document.createElement("summary");
+    line.appendChild(part("span", "type", type));
+    line.appendChild(part("span", "where", typeof event.location === "string" ? event.location : ""));
+    line.appendChild(part("span", "seq", typeof event.seq === "number" ? "seq " + event.seq : ""));
+    line.appendChild(part("time", "at", clock(new Date())));
+    line.appendChild(part("span", "summary", summarize(event, conversations.nameOf)));
     var body = document.createElement("pre");
     body.textContent = JSON.stringify(event, null, 2);
-    item.appendChild(head);
-    item.appendChild(body);
+    details.appendChild(line);
+    details.appendChild(body);
+    item.appendChild(details);
     var list = el("events");
     list.insertBefore(item, list.firstChild);
     while (list.children.length > MAX_EVENTS_SHOWN) list.removeChild(list.lastChild);
     addFilterOption(type);
     applyFilter(item);
     eventCount += 1;
-    el("event-count").textContent = String(eventCount);
+    el("event-count").textContent = eventCount > MAX_EVENTS_SHOWN
+      ? eventCount + " (the newest " + MAX_EVENTS_SHOWN + " shown)" : String(eventCount);
+  }
+
+  function part(tag, className, text) {
+    var node = document.createElement(tag);
+    node.className = className;
+    node.textContent = text;
+    return node;
   }
 
   function addFilterOption(type) {
@@ -288,57 +302,6 @@
     });
   }
 
-  function loadConversations() {
-    el("conversations-status").textContent = "Loading…";
-    request("GET", "conversations").then(function (result) {
-      if (result.status !== 200) {
-        el("conversations-status").textContent = "Could not load them: " + describe(result);
-        return;
-      }
-      el("conversations-status").textContent = result.body.length
-        ? "Most recently active first:" : "None yet.";
-      var list = el("conversations");
-      list.textContent = "";
-      result.body.forEach(function (conversation) { list.appendChild(conversationItem(conversation)); });
-    }, function (error) {
-      el("conversations-status").textContent = "Could not load them: " + error;
-    });
-  }
-
-  function conversationItem(conversation) {
-    var item = document.createElement("li");
-    item.dataset.conversation = String(conversation.id);
-    var title = document.createElement("span");
-    var names = conversation.participants.map(function (user) { return user.username; }).join(", ");
-    var live = conversation.expiry ? (conversation.expiry.ended ? " (live, ended)" : " (live)") : "";
-    title.textContent = "#" + conversation.id + " · " + names + live;
-    var form = document.createElement("form");
-    var input = document.createElement("input");
-    input.name = "text";
-    input.value = "test message";
-    input.setAttribute("aria-label", "Message to conversation " + conversation.id);
-    var button = document.createElement("button");
-    button.type = "submit";
-    button.textContent = "Send";
-    var result = document.createElement("span");
-    result.className = "result";
-    form.appendChild(input);
-    form.appendChild(button);
-    form.appendChild(result);
-    form.addEventListener("submit", function (submit) {
-      submit.preventDefault();
-      result.textContent = "sending…";
-      request("POST", "conversations/" + conversation.id + "/messages", { text: input.value })
-        .then(function (answered) {
-          result.textContent = answered.status === 201
-            ? "sent: message " + answered.body.id : describe(answered);
-        }, function (error) { result.textContent = "failed: " + error; });
-    });
-    item.appendChild(title);
-    item.appendChild(form);
-    return item;
-  }
-
   function describe(result) {
     var reason = result.body && result.body.error ? result.body.error : "";
     return "HTTP " + result.status + (reason ? ": " + reason : "");
@@ -350,11 +313,11 @@
   el("event-filter").addEventListener("change", function () {
     Array.prototype.forEach.call(el("events").children, applyFilter);
   });
-  el("refresh-conversations").addEventListener("click", loadConversations);
+  el("refresh-conversations").addEventListener("click", conversations.load);
   el("reconnect").addEventListener("click", function () {
     attempt = 0;
     connect();
   });
-  loadConversations();
+  conversations.load();
   connect();
 })();
