@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.test import Client
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.conftest import IN_CI, Member
@@ -586,3 +587,37 @@ async def test_a_daphne_process_that_is_down_leaves_no_token_in_nginx_logs(
             assert answer.status == 502
         await asyncio.to_thread(wait_for_log_line, down.access_log, "upstream_status=502", 2)
     assert_in_no_log([alice.token, PASSWORD], sorted(tmp_path.glob("*.log")))
+
+
+@pytest.mark.parametrize(("scheme", "accepted"), [("https", True), ("http", False)])
+async def test_a_session_websocket_through_nginx_needs_the_sites_https_origin(
+    deployment: Deployment, alice: Member, bob: Member, scheme: str, accepted: bool
+) -> None:
+    def login() -> str:
+        client = Client()
+        client.force_login(bob.user)
+        return client.cookies["sessionid"].value
+
+    cookie = await in_thread(login)
+    url = deployment.https.replace("https://", "wss://") + "/api/v1/ws"
+    # nginx passes the host without its port ($host), as the site's name on port 443 is: this
+    # is the Origin a page of the site sends there. daphne sees plain HTTP from nginx; the
+    # scheme is nginx's X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER, from the env example).
+    async with connect(
+        url,
+        ssl=deployment.tls,
+        origin=f"{scheme}://127.0.0.1",  # type: ignore[arg-type]
+        additional_headers={"Cookie": f"sessionid={cookie}"},
+    ) as socket:
+        if not accepted:
+            answer = json.loads(await asyncio.wait_for(socket.recv(), 5))
+            assert answer == {"error": "Invalid credentials"}
+            await asyncio.wait_for(socket.wait_closed(), 5)
+            assert socket.close_code == 4001
+            return
+        created = await asyncio.to_thread(
+            post_form, deployment, "/api/v1/conversations", alice, participants=str(bob.id)
+        )
+        assert created.status == 201, created.body
+        event = await next_event(socket)
+        assert (event["type"], event["data"]) == ("new-conversation", created.json())
