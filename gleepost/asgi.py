@@ -4,6 +4,12 @@ import os
 
 import django
 
+from gleepost.extensions import daphne_access
+
+# However daphne was started (its own console script too), its access log redacts credentials:
+# daphne creates the log after importing this module.
+daphne_access.install()
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gleepost.settings")
 
 # Django must be set up before anything imports models.

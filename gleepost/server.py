@@ -2,10 +2,11 @@
 
 What daphne does not do on its own:
 
-- Its access log writes each request's full URI, query string included, and clients may
-  authenticate with ``?id=&token=`` (rest-api.md): the token (and any password) is redacted.
-  The access log is written as log records (``gleepost.access``), in the process's log format
-  (gleepost.logs: text as daphne writes it, or JSON), with the request's or connection's id.
+- Its access log is written to a stream, not as log records: here it is written as records of
+  ``gleepost.access``, in the process's log format (gleepost.logs: text as daphne writes it, or
+  JSON), with the request's or connection's id. Credentials in the URI (``?id=&token=``,
+  ``pass=``) are redacted by the handler's filter, as gleepost.extensions.daphne_access redacts
+  them from daphne's own access log when daphne is started without this module.
 - Each HTTP request gets its id (``X-Request-ID``, gleepost.log_context) and each websocket
   connection its own before the application runs, so every log line about either carries it.
 - On SIGTERM it drains before exiting: gleepost.shutdown.

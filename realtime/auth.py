@@ -3,19 +3,18 @@
 ``?id=&token=`` in the query string, the ``X-GP-Auth: <id>-<token>`` header, or a Django
 session cookie. A session is ambient authority a browser sends to any site's websocket, so it
 only counts when the handshake's Origin is this site or a trusted origin (cross-site websocket
-hijacking); tokens are never ambient, so token connections are accepted with or without Origin
-(phones send none).
+hijacking; realtime.origin); tokens are never ambient, so token connections are accepted with or
+without Origin (phones send none).
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from channels.auth import get_user
 from channels.db import database_sync_to_async
-from django.conf import settings
 
 from accounts.models import AuthToken, User
 from accounts.tokens import (
@@ -24,6 +23,7 @@ from accounts.tokens import (
     parse_auth_header,
     parse_credentials,
 )
+from realtime.origin import origin_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -57,18 +57,6 @@ def credentials_from_scope(scope: dict[str, Any]) -> Credentials | None:
     if credentials is None:
         raise BadCredentials
     return credentials
-
-
-def origin_allowed(scope: dict[str, Any]) -> bool:
-    """True when the handshake's Origin is this host itself or listed in CSRF_TRUSTED_ORIGINS."""
-    origin = _header(scope, b"origin")
-    if not origin:
-        return False
-    if origin in settings.CSRF_TRUSTED_ORIGINS:
-        return True
-    host = _header(scope, b"host")
-    parsed = urlsplit(origin)
-    return bool(host) and parsed.scheme in {"http", "https"} and parsed.netloc == host
 
 
 @database_sync_to_async

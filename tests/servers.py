@@ -77,6 +77,13 @@ def run_command(*args: str, extra_env: dict[str, str] | None = None) -> str:
     return result.stdout
 
 
+# How daphne is started: the service's launcher (scripts/serve, the Procfile, the systemd units),
+# and daphne's own console script as the Channels docs start a project.
+GLEEPOST_SERVER = (sys.executable, "-m", "gleepost.server")
+PLAIN_DAPHNE = (str(Path(sys.executable).parent / "daphne"),)
+PLAIN_DAPHNE_MODULE = (sys.executable, "-m", "daphne")
+
+
 def daphne_log_path(port: int) -> Path:
     """Where ``daphne()`` writes the output (access log included) of the process on ``port``."""
     return Path(tempfile.gettempdir()) / f"gleepost-daphne-{port}.log"
@@ -87,11 +94,13 @@ def daphne(
     extra_env: dict[str, str] | None = None,
     extra_args: tuple[str, ...] = (),
     port: int | None = None,
+    program: tuple[str, ...] = GLEEPOST_SERVER,
 ) -> Iterator[str]:
     """Run daphne as ``scripts/serve`` does, on the test database; yields its base URL.
 
     ``port``: a port to listen on (a free one by default), e.g. to start a new process where a
-    stopped one was, for clients that reconnect to the same address."""
+    stopped one was, for clients that reconnect to the same address.
+    ``program``: what runs daphne, e.g. ``PLAIN_DAPHNE`` for daphne as its own docs start it."""
     port = port or free_port()
     env = {
         **os.environ,
@@ -107,9 +116,7 @@ def daphne(
     log = open(log_path, "wb")  # noqa: SIM115  (kept open for the process's lifetime)
     process = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "gleepost.server",
+            *program,
             "-b",
             "127.0.0.1",
             "-p",

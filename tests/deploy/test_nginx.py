@@ -33,9 +33,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.test import Client
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.conftest import IN_CI, Member
+from tests.realtime.e2e import in_thread
 from tests.servers import ROOT, daphne, daphne_log_path, free_port, wait_for_port
 
 pytestmark = [
@@ -88,7 +91,8 @@ def render_site(
     text = substitute(text, r"^\s*listen \[::\]:\d+.*;\n", "", 2)
     text = substitute(text, r"ssl_certificate\s+\S+;", f"ssl_certificate {cert};", 1)
     text = substitute(text, r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {key};", 1)
-    text = substitute(text, r"access_log /var/log/\S+", f"access_log {tmp}/gleepost.access.log", 1)
+    text = substitute(text, r"access_log /var/log/\S+", f"access_log {tmp}/gleepost.access.log", 2)
+    text = substitute(text, r"error_log /var/log/\S+", f"error_log {tmp}/gleepost.error.log", 2)
     text = substitute(text, r"alias /srv/gleepost/staticfiles/;", f"alias {tmp}/static/;", 1)
     return substitute(text, r"alias /var/lib/gleepost/media/;", f"alias {tmp}/media/;", 1)
 
@@ -182,9 +186,8 @@ def nginx_binary() -> str:
 def deployment(
     django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
-    nginx = nginx_binary()
+    nginx_binary()  # skips (or fails in CI) before any daphne is started
     tmp = tmp_path_factory.mktemp("nginx")
-    (tmp / "static").mkdir()
     (tmp / "media").mkdir()
     env = {
         **env_example("SECURE_PROXY_SSL_HEADER", "SECURE_SSL_REDIRECT", "GLEEPOST_SERVE_FILES"),
@@ -197,32 +200,41 @@ def deployment(
             for _ in range(2)
         ]
         ports = [int(base.rsplit(":", 1)[1]) for base in bases]
-        cert, key = self_signed_certificate(tmp)
-        http_port, https_port = free_port(), free_port()
-        site = tmp / "gleepost.conf"
-        site.write_text(render_site(http_port, https_port, ports, tmp, cert, key))
-        conf = tmp / "nginx.conf"
-        conf.write_text(main_conf(tmp, site))
-        command = [nginx, "-p", str(tmp), "-e", str(tmp / "error.log"), "-c", str(conf)]
-        process = subprocess.Popen(
-            [*command, "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        stack.callback(_stop, process)
-        try:
-            wait_for_port(https_port, process, timeout=10)
-        except RuntimeError:
-            raise AssertionError(process.communicate()[1].decode()) from None
-        yield Deployment(
-            https=f"https://127.0.0.1:{https_port}",
-            http=f"http://127.0.0.1:{http_port}",
-            upstream_ports=ports,
-            access_log=tmp / "gleepost.access.log",
-            static_root=tmp / "static",
-            media_root=tmp / "media",
-            tls=ssl.create_default_context(cafile=str(cert)),
-        )
+        yield start_nginx(stack, tmp, ports)
+
+
+def start_nginx(stack: ExitStack, tmp: Path, upstream_ports: list[int]) -> Deployment:
+    """The committed site in front of ``upstream_ports``, its files in ``tmp``; ``stack``
+    stops it."""
+    nginx = nginx_binary()
+    for files in ("static", "media"):
+        (tmp / files).mkdir(exist_ok=True)
+    cert, key = self_signed_certificate(tmp)
+    http_port, https_port = free_port(), free_port()
+    site = tmp / "gleepost.conf"
+    site.write_text(render_site(http_port, https_port, upstream_ports, tmp, cert, key))
+    conf = tmp / "nginx.conf"
+    conf.write_text(main_conf(tmp, site))
+    command = [nginx, "-p", str(tmp), "-e", str(tmp / "error.log"), "-c", str(conf)]
+    process = subprocess.Popen(
+        [*command, "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    stack.callback(_stop, process)
+    try:
+        wait_for_port(https_port, process, timeout=10)
+    except RuntimeError:
+        raise AssertionError(process.communicate()[1].decode()) from None
+    return Deployment(
+        https=f"https://127.0.0.1:{https_port}",
+        http=f"http://127.0.0.1:{http_port}",
+        upstream_ports=upstream_ports,
+        access_log=tmp / "gleepost.access.log",
+        static_root=tmp / "static",
+        media_root=tmp / "media",
+        tls=ssl.create_default_context(cafile=str(cert)),
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -493,3 +505,119 @@ async def test_static_and_media_files_come_from_disk(deployment: Deployment) -> 
         {"X-Forwarded-Proto": "https"},
     )
     assert direct.status == 404
+
+
+# Credentials in URLs (rest-api.md allows them; a browser's websocket has no other way).
+
+PASSWORD = "Correct-Horse-Battery-42"  # safe in a URL as it is: a log would hold it verbatim
+
+
+async def set_password(member: Member) -> None:
+    # Hashed as daphne's settings can check it (the tests' own hasher is not among them).
+    member.user.password = PBKDF2PasswordHasher().encode(PASSWORD, "saltsalt", iterations=1000)
+    await in_thread(member.user.save, update_fields=["password"])
+
+
+def wait_for_log_line(path: Path, text: str, count: int) -> None:
+    deadline = time.monotonic() + 5
+    while sum(text in line for line in log_lines(path)) < count:
+        assert time.monotonic() < deadline, f"{path} has not {count} lines with {text!r}"
+        time.sleep(0.05)
+
+
+def assert_in_no_log(secrets: list[str], paths: list[Path]) -> None:
+    for path in paths:
+        text = path.read_text()
+        for secret in secrets:
+            assert secret not in text, f"{path} holds a credential:\n{text}"
+
+
+async def test_no_token_or_password_reaches_nginx_or_daphne_logs(
+    deployment: Deployment, alice: Member
+) -> None:
+    await set_password(alice)
+    query = f"id={alice.id}&token={alice.token}&probe=no-secret"
+    for _ in deployment.upstream_ports:
+        answer = await asyncio.to_thread(
+            request, deployment, "GET", f"{deployment.https}/api/v1/conversations?{query}"
+        )
+        assert answer.status == 200, answer.body
+    login = f"/api/v1/login?email=alice@example.com&pass={PASSWORD}"
+    answer = await asyncio.to_thread(request, deployment, "POST", deployment.https + login)
+    assert answer.status == 200, answer.body
+    issued = answer.json()["value"]
+    # Over plain HTTP by mistake: redirected to HTTPS.
+    answer = await asyncio.to_thread(
+        request, deployment, "GET", f"{deployment.http}/api/v1/conversations?{query}"
+    )
+    assert answer.status == 301
+    websockets_before = sum(
+        '"GET /api/v1/ws" 101' in line for line in log_lines(deployment.access_log)
+    )
+    url = deployment.https.replace("https://", "wss://") + f"/api/v1/ws?{query}"
+    async with connect(url, ssl=deployment.tls):
+        pass
+    # nginx logs a websocket when it closes.
+    await asyncio.to_thread(
+        wait_for_log_line, deployment.access_log, '"GET /api/v1/ws" 101', websockets_before + 1
+    )
+
+    nginx_logs = sorted(deployment.access_log.parent.glob("*.log"))
+    daphne_logs = [daphne_log_path(port) for port in deployment.upstream_ports]
+    assert_in_no_log([alice.token, issued, PASSWORD], nginx_logs + daphne_logs)
+    # Each request is in the logs, without its credentials.
+    daphne_text = "".join(path.read_text() for path in daphne_logs)
+    redacted = f"GET /api/v1/conversations?{query.replace(alice.token, '[redacted]')}"
+    assert daphne_text.count(redacted) == len(deployment.upstream_ports)
+    assert "POST /api/v1/login?email=alice@example.com&pass=[redacted]" in daphne_text
+
+
+async def test_a_daphne_process_that_is_down_leaves_no_token_in_nginx_logs(
+    tmp_path: Path, alice: Member
+) -> None:
+    await set_password(alice)
+    with ExitStack() as stack:
+        # Nothing listens on the upstream's port: a daphne process restarting, or gone.
+        down = start_nginx(stack, tmp_path, [free_port()])
+        for method, path in (
+            ("GET", f"/api/v1/conversations?id={alice.id}&token={alice.token}"),
+            ("POST", f"/api/v1/login?email=alice@example.com&pass={PASSWORD}"),
+        ):
+            answer = await asyncio.to_thread(request, down, method, down.https + path)
+            assert answer.status == 502
+        await asyncio.to_thread(wait_for_log_line, down.access_log, "upstream_status=502", 2)
+    assert_in_no_log([alice.token, PASSWORD], sorted(tmp_path.glob("*.log")))
+
+
+@pytest.mark.parametrize(("scheme", "accepted"), [("https", True), ("http", False)])
+async def test_a_session_websocket_through_nginx_needs_the_sites_https_origin(
+    deployment: Deployment, alice: Member, bob: Member, scheme: str, accepted: bool
+) -> None:
+    def login() -> str:
+        client = Client()
+        client.force_login(bob.user)
+        return client.cookies["sessionid"].value
+
+    cookie = await in_thread(login)
+    url = deployment.https.replace("https://", "wss://") + "/api/v1/ws"
+    # nginx passes the host without its port ($host), as the site's name on port 443 is: this
+    # is the Origin a page of the site sends there. daphne sees plain HTTP from nginx; the
+    # scheme is nginx's X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER, from the env example).
+    async with connect(
+        url,
+        ssl=deployment.tls,
+        origin=f"{scheme}://127.0.0.1",  # type: ignore[arg-type]
+        additional_headers={"Cookie": f"sessionid={cookie}"},
+    ) as socket:
+        if not accepted:
+            answer = json.loads(await asyncio.wait_for(socket.recv(), 5))
+            assert answer == {"error": "Invalid credentials"}
+            await asyncio.wait_for(socket.wait_closed(), 5)
+            assert socket.close_code == 4001
+            return
+        created = await asyncio.to_thread(
+            post_form, deployment, "/api/v1/conversations", alice, participants=str(bob.id)
+        )
+        assert created.status == 201, created.body
+        event = await next_event(socket)
+        assert (event["type"], event["data"]) == ("new-conversation", created.json())

@@ -13,13 +13,22 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from django.test import Client
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from conversations import actions as conversation_actions
 from posts import actions as post_actions
 from tests.conftest import Member
-from tests.realtime.e2e import assert_silent, auth_query, http, next_event, post_view, ws_url
+from tests.realtime.e2e import (
+    assert_silent,
+    auth_query,
+    http,
+    in_thread,
+    next_event,
+    post_view,
+    ws_url,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -123,3 +132,39 @@ async def test_logout_on_one_process_closes_the_connection_on_the_other(
         elapsed = time.monotonic() - started
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
     assert elapsed < 1.0
+
+
+async def session_cookie(member: Member) -> str:
+    def login() -> str:
+        client = Client()
+        client.force_login(member.user)
+        return client.cookies["sessionid"].value
+
+    return await in_thread(login)
+
+
+@pytest.mark.parametrize(("scheme", "accepted"), [("http", True), ("https", False)])
+async def test_a_session_websocket_is_accepted_only_from_this_sites_own_scheme(
+    servers: tuple[str, str], alice: Member, bob: Member, scheme: str, accepted: bool
+) -> None:
+    first, second = servers
+    cookie = await session_cookie(bob)
+    # The same host and port as the service, which is plain HTTP.
+    origin = first.replace("http://", f"{scheme}://")
+    async with connect(
+        ws_url(first),
+        additional_headers={"Cookie": f"sessionid={cookie}"},
+        origin=origin,  # type: ignore[arg-type]
+    ) as socket:
+        if not accepted:
+            message: Any = json.loads(await asyncio.wait_for(socket.recv(), 5))
+            assert message == {"error": "Invalid credentials"}
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(socket.recv(), 5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+            return
+        status, _ = await asyncio.to_thread(
+            http, "POST", f"{second}/api/v1/conversations", alice, {"participants": str(bob.id)}
+        )
+        assert status == 201
+        assert (await next_event(socket))["type"] == "new-conversation"

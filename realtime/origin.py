@@ -1,0 +1,66 @@
+"""Which origins may open a websocket with a session cookie: those Django's CSRF check accepts.
+
+A browser sends its session cookie to any site's websocket (cross-site websocket hijacking), so
+a handshake authenticated by the session is accepted only from an origin that
+CsrfViewMiddleware would accept a form from: this site itself — the same scheme, host and port —
+or an entry of CSRF_TRUSTED_ORIGINS, exact or ``https://*.example.com`` for the subdomains.
+``https://host`` is not ``http://host``: a page served over plain HTTP (readable and writable by
+anyone on the network) does not speak for the HTTPS site, nor the reverse.
+
+The handshake is read as Django reads an HTTP request (ASGIRequest): the host as ``get_host()``
+gives it (Host, or X-Forwarded-Host with USE_X_FORWARDED_HOST, checked against ALLOWED_HOSTS)
+and the scheme as ``HttpRequest.scheme`` does — SECURE_PROXY_SSL_HEADER's header when that is
+set and the header sent (behind a TLS proxy: deploy/nginx/gleepost.conf), the connection's own
+otherwise (``wss`` is secure). daphne's websocket scope names no scheme, so a daphne serving TLS
+itself counts as plain HTTP here: run it behind a proxy that sends the header.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.asgi import ASGIRequest
+from django.utils.http import is_same_domain
+
+# A websocket's ASGI scheme as HttpRequest.scheme names it ("ws" when the scope has none).
+_HTTP_SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
+
+
+def handshake_request(scope: dict[str, Any]) -> ASGIRequest:
+    """The handshake as Django reads an HTTP request with the same headers and scheme."""
+    scheme = _HTTP_SCHEMES.get(scope.get("scheme") or "ws", "http")
+    return ASGIRequest({**scope, "type": "http", "method": "GET", "scheme": scheme}, io.BytesIO())
+
+
+def origin_allowed(scope: dict[str, Any]) -> bool:
+    """True when the handshake's Origin is this site (scheme, host and port) or a trusted one."""
+    request = handshake_request(scope)
+    origin = request.META.get("HTTP_ORIGIN")
+    if not origin:
+        return False
+    try:
+        own_origin = f"{'https' if request.is_secure() else 'http'}://{request.get_host()}"
+    except DisallowedHost:
+        own_origin = None
+    return origin == own_origin or trusted(origin)
+
+
+def trusted(origin: str) -> bool:
+    """True when ``origin`` is listed in CSRF_TRUSTED_ORIGINS, or is a subdomain of a wildcard
+    entry of the same scheme (as CsrfViewMiddleware reads the setting)."""
+    entries = settings.CSRF_TRUSTED_ORIGINS
+    if origin in (entry for entry in entries if "*" not in entry):
+        return True
+    try:
+        parsed = urlsplit(origin)
+    except ValueError:
+        return False
+    return any(
+        is_same_domain(parsed.netloc, wildcard.netloc.lstrip("*"))
+        for wildcard in (urlsplit(entry) for entry in entries if "*" in entry)
+        if wildcard.scheme == parsed.scheme
+    )
