@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -103,3 +104,11 @@ def test_console_pages_link_the_favicon() -> None:
     parser = Links()
     parser.feed(response.content.decode())
     assert parser.icons == ["/favicon.ico"]
+
+
+def test_the_admins_view_site_link_answers(admin_client: Client) -> None:
+    page = admin_client.get("/admin/")
+    assert page.status_code == 200
+    view_site = re.search(r'<a href="([^"]*)">View site</a>', page.content.decode())
+    assert view_site is not None
+    assert admin_client.get(view_site[1]).status_code == 200
