@@ -1,5 +1,5 @@
-"""Root URLs: the v1 API under /api/v1/ with its documentation, health probes, the admin, and
-media in development."""
+"""Root URLs: a landing page, the v1 API under /api/v1/ with its documentation, health probes,
+the admin, the console, and media in development."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -26,6 +26,8 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.landing, name="landing"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("api/v1/", include(api_v1)),
     api_route("healthz", views.HealthzView.as_view(), "healthz"),
     api_route("readyz", views.ReadyzView.as_view(), "readyz"),
@@ -51,6 +53,7 @@ if gp_settings.SERVE_FILES:
         re_path(
             r"^examples/browser/?$",
             RedirectView.as_view(url="/examples/browser/index.html", query_string=True),
+            name="examples-browser",
         ),
         re_path(
             r"^examples/browser/(?P<path>.+)$",

@@ -1,10 +1,11 @@
 """``GET /healthz`` and ``GET /readyz``, for load balancers and orchestrators (README, Health
-checks), and ``GET /api/v1/asyncapi.yaml``, the websocket protocol for client developers.
+checks); ``GET /api/v1/asyncapi.yaml``, the websocket protocol for client developers; and the
+landing page at ``/`` with its ``/favicon.ico``, for people who open the service in a browser.
 
-Neither authenticates nor is rate-limited: a probe carries no credentials, and a probe refused
-would take the process out of rotation. They reveal nothing sensitive (statuses, latencies,
-exception class names), but ``readyz`` does a database query and a Redis connect per call:
-expose them to the load balancer, not to the internet.
+The probes neither authenticate nor are rate-limited: a probe carries no credentials, and a
+probe refused would take the process out of rotation. They reveal nothing sensitive (statuses,
+latencies, exception class names), but ``readyz`` does a database query and a Redis connect per
+call: expose them to the load balancer, not to the internet.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -25,6 +29,8 @@ from gleepost import health
 from gleepost.api import ApiView
 
 ASYNCAPI_PATH = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.yaml"
+# 16 and 32 px PNG images in an ICO file: what every browser asks /favicon.ico for.
+FAVICON = (Path(__file__).resolve().parent / "favicon.ico").read_bytes()
 
 
 class ProbeView(ApiView):
@@ -86,3 +92,20 @@ class ReadyzView(ProbeView):
 def asyncapi_document(request: HttpRequest) -> FileResponse:
     """``docs/asyncapi.yaml`` as committed: the OpenAPI document's websocket counterpart."""
     return FileResponse(ASYNCAPI_PATH.open("rb"), content_type="application/yaml; charset=utf-8")
+
+
+@require_safe
+def landing(request: HttpRequest) -> HttpResponse:
+    """``/``: what the service is, and links to everything a person can open in a browser."""
+    try:
+        examples_url: str | None = reverse("examples-browser")
+    except NoReverseMatch:  # GLEEPOST_SERVE_FILES off: nginx or a CDN serves the files
+        examples_url = None
+    return render(request, "gleepost/landing.html", {"examples_url": examples_url})
+
+
+@require_safe
+@cache_control(public=True, max_age=24 * 60 * 60)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers fetch for every page (a 404 logged a warning each time)."""
+    return HttpResponse(FAVICON, content_type="image/vnd.microsoft.icon")
