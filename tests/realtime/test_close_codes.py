@@ -196,18 +196,19 @@ def _python_branches() -> dict[int, list[str]]:
                         found.append(constants[right.id])
                     else:
                         assert isinstance(right, ast.Constant), ast.unparse(right)
+                        assert isinstance(right.value, int), ast.unparse(right)
                         found.append(right.value)
         return found
 
     branches: dict[int, list[str]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If):
-            body = "\n".join(ast.unparse(statement) for statement in node.body)
-            for code in codes_in(node.test):
+    for found in ast.walk(tree):
+        if isinstance(found, ast.If):
+            body = "\n".join(ast.unparse(statement) for statement in found.body)
+            for code in codes_in(found.test):
                 branches.setdefault(code, []).append(body)
-        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.IfExp):
-            body = f"{ast.unparse(node.targets[0])} = {ast.unparse(node.value.body)}"
-            for code in codes_in(node.value.test):
+        elif isinstance(found, ast.Assign) and isinstance(found.value, ast.IfExp):
+            body = f"{ast.unparse(found.targets[0])} = {ast.unparse(found.value.body)}"
+            for code in codes_in(found.value.test):
                 branches.setdefault(code, []).append(body)
     return branches
 
