@@ -58,7 +58,7 @@ from gleepost.logs import JsonFormatter, log_format_from, make_handler
 from gleepost.redaction import redact
 from gleepost.shutdown import GracefulServer
 from realtime.channel_queue import ChannelQueue
-from realtime.close_codes import CLOSE_TOO_SLOW
+from realtime.close_codes import CLOSE_TOO_SLOW, NO_CLOSE_FRAME
 
 logger = logging.getLogger("gleepost.server")  # also when run as __main__
 
@@ -237,8 +237,11 @@ class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
         logger.info(
             "websocket closed by the %s with %s",
             "server" if by_server else "client",
-            code or "no close frame (1006)",
-            extra={"close_code": code or 1006, "closed_by": "server" if by_server else "client"},
+            code or f"no close frame ({NO_CLOSE_FRAME})",
+            extra={
+                "close_code": code or NO_CLOSE_FRAME,
+                "closed_by": "server" if by_server else "client",
+            },
         )
 
     def connectionMade(self) -> None:

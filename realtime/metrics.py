@@ -14,17 +14,21 @@ from typing import Literal, get_args
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from realtime.close_codes import CLOSE_INVALID_CREDENTIALS, CLOSE_POLICY, NO_CLOSE_FRAME
+
 CONNECTIONS_OPEN = Gauge(
     "gleepost_websocket_connections_open",
     "Websocket connections open on this process, from the handshake to the close.",
 )
 CONNECTIONS_OPENED = Counter(
     "gleepost_websocket_connections_opened",
-    "Websocket handshakes this process received, refused ones (4001, 4008) included.",
+    "Websocket handshakes this process received, refused ones"
+    f" ({CLOSE_INVALID_CREDENTIALS}, {CLOSE_POLICY}) included.",
 )
 CONNECTIONS_CLOSED = Counter(
     "gleepost_websocket_connections_closed",
-    "Websocket connections ended, by close code as daphne reported it (1006: dropped without"
+    "Websocket connections ended, by close code as daphne reported it"
+    f" ({NO_CLOSE_FRAME}: dropped without"
     " a close frame; none: the consumer ended without seeing the close, having raised or been"
     " cancelled at shutdown).",
     ["code"],

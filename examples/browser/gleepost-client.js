@@ -122,7 +122,16 @@
     }
     var healthy = this.openedAt !== 0 && Date.now() - this.openedAt >= STABLE_AFTER_MS;
     this.attempt = healthy ? 0 : this.attempt + 1;
+    if (code === 1001) {
+      // The server process is going away; another answers. A random delay under a second
+      // spreads that process's clients out.
+      this.attempt = 0;
+    }
     var delay = Math.random() * Math.min(this.maxBackoffMs, BACKOFF_BASE_MS * Math.pow(2, this.attempt));
+    if (code === 4009) {
+      // It fell behind and the server closed it; the server has the events: resume at once.
+      delay = 0;
+    }
     this.onState("closed", "code " + code + "; reconnecting in " + (delay / 1000).toFixed(1) + " s");
     this.timer = setTimeout(this.connect.bind(this), delay);
   };

@@ -28,7 +28,7 @@ from gleepost.conf import DEFAULTS
 from notifications import actions as notification_actions
 from notifications.models import Notification
 from posts import actions as post_actions
-from realtime import close_codes, consumers, events, frames
+from realtime import consumers, events, frames
 from realtime.throttling import TELL_INTERVAL_SECS
 from tests.conftest import Member
 from tests.realtime.schemas import (
@@ -208,7 +208,7 @@ class TestDocumentStructure:
         assert stream_event_types() == STREAM_TYPES
         assert event_types() - stream_event_types() == LIVE_TYPES
 
-    def test_limits_and_close_codes_are_those_of_the_code(self) -> None:
+    def test_limits_are_those_of_the_code(self) -> None:
         channel = load_document()["channels"]["websocket"]
         limits = channel["x-limits"]
         assert limits["maxFrameBytes"] == frames.MAX_FRAME_BYTES == 64 * 1024
@@ -237,9 +237,6 @@ class TestDocumentStructure:
         assert post_ids["items"] == {"$ref": "#/components/schemas/ClientId"}
         assert resolve("#/components/schemas/ClientId")["maximum"] == frames.MAX_ID - 1
         assert resolve("#/components/schemas/Epoch")["maxLength"] == frames.MAX_EPOCH_CHARS
-        documented = {entry["code"] for entry in channel["x-close-codes"]}
-        in_code = {v for k, v in vars(close_codes).items() if k.startswith("CLOSE_")}
-        assert documented == in_code, "a close code the consumer uses must be documented"
         validate_event(json.loads(consumers.INVALID_CREDENTIALS))
 
 

@@ -96,8 +96,16 @@
     }
     var healthy = openedAt !== 0 && Date.now() - openedAt > STABLE_AFTER_MS;
     attempt = healthy ? 0 : attempt + 1;
+    if (code === 1001) {
+      // The server process is going away; another answers: a random delay under a second.
+      attempt = 0;
+    }
     // Full jitter: clients dropped together by a restart do not come back together.
     var delay = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * Math.pow(2, attempt));
+    if (code === 4009) {
+      // It fell behind and the server closed it; the server has the events: resume at once.
+      delay = 0;
+    }
     setState("closed", "code " + code + "; reconnecting in " + (delay / 1000).toFixed(1) + " s");
     reconnectTimer = setTimeout(connect, delay);
   }
