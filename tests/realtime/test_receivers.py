@@ -4,23 +4,33 @@ of it; a change that is rolled back sends nothing."""
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import connection
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from accounts import actions as account_actions
 from conversations import actions as conversation_actions
 from conversations.models import Conversation, Message
-from realtime import events
+from notifications import actions as notification_actions
+from posts import actions as post_actions
+from posts.models import Network
+from realtime import events, receivers
 from realtime.history import current_position
 from realtime.models import StreamEvent
+from realtime.publish import publisher
 from tests.conftest import Member
 from tests.realtime.conftest import Connect, Socket
+from videos import actions as video_actions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -125,7 +135,10 @@ async def after_leaving(
     for socket in sockets:
         await socket.assert_silent(0.2)  # the others are not told
     position = await run(current_position)(carol.id)
-    return AfterLeaving(left, other, *sockets, carol, dave, position.seq)
+    alice_socket, bob_socket, carol_socket, dave_socket = sockets
+    return AfterLeaving(
+        left, other, alice_socket, bob_socket, carol_socket, dave_socket, carol, dave, position.seq
+    )
 
 
 @pytest.mark.asyncio
@@ -203,3 +216,343 @@ class TestWhoLeftHearsNothing:
         assert (await s.carol.next_event())["type"] == "new-conversation"
         await run(conversation_actions.do_send_message)(s.left, alice.user, "welcome back")
         assert (await s.carol.next_event())["data"]["text"] == "welcome back"
+
+
+# ---- A change that is rolled back sends nothing ---------------------------------------------
+#
+# Each receiver of realtime.receivers, through the real action inside a transaction that rolls
+# back: no event reaches a connected client and nothing reaches the publisher. Then the same
+# action committed does reach them, so the silence is the rollback's.
+
+
+class RolledBack(Exception):
+    pass
+
+
+def rolled_back(change: Callable[[], object]) -> None:
+    """``change()`` inside a transaction that then rolls back."""
+    with pytest.raises(RolledBack), transaction.atomic():
+        change()
+        raise RolledBack
+
+
+async def roll_back(change: Callable[[], object]) -> None:
+    await run(rolled_back)(change)
+
+
+@pytest.fixture
+def published(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The label of everything handed to the publisher, which still sends it (a spy on the
+    real one, not a stand-in): events and control messages alike."""
+    labels: list[str] = []
+    send, send_many = publisher.send, publisher.send_many
+
+    def spy_send(groups: Iterable[str], message: dict[str, Any], label: str) -> None:
+        labels.append(label)
+        send(groups, message, label)
+
+    def spy_send_many(sends: Iterable[tuple[Iterable[str], dict[str, Any], str]]) -> None:
+        listed = list(sends)
+        labels.extend(label for _, _, label in listed)
+        send_many(listed)
+
+    monkeypatch.setattr(publisher, "send", spy_send)
+    monkeypatch.setattr(publisher, "send_many", spy_send_many)
+    return labels
+
+
+COVERED: set[str] = set()
+Test = TypeVar("Test", bound=Callable[..., Any])
+
+
+def covers(receiver: Callable[..., None]) -> Callable[[Test], Test]:
+    """Marks the rollback test of ``receiver``."""
+
+    def mark(test: Test) -> Test:
+        COVERED.add(receiver.__name__)
+        return test
+
+    return mark
+
+
+def test_every_receiver_has_a_rollback_test() -> None:
+    names = {name for name in vars(receivers) if name.startswith("on_")}
+    assert names == COVERED
+
+
+async def network_of(creator: Member, *members: Member) -> Network:
+    network = await run(post_actions.do_create_network)(creator.user, "Campus")
+    await run(post_actions.do_add_network_members)(network, creator.user, [m.id for m in members])
+    return network
+
+
+async def subscribed(socket: Socket, **targets: list[int]) -> None:
+    await socket.send_json_to({"action": "SUBSCRIBE", **targets})
+    for _ in targets.get("posts", []):
+        assert (await socket.next_event())["type"] == "views"
+    await socket.assert_silent(0.2)
+
+
+async def chat(creator: Member, *others: Member, live: bool = False) -> Conversation:
+    conversation, _ = await run(conversation_actions.do_create_conversation)(
+        creator.user, [o.id for o in others], live=live
+    )
+    return conversation
+
+
+@pytest.mark.asyncio
+class TestRolledBackChangesSendNothing:
+    @covers(receivers.on_message_sent)
+    async def test_message(
+        self, connect: Connect, published: list[str], alice: Member, bob: Member
+    ) -> None:
+        conversation = await chat(alice, bob)
+        socket = await connect(bob)
+        published.clear()
+        send = functools.partial(conversation_actions.do_send_message, conversation, alice.user)
+        await roll_back(lambda: send("doomed"))
+        await socket.assert_silent()
+        assert published == []
+        await run(send)("kept")
+        assert (await socket.next_event())["data"]["text"] == "kept"
+
+    @covers(receivers.on_messages_read)
+    async def test_read(
+        self, connect: Connect, published: list[str], alice: Member, bob: Member
+    ) -> None:
+        conversation = await chat(alice, bob)
+        message = await run(conversation_actions.do_send_message)(conversation, alice.user, "x")
+        socket = await connect(alice)
+        published.clear()
+        read = functools.partial(conversation_actions.do_mark_read, conversation, bob.user)
+        await roll_back(lambda: read(message.pk))
+        await socket.assert_silent()
+        assert published == []
+        await run(read)(message.pk)
+        assert (await socket.next_event())["type"] == "read"
+
+    @covers(receivers.on_conversation_created)
+    async def test_new_conversation(
+        self, connect: Connect, published: list[str], alice: Member, bob: Member
+    ) -> None:
+        socket = await connect(bob)
+        create = functools.partial(conversation_actions.do_create_conversation, alice.user)
+        await roll_back(lambda: create([bob.id]))
+        await socket.assert_silent()
+        assert published == []
+        await run(create)([bob.id])
+        assert (await socket.next_event())["type"] == "new-conversation"
+
+    @covers(receivers.on_participants_added)
+    async def test_participants_added(
+        self, connect: Connect, published: list[str], alice: Member, bob: Member, carol: Member
+    ) -> None:
+        conversation = await chat(alice, bob)
+        socket = await connect(carol)
+        published.clear()
+        add = functools.partial(conversation_actions.do_add_participants, conversation, alice.user)
+        await roll_back(lambda: add([carol.id]))
+        await socket.assert_silent()
+        assert published == []  # neither the event nor the control message
+        await run(add)([carol.id])
+        assert (await socket.next_event())["type"] == "new-conversation"
+
+    @covers(receivers.on_participant_left)
+    async def test_participant_left(
+        self, connect: Connect, published: list[str], alice: Member, bob: Member, carol: Member
+    ) -> None:
+        conversation = await chat(alice, bob, carol)
+        socket = await connect(carol)
+        published.clear()
+        leave = functools.partial(conversation_actions.do_leave_conversation, conversation)
+        await roll_back(lambda: leave(carol.user))
+        assert published == []
+        # Still in it: she hears its messages.
+        await run(conversation_actions.do_send_message)(conversation, alice.user, "still")
+        assert (await socket.next_event())["data"]["text"] == "still"
+        published.clear()
+        await run(leave)(carol.user)
+        assert published == ["realtime.conversation_changed"]
+
+    @covers(receivers.on_conversation_ended)
+    async def test_ended_conversation(
+        self, connect: Connect, published: list[str], alice: Member, bob: Member
+    ) -> None:
+        conversation = await chat(alice, bob, live=True)
+        socket = await connect(bob)
+        published.clear()
+        end = functools.partial(conversation_actions.do_end_conversation, conversation)
+        await roll_back(end)
+        await socket.assert_silent()
+        assert published == []
+        await run(end)()
+        assert (await socket.next_event())["type"] == "ended-conversation"
+
+    @covers(receivers.on_conversation_made_regular)
+    async def test_changed_conversation(
+        self, connect: Connect, published: list[str], alice: Member, bob: Member
+    ) -> None:
+        conversation = await chat(alice, bob, live=True)
+        socket = await connect(bob)
+        published.clear()
+        regular = functools.partial(conversation_actions.do_make_regular, conversation)
+        await roll_back(regular)
+        await socket.assert_silent()
+        assert published == []
+        await run(regular)()
+        assert (await socket.next_event())["type"] == "changed-conversation"
+
+    @covers(receivers.on_notification_created)
+    async def test_notification(
+        self, connect: Connect, published: list[str], alice: Member, bob: Member
+    ) -> None:
+        socket = await connect(bob)
+        request = functools.partial(notification_actions.do_request_contact, alice.user)
+        await roll_back(lambda: request(bob.id))
+        await socket.assert_silent()
+        assert published == []
+        await run(request)(bob.id)
+        assert (await socket.next_event())["type"] == "notification"
+
+    @covers(receivers.on_video_ready)
+    async def test_video_ready(
+        self,
+        connect: Connect,
+        published: list[str],
+        alice: Member,
+        tmp_path: Path,
+        settings: Any,
+    ) -> None:
+        settings.MEDIA_ROOT = str(tmp_path / "media")
+        outputs = []
+        for name in ("out.mp4", "out.webm", "thumb.jpg"):
+            (tmp_path / name).write_bytes(b"not really " + name.encode())
+            outputs.append(tmp_path / name)
+        video = await run(video_actions.do_upload_video)(
+            alice.user, SimpleUploadedFile("clip.mp4", b"raw bytes", "video/mp4")
+        )
+        socket = await connect(alice)
+        published.clear()
+        ready = functools.partial(video_actions.do_mark_video_ready, video, *outputs)
+        await roll_back(ready)
+        await socket.assert_silent()
+        assert published == []
+        await run(ready)()
+        assert (await socket.next_event())["type"] == "video-ready"
+
+    @covers(receivers.on_post_views_changed)
+    async def test_views(
+        self, connect: Connect, published: list[str], alice: Member, bob: Member
+    ) -> None:
+        network = await network_of(alice, bob)
+        post = await run(post_actions.do_create_post)(network, alice.user, "seen?")
+        socket = await connect(bob)
+        await subscribed(socket, posts=[post.pk])
+        published.clear()
+        view = functools.partial(post_actions.do_record_views, alice.user)
+        await roll_back(lambda: view([(post.pk, timezone.now())]))
+        # A first view's count is sent at once (realtime.view_counts): well within this.
+        await socket.assert_silent(0.5)
+        assert published == []
+        await run(view)([(post.pk, timezone.now())])
+        event = await socket.next_event()
+        assert (event["type"], event["data"]["views"]) == ("views", 1)
+
+    @covers(receivers.on_post_created)
+    async def test_post(
+        self, connect: Connect, published: list[str], alice: Member, bob: Member
+    ) -> None:
+        network = await network_of(alice, bob)
+        socket = await connect(bob)
+        await subscribed(socket, networks=[network.pk])
+        create = functools.partial(post_actions.do_create_post, network, alice.user)
+        await roll_back(lambda: create("doomed"))
+        await socket.assert_silent()
+        assert published == []
+        await run(create)("kept")
+        assert (await socket.next_event())["data"]["text"] == "kept"
+
+    @covers(receivers.on_comment_added)
+    async def test_comment(
+        self, connect: Connect, published: list[str], alice: Member, bob: Member
+    ) -> None:
+        network = await network_of(alice, bob)
+        post = await run(post_actions.do_create_post)(network, bob.user, "mine")
+        socket = await connect(bob)
+        await subscribed(socket, posts=[post.pk])
+        published.clear()
+        comment = functools.partial(post_actions.do_comment, post, alice.user)
+        await roll_back(lambda: comment("doomed"))
+        await socket.assert_silent()
+        assert published == []  # nor bob's "commented" notification
+        await run(comment)("kept")
+        events = [await socket.next_event(), await socket.next_event()]
+        assert sorted(e["type"] for e in events) == ["comment", "notification"]
+
+    @covers(receivers.on_presence_changed)
+    async def test_presence(
+        self, connect: Connect, published: list[str], alice: Member, bob: Member
+    ) -> None:
+        await chat(alice, bob)
+        socket = await connect(bob)
+        published.clear()
+        presence = functools.partial(account_actions.do_set_presence, alice.user)
+        await roll_back(lambda: presence("mobile"))
+        await socket.assert_silent()
+        assert published == []
+        await run(presence)("mobile")
+        assert (await socket.next_event())["type"] == "presence"
+
+    @covers(receivers.on_post_deleted)
+    async def test_post_deleted(
+        self, connect: Connect, published: list[str], alice: Member, bob: Member
+    ) -> None:
+        network = await network_of(alice, bob)
+        post = await run(post_actions.do_create_post)(network, alice.user, "doomed?")
+        socket = await connect(bob)
+        await subscribed(socket, posts=[post.pk])
+        published.clear()
+        delete = functools.partial(post_actions.do_delete_post, post, alice.user)
+        await roll_back(delete)
+        assert published == []
+        # Still subscribed: its comments reach him.
+        await run(post_actions.do_comment)(post, alice.user, "still here")
+        assert (await socket.next_event())["data"]["text"] == "still here"
+        published.clear()
+        await run(post_actions.do_delete_post)(post, alice.user)
+        assert published == ["realtime.post_removed"]
+
+    @covers(receivers.on_network_member_removed)
+    async def test_network_member_removed(
+        self, connect: Connect, published: list[str], alice: Member, bob: Member
+    ) -> None:
+        network = await network_of(alice, bob)
+        socket = await connect(bob)
+        await subscribed(socket, networks=[network.pk])
+        published.clear()
+        remove = functools.partial(post_actions.do_remove_network_member, network, alice.user)
+        await roll_back(lambda: remove(bob.id))
+        assert published == []
+        # Still a subscribed member: the network's posts reach him.
+        await run(post_actions.do_create_post)(network, alice.user, "for bob")
+        assert (await socket.next_event())["data"]["text"] == "for bob"
+        published.clear()
+        await run(remove)(bob.id)
+        assert published == ["realtime.network_left"]
+
+    @covers(receivers.on_tokens_revoked)
+    async def test_tokens_revoked(
+        self, connect: Connect, published: list[str], alice: Member, bob: Member
+    ) -> None:
+        conversation = await chat(alice, bob)
+        socket = await connect(bob)
+        published.clear()
+        revoke = functools.partial(account_actions.do_revoke_tokens, bob.user)
+        await roll_back(revoke)
+        assert published == []
+        # Still open, still his: a message reaches him.
+        await run(conversation_actions.do_send_message)(conversation, alice.user, "open?")
+        assert (await socket.next_event())["data"]["text"] == "open?"
+        await run(revoke)()
+        assert await socket.next_event() == {"error": "Invalid credentials"}
+        assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4001}
