@@ -28,7 +28,7 @@ from posts import actions as post_actions
 from posts.models import Post
 from realtime import consumers
 from tests.conftest import Member
-from tests.realtime.conftest import Connect
+from tests.realtime.conftest import Connect, Socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -37,13 +37,31 @@ run = database_sync_to_async
 RATE_LIMITED = {"type": "error", "data": {"reason": "rate limited"}}
 
 
-class TestAuthentication:
-    async def test_token_in_query_is_accepted(self, connect: Connect, alice: Member) -> None:
-        socket = await connect(alice)
-        await socket.assert_silent()
+async def assert_connected_as(socket: Socket, member: Member, other: Member) -> None:
+    """The connection is ``member``'s: an event for them reaches it, and nothing before it (a
+    refused handshake is accepted too, then answers an error and closes with 4001)."""
+    conversation, _ = await run(conversation_actions.do_create_conversation)(
+        other.user, [member.id]
+    )
+    event = await socket.next_event()
+    assert (event["type"], event["location"]) == (
+        "new-conversation",
+        f"/conversations/{conversation.pk}",
+    )
 
-    async def test_token_in_header_is_accepted(self, connect: Connect, alice: Member) -> None:
-        await connect(headers=[(b"x-gp-auth", alice.auth_header.encode())])
+
+class TestAuthentication:
+    async def test_token_in_query_is_accepted(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        socket = await connect(alice)
+        await assert_connected_as(socket, alice, bob)
+
+    async def test_token_in_header_is_accepted(
+        self, connect: Connect, alice: Member, bob: Member
+    ) -> None:
+        socket = await connect(headers=[(b"x-gp-auth", alice.auth_header.encode())])
+        await assert_connected_as(socket, alice, bob)
 
     async def test_ws_path_alias(self, connect: Connect, alice: Member) -> None:
         await connect(alice, path="/ws")
