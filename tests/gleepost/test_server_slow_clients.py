@@ -198,11 +198,12 @@ async def test_fifty_stalled_clients_are_closed_and_do_not_slow_a_healthy_one(
     assert codes.count(4009) == STALLED, codes
     # Each had more than the bound waiting: it read less than its share before the close.
     assert all(len(r.texts) < MESSAGES // 2 for r in results), [len(r.texts) for r in results]
-    # Generous: the benchmark measures. Beside the stalled clients each message goes to 51
-    # sockets, not 1, and on a starved CPU that work alone made the median 11x what it was
-    # alone; a healthy client that waited on stalled ones would wait for their close,
-    # seconds for each message.
-    assert statistics.median(loaded) < max(3.0, 10 * statistics.median(baseline))
+    # Generous: the benchmark measures. Beside the stalled clients each message goes to 26
+    # sockets, not 1: on a starved CPU (a CPU hog, load 4) that work alone made the median 16x
+    # what it was alone (3.3 s against 0.21). What this catches is a server held up by the
+    # stalled clients: with each send to a client that is behind holding it 50 ms, the median
+    # was 136 s. Each message also has to come within 30 s of the one before.
+    assert statistics.median(loaded) < max(10.0, 20 * statistics.median(baseline))
     assert sorted(replayed) == sorted(set(replayed)), "a message replayed twice"
     assert set(replayed) >= missed
     # Bounded: a stalled client costs at most the hard limit, never its whole backlog.
