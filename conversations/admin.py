@@ -11,7 +11,23 @@ from conversations.models import Conversation, Message, Participant
 from gleepost.exceptions import DomainError
 
 
-class ParticipantInline(admin.TabularInline[Participant, Conversation]):
+class ReadOnlyParticipants:
+    """Who is in a conversation changes through the actions alone (joining, leaving), which
+    announce it: a row added, changed or deleted here would go unannounced, and a user removed
+    so would go on hearing the conversation's typing for as long as the others' connections
+    trust what they read of it (realtime.consumers, PARTICIPATION_CACHE_SECS)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ParticipantInline(ReadOnlyParticipants, admin.TabularInline[Participant, Conversation]):
     model = Participant
     extra = 0
     raw_id_fields = ("user",)
@@ -93,7 +109,7 @@ class MessageAdmin(admin.ModelAdmin[Message]):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(admin.ModelAdmin[Participant]):
+class ParticipantAdmin(ReadOnlyParticipants, admin.ModelAdmin[Participant]):
     list_display = ("id", "conversation", "user", "last_read", "joined_at", "left_at")
     list_filter = ("left_at",)
     search_fields = ("user__username", "=conversation__id")

@@ -3,7 +3,8 @@
 DRF's own parsers guess where they should refuse: a form body that is not valid UTF-8 is read
 with replacement characters (or as Latin-1), a JSON string may hold a lone surrogate that the
 database cannot store, duplicate JSON keys silently keep the last value, and a deeply nested
-JSON body raises RecursionError. Each of those is a 400 here, before any view sees the data.
+JSON body raises RecursionError (at a depth that depends on the caller's stack). Each of those
+is a 400 here, before any view sees the data; nesting is bounded by gleepost.json_depth.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from django.http import QueryDict
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
+from gleepost.json_depth import TOO_DEEP, nests_deeper_than
+
 # Multipart text fields are decoded by Django with errors="replace", which leaves this behind.
 REPLACEMENT_CHARACTER = "\ufffd"
 
@@ -30,13 +33,17 @@ class JSONParser(parsers.JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         encoding = _encoding(parser_context)
         try:
+            text = stream.read().decode(encoding)
+            if nests_deeper_than(text):
+                raise ParseError(TOO_DEEP)
             data = json.loads(
-                stream.read().decode(encoding),
+                text,
                 object_pairs_hook=_object_with_unique_keys,
                 parse_constant=_no_constant,
             )
         except RecursionError as error:
-            raise ParseError("JSON nested too deeply") from error
+            # Only a caller already within MAX_JSON_DEPTH frames of the recursion limit.
+            raise ParseError(TOO_DEEP) from error
         except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, the checks above
             raise ParseError(f"JSON parse error - {error}") from error
         if not isinstance(data, self.top_level):

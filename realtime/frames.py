@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from gleepost.json_depth import TOO_DEEP, nests_deeper_than
+
 MAX_FRAME_BYTES = 64 * 1024
 MAX_POSTS_PER_FRAME = 1000
 MAX_NETWORKS_PER_FRAME = 100
@@ -79,10 +81,15 @@ def parse_frame(text: str | None, data: bytes | None) -> Action:
         raise FrameError("binary frames are not supported; send JSON text")
     if len(text) > MAX_FRAME_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
         raise FrameError(f"frame too large (at most {MAX_FRAME_BYTES} bytes)")
+    if nests_deeper_than(text):
+        raise FrameError(TOO_DEEP)
     try:
         body = json.loads(text)
-    except (ValueError, RecursionError):
+    except ValueError:
         raise FrameError("not valid JSON") from None
+    except RecursionError:
+        # Only a caller already within MAX_JSON_DEPTH frames of the recursion limit gets here.
+        raise FrameError(TOO_DEEP) from None
     if not isinstance(body, dict):
         raise FrameError("a frame must be a JSON object")
     action = body.get("action")

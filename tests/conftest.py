@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,8 @@ from accounts.tokens import issue_token
 from tests.signal_recorder import record_signal  # noqa: F401  (a fixture for every test)
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# The binding spec (README.md): beside the repository, not in it.
+SPEC_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "spec"
 
 
 @dataclass
@@ -50,6 +53,8 @@ def _requirement_unmet(item: pytest.Item) -> str | None:
 
         if shutil.which("ffmpeg") is None:
             return "needs ffmpeg on PATH"
+    if item.get_closest_marker("needs_spec") and not SPEC_FOLDER.is_dir():
+        return f"needs the spec beside the repository, at {SPEC_FOLDER}"
     if item.get_closest_marker("needs_chromium"):
         from tests.browser import CHROMIUM
 

@@ -2,7 +2,14 @@
 
 Real daphne over real TCP. Fifty connections stop reading (a 4 KiB receive buffer, and the
 client's transport paused as soon as the handshake is done) while a healthy client's latency is
-measured.
+measured, against a round without them.
+
+The stalled clients stay paused until daphne says it is closing them: the server closes a
+connection that has been over the bound for ``SLOW_CLIENT_GRACE_SECS``, and one that reads again
+before that has not stopped reading. Each client goes over the bound at its 109th message
+(what the kernel buffers hold is fixed), so when this test resumed them as soon as the healthy
+client had its messages, the verdict depended on how long the round went on after that: on
+a fast machine less than the grace, and none was closed ("having read 200"; issue 13).
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,7 +35,7 @@ from conversations import actions as conversation_actions
 from gleepost.server import HARD_LIMIT_FACTOR
 from tests.conftest import Member
 from tests.realtime.e2e import auth_query, http, ws_url
-from tests.servers import daphne, processes, rss_kib
+from tests.servers import daphne, daphne_log_path, processes, rss_kib
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -34,6 +43,13 @@ UNSENT_BOUND = 256 * 1024
 STALLED = 50
 MESSAGES = 400
 TEXT = "x" * 4000
+# daphne's keepalive drops a client that has not answered a ping (sent after 20 s, answered
+# within 30): on a machine busy enough to stretch a round past that, a stalled client would be
+# dropped without a close frame before this test reads its 4009. Not what is tested here.
+NO_KEEPALIVE = ("--ping-interval", "3600")
+# How long after the loaded round the server may take to close every stalled client: its grace
+# (2 s) and a wide margin for a busy machine; it is waited for, not slept.
+CLOSE_WAIT_SECS = 60.0
 
 
 async def stalled_connection(base: str, member: Member) -> ClientConnection:
@@ -58,14 +74,19 @@ async def stalled_connection(base: str, member: Member) -> ClientConnection:
     return connection
 
 
+def message_text(tag: str, i: int) -> str:
+    """The ``i``th message of a round; its first 10 characters name it."""
+    return f"{tag}{i}:{TEXT}"
+
+
 def send_all(
-    base: str, sender: Member, conversations: list[int], sent_at: dict[str, float]
+    base: str, sender: Member, conversations: list[int], sent_at: dict[str, float], tag: str
 ) -> None:
     """Post MESSAGES messages, alternating conversations, 4 at a time, noting each send time
     in ``sent_at`` (read concurrently by the healthy client's reader)."""
 
     def one(i: int) -> None:
-        text = f"{i}:{TEXT}"
+        text = message_text(tag, i)
         sent_at[text[:10]] = time.monotonic()
         status, body = http(
             "POST",
@@ -92,13 +113,13 @@ async def healthy_latencies(
 
 
 async def run_round(
-    base: str, alice: Member, bob: Member, conversations: list[int]
+    base: str, alice: Member, bob: Member, conversations: list[int], tag: str
 ) -> tuple[list[float], float]:
     sent: dict[str, float] = {}
     async with connect(ws_url(base, query=auth_query(bob)), max_size=2**20) as healthy:
         reader = asyncio.create_task(healthy_latencies(healthy, sent, MESSAGES))
         started = time.monotonic()
-        await asyncio.to_thread(send_all, base, alice, conversations, sent)
+        await asyncio.to_thread(send_all, base, alice, conversations, sent, tag)
         latencies = await reader
     return latencies, time.monotonic() - started
 
@@ -130,58 +151,110 @@ async def test_fifty_stalled_clients_are_closed_and_do_not_slow_a_healthy_one(
         # Long enough for this test to read every stalled client's backlog and its close frame.
         "GLEEPOST_SLOW_CLIENT_ABORT_SECS": "120",
     }
-    with daphne(env) as base:
+    with daphne(env, NO_KEEPALIVE) as base:
         pid = processes[base].pid
-        baseline, baseline_secs = await run_round(base, alice, bob, conversations)
+        baseline, baseline_secs = await run_round(base, alice, bob, conversations, "b")
         rss_before = rss_kib(pid)
         stalled = [await stalled_connection(base, m) for m in stalled_members]
-        loaded, loaded_secs = await run_round(base, alice, bob, conversations)
+        loaded, loaded_secs = await run_round(base, alice, bob, conversations, "l")
         rss_loaded = rss_kib(pid)
-        codes = await asyncio.gather(*(close_code(connection) for connection in stalled))
+        log = daphne_log_path(urlsplit(base).port or 0)
+        closing = await wait_until_closing(log, stalled, CLOSE_WAIT_SECS)
+        results = await asyncio.gather(*(read_to_close(c) for c in stalled))
         await asyncio.sleep(1)
         rss_after = rss_kib(pid)
 
-        # A closed client resumes and gets every message it missed: nothing was dropped.
+        # A closed client resumes from the last event it read and gets every message it
+        # missed: nothing was dropped.
+        first = results[0]
+        # Its conversation, conversations[0], has the loaded round's even messages.
+        expected = {message_text("l", i)[:10] for i in range(0, MESSAGES, 2)}
+        missed = expected - set(first.texts)
         member = stalled_members[0]
         async with connect(
-            ws_url(base, query=auth_query(member, 0, await epoch_of(member)))
+            ws_url(base, query=auth_query(member, first.last_seq, await epoch_of(member))),
+            max_size=2**20,
         ) as again:
-            replayed = []
-            while len(replayed) < MESSAGES // 2:
+            replayed: list[str] = []
+            while missed - set(replayed):
                 event = json.loads(await asyncio.wait_for(again.recv(), 10))
                 if event["type"] == "message":
-                    replayed.append(event)
+                    replayed.append(event["data"]["text"][:10])
 
+    codes = [r.code for r in results]
     with capsys.disabled():
         print(
             f"\nslow clients: healthy p50/p99 {statistics.median(baseline) * 1e3:.1f}/"
-            f"{p99(baseline) * 1e3:.1f} ms alone ({MESSAGES / baseline_secs:.0f} msg/s), "
+            f"{p99(baseline) * 1e3:.1f} ms alone "
+            f"({MESSAGES / baseline_secs:.0f} msg/s), "
             f"{statistics.median(loaded) * 1e3:.1f}/{p99(loaded) * 1e3:.1f} ms beside "
             f"{STALLED} stalled ({MESSAGES / loaded_secs:.0f} msg/s); closed with 4009: "
             f"{codes.count(4009)}/{STALLED}, other: {[c for c in codes if c != 4009]}; "
+            f"first read {len(first.texts)} live, {len(replayed)} on resuming; "
             f"daphne RSS {rss_before} KiB before, {rss_loaded} loaded, {rss_after} after"
         )
     assert len(loaded) == MESSAGES
+    assert closing == STALLED, f"daphne closed {closing}/{STALLED} within {CLOSE_WAIT_SECS} s"
     assert codes.count(4009) == STALLED, codes
-    assert p99(loaded) < max(0.5, 2 * p99(baseline))
-    assert len(replayed) == MESSAGES // 2
+    # Each had more than the bound waiting: it read less than its share before the close.
+    assert all(len(r.texts) < MESSAGES // 2 for r in results), [len(r.texts) for r in results]
+    # Generous: the benchmark measures. Beside the stalled clients each message goes to 26
+    # sockets, not 1: on a starved CPU (a CPU hog, load 4) that work alone made the median 16x
+    # what it was alone (3.3 s against 0.21). What this catches is a server held up by the
+    # stalled clients: with each send to a client that is behind holding it 50 ms, the median
+    # was 136 s. Each message also has to come within 30 s of the one before.
+    assert statistics.median(loaded) < max(10.0, 20 * statistics.median(baseline))
+    assert sorted(replayed) == sorted(set(replayed)), "a message replayed twice"
+    assert set(replayed) >= missed
     # Bounded: a stalled client costs at most the hard limit, never its whole backlog.
     assert rss_loaded - rss_before < STALLED * UNSENT_BOUND * HARD_LIMIT_FACTOR / 1024
 
 
-async def close_code(connection: ClientConnection) -> int | str | None:
-    """Read a stalled client's backlog to its end: the code it was closed with, or, when no
-    close came, how much it had read (so that a failure says where the backlog was)."""
-    read = 0
+def closing_marker(connection: ClientConnection) -> str:
+    """What daphne logs when it closes this connection as too slow (gleepost.server)."""
+    host, port = connection.local_address[:2]
+    return f"closing websocket [{host!r}, {port}]"
+
+
+async def wait_until_closing(log: Path, stalled: list[ClientConnection], timeout: float) -> int:
+    """Wait, the clients still not reading, until daphne has logged closing each of them (or
+    ``timeout`` passes); how many it has."""
+    markers = {closing_marker(c) for c in stalled}
+    deadline = time.monotonic() + timeout
+    while True:
+        text = log.read_text(errors="replace")
+        closing = sum(marker in text for marker in markers)
+        if closing == len(markers) or time.monotonic() > deadline:
+            return closing
+        await asyncio.sleep(0.2)
+
+
+@dataclass
+class Read:
+    """What a stalled client read once it read again: its messages, and how it ended."""
+
+    code: int | str | None = None
+    texts: list[str] = field(default_factory=list)
+    last_seq: int = 0
+
+
+async def read_to_close(connection: ClientConnection) -> Read:
+    """Read a stalled client's backlog to its end: its messages and the code it was closed
+    with, or, when no close came, how much it had read (so that a failure says where the
+    backlog was)."""
+    read = Read()
     connection.transport.resume_reading()
     try:
         while True:
-            await asyncio.wait_for(connection.recv(), 30)
-            read += 1
+            event = json.loads(await asyncio.wait_for(connection.recv(), 30))
+            read.last_seq = event.get("seq", read.last_seq)
+            if event["type"] == "message":
+                read.texts.append(event["data"]["text"][:10])
     except ConnectionClosed as closed:
-        return closed.rcvd.code if closed.rcvd else None
+        read.code = closed.rcvd.code if closed.rcvd else None
     except TimeoutError:
-        return f"not closed 30 s after its last message, having read {read}"
+        read.code = f"not closed 30 s after its last message, having read {len(read.texts)}"
+    return read
 
 
 async def epoch_of(member: Member) -> str:

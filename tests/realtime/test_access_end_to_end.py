@@ -19,6 +19,9 @@ from websockets.exceptions import ConnectionClosed
 
 from conversations import actions as conversation_actions
 from posts import actions as post_actions
+from realtime.events import views_event
+from realtime.groups import post_group
+from realtime.publish import publisher
 from tests.conftest import Member
 from tests.realtime.e2e import (
     assert_silent,
@@ -103,9 +106,24 @@ async def test_deleted_post_stops_its_events(
 ) -> None:
     first, second = servers
     _, post_id = await campus_post(alice, bob)
+
+    async def probe(views: int) -> None:
+        """An event sent to the post's group through the real channel layer: nothing the REST
+        API does reaches a deleted post's group (a comment on it is a 404), but this would
+        reach a connection still subscribed to it."""
+        event = views_event(post_id, views)
+        publisher.publish([post_group(post_id)], event.text, event.type)
+        await asyncio.to_thread(publisher.flush)
+
     async with connect(ws_url(first, query=auth_query(bob))) as socket:
         await socket.send(json.dumps({"action": "SUBSCRIBE", "posts": [post_id]}))
         assert (await next_event(socket))["type"] == "views"
+        await probe(41)
+        assert await next_event(socket) == {
+            "type": "views",
+            "location": f"/posts/{post_id}",
+            "data": {"views": 41},
+        }
         status, _ = await asyncio.to_thread(
             http, "DELETE", f"{second}/api/v1/posts/{post_id}", alice
         )
@@ -114,6 +132,8 @@ async def test_deleted_post_stops_its_events(
             http, "POST", f"{second}/api/v1/posts/{post_id}/comments", alice, {"text": "late"}
         )
         assert status == 404  # nobody can see it, its author included
+        await asyncio.sleep(1.0)  # the bound this file's promise sets
+        await probe(42)
         await assert_silent(socket, 1.0)
 
 

@@ -30,7 +30,7 @@ from notifications.models import Notification
 from posts import actions as post_actions
 from realtime import consumers, events, frames
 from realtime.throttling import TELL_INTERVAL_SECS
-from tests.conftest import Member
+from tests.conftest import SPEC_FOLDER, Member
 from tests.realtime.schemas import (
     event_types,
     load_document,
@@ -42,7 +42,7 @@ from tests.realtime.schemas import (
 )
 from videos import actions as video_actions
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "spec" / "websockets.md"
+SPEC_PATH = SPEC_FOLDER / "websockets.md"
 PROTOCOL_DOC = Path(__file__).resolve().parents[2] / "docs" / "websocket-protocol.md"
 
 # The design of issue 4: which events are on the user's stream, and which are live-only.
@@ -260,7 +260,16 @@ def _spec_examples() -> list[tuple[str, dict[str, Any]]]:
 
 
 SPEC_EXAMPLES = _spec_examples()
-needs_spec = pytest.mark.skipif(not SPEC_EXAMPLES, reason=f"{SPEC_PATH} is not beside the repo")
+# Skipped on a laptop without the spec, failed in CI (tests/conftest.py).
+needs_spec = pytest.mark.needs_spec
+
+
+def spec_examples_with(key: str) -> list[Any]:
+    """The spec's examples that have ``key``; without the spec, one stand-in, so that the test
+    exists and its ``needs_spec`` skips it or (in CI) fails it, rather than pytest skipping
+    an empty parameter set whatever CI says."""
+    found = [pytest.param(e, id=label) for label, e in SPEC_EXAMPLES if key in e]
+    return found or [pytest.param(None, id="spec-missing")]
 
 
 def as_the_server_sends(example: dict[str, Any]) -> dict[str, Any]:
@@ -291,7 +300,7 @@ def test_spec_has_an_example_of_every_original_event_and_action() -> None:
 @needs_spec
 @pytest.mark.parametrize(
     "example",
-    [pytest.param(example, id=label) for label, example in SPEC_EXAMPLES if "type" in example],
+    spec_examples_with("type"),
 )
 def test_spec_event_example_validates_as_the_server_sends_it(example: dict[str, Any]) -> None:
     validate_event(as_the_server_sends(example))
@@ -300,7 +309,7 @@ def test_spec_event_example_validates_as_the_server_sends_it(example: dict[str, 
 @needs_spec
 @pytest.mark.parametrize(
     "example",
-    [pytest.param(example, id=label) for label, example in SPEC_EXAMPLES if "action" in example],
+    spec_examples_with("action"),
 )
 def test_spec_action_example_validates(example: dict[str, Any]) -> None:
     validate_frame(example)
@@ -656,57 +665,10 @@ def world(
 
 
 def _group_message(world: SimpleNamespace) -> Any:
-    """A message in a conversation that belongs to a network (issue 4: it carries ``group``)."""
-    if "group" not in {field.name for field in Conversation._meta.get_fields()}:
-        pytest.skip("conversations have no group yet (issue 4, being written)")
+    """A message in a conversation that belongs to a network: it carries ``group``."""
     Conversation.objects.filter(pk=world.regular.pk).update(group=world.network)
     world.regular.refresh_from_db()
     return conversation_actions.do_send_message(world.regular, world.alice, "hello group")
-
-
-def _new_builder(names: list[str], world: SimpleNamespace) -> events.Event:
-    """Call a builder written with issue 4, binding its parameters by name."""
-    builder = next((getattr(events, n) for n in names if hasattr(events, n)), None)
-    if builder is None:
-        pytest.skip(f"realtime.events has no {' or '.join(names)} yet (issue 4, being written)")
-    now = timezone.now()
-    available = {
-        "comment": world.comment,
-        "post": world.post,
-        "post_id": world.post.pk,
-        "network": world.network,
-        "network_id": world.network.pk,
-        "network_ids": [world.network.pk],
-        "networks": [world.network.pk],
-        "conversation": world.live,
-        "conversation_id": world.live.pk,
-        "user": world.bob,
-        "user_id": world.bob.pk,
-        "typing": True,
-        "form": "mobile",
-        "at": now,
-        "time": now,
-        "reason": "not allowed",
-        "since": 5,
-        "seq": 5,
-        "epoch": "5f2a9c1e",
-    }
-    try:
-        from realtime.history import Position
-
-        available["position"] = Position(5, "5f2a9c1e")
-    except ImportError:
-        pass
-    arguments = {}
-    for name, parameter in inspect.signature(builder).parameters.items():
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        if name in available:
-            arguments[name] = available[name]
-        elif parameter.default is parameter.empty:
-            pytest.fail(f"{builder.__name__} takes {name!r}: teach this test to make one")
-    event: events.Event = builder(**arguments)
-    return event
 
 
 BUILDERS: list[tuple[str, Callable[[SimpleNamespace], events.Event]]] = [
@@ -723,13 +685,16 @@ BUILDERS: list[tuple[str, Callable[[SimpleNamespace], events.Event]]] = [
     ("views", lambda w: events.views_event(w.post.pk, w.post.views_count)),
     ("error", lambda w: events.error_event("not valid JSON")),
     ("error refused posts", lambda w: events.not_allowed_posts_event([w.post.pk, 999])),
-    ("error refused networks", lambda w: _new_builder(["not_allowed_networks_event"], w)),
-    ("error refused typing", lambda w: _new_builder(["conversation_refused_event"], w)),
-    ("comment", lambda w: _new_builder(["comment_event"], w)),
-    ("post", lambda w: _new_builder(["post_event", "network_post_event"], w)),
-    ("typing", lambda w: _new_builder(["typing_event"], w)),
-    ("presence", lambda w: _new_builder(["presence_event"], w)),
-    ("resync-required", lambda w: _new_builder(["resync_required_event", "resync_event"], w)),
+    ("error refused networks", lambda w: events.not_allowed_networks_event([w.network.pk, 999])),
+    (
+        "error refused typing",
+        lambda w: events.conversation_refused_event(w.live.pk, "not allowed"),
+    ),
+    ("comment", lambda w: events.comment_event(w.comment)),
+    ("post", lambda w: events.post_event(w.post)),
+    ("typing", lambda w: events.typing_event(w.live.pk, w.bob.pk, True)),
+    ("presence", lambda w: events.presence_event(w.bob.pk, "mobile", timezone.now())),
+    ("resync-required", lambda w: events.resync_required_event(5, "5f2a9c1e")),
 ]
 
 

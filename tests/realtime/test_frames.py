@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accounts.models import PresenceForm
+from gleepost.json_depth import MAX_JSON_DEPTH, TOO_DEEP
 from realtime.frames import (
     MAX_FRAME_BYTES,
     MAX_NETWORKS_PER_FRAME,
@@ -22,6 +23,7 @@ from realtime.frames import (
     Unsubscribe,
     parse_frame,
 )
+from tests.stack_depth import at_stack_depth
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -218,8 +220,51 @@ def test_multibyte_text_is_measured_in_bytes() -> None:
 
 
 def test_deeply_nested_json_is_a_frame_error() -> None:
-    with pytest.raises(FrameError, match="not valid JSON"):
+    with pytest.raises(FrameError) as refused:
         parse_frame("[" * 30_000 + "]" * 30_000, None)
+    assert refused.value.reason == TOO_DEEP
+
+
+def presence_nested(depth: int, kind: str) -> str:
+    """A presence frame whose unknown attribute makes it ``depth`` levels deep in all."""
+    inner = "[" * (depth - 1) + "]" * (depth - 1) if kind == "list" else '{"a":' * (depth - 1)
+    inner += "" if kind == "list" else "1" + "}" * (depth - 1)
+    return '{"action":"presence","form":"mobile","x":' + (inner or "1") + "}"
+
+
+@pytest.mark.parametrize("kind", ["list", "object"])
+def test_nesting_up_to_the_bound_is_parsed_and_past_it_refused(kind: str) -> None:
+    assert parse_frame(presence_nested(MAX_JSON_DEPTH, kind), None) == Presence("mobile")
+    with pytest.raises(FrameError) as refused:
+        parse_frame(presence_nested(MAX_JSON_DEPTH + 1, kind), None)
+    assert refused.value.reason == TOO_DEEP
+
+
+def test_brackets_inside_strings_do_not_nest() -> None:
+    # Escaped quotes inside, an escaped backslash at the end: one string all along.
+    frame = '{"action":"presence","form":"mobile","x":"' + '\\"[{' * 1000 + '\\\\"}'
+    assert parse_frame(frame, None) == Presence("mobile")
+
+
+def answer(text: str) -> object:
+    try:
+        return parse_frame(text, None)
+    except FrameError as error:
+        return error.reason
+
+
+@pytest.mark.parametrize(
+    "depth", [1, MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1, 500, 900, 950, 990, 1000, 1100, 10_000]
+)
+@pytest.mark.parametrize("kind", ["list", "object"])
+def test_the_answer_to_nesting_does_not_depend_on_the_callers_stack(depth: int, kind: str) -> None:
+    # Once, json.loads raised RecursionError at the interpreter's limit counted from its caller:
+    # ~950 levels parsed from a shallow stack and failed from a deep one (issue 13).
+    frame = presence_nested(depth, kind)
+    expected = Presence("mobile") if depth <= MAX_JSON_DEPTH else TOO_DEEP
+    assert answer(frame) == expected
+    # Far deeper than the consumer ever runs, and still MAX_JSON_DEPTH frames and more left.
+    assert at_stack_depth(MAX_JSON_DEPTH + 20, lambda: answer(frame)) == expected
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from websockets.exceptions import ConnectionClosed
 from conversations import actions as conversation_actions
 from conversations.models import Conversation
 from gleepost.asgi import application
+from gleepost.json_depth import MAX_JSON_DEPTH, TOO_DEEP
 from posts import actions as post_actions
 from posts.models import Network, Post
 from realtime import history
@@ -166,7 +167,11 @@ def nested(depth: int, kind: str) -> str:
 
 deep = st.builds(
     lambda depth, kind: Frame(nested(depth, kind)),
-    st.integers(min_value=1, max_value=40_000),
+    # Around the bound, around the interpreter's recursion limit (where json.loads once failed
+    # or not by the caller's stack depth: issue 13), and anywhere.
+    st.sampled_from([MAX_JSON_DEPTH - 1, MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1])
+    | st.integers(min_value=900, max_value=1100)
+    | st.integers(min_value=1, max_value=40_000),
     st.sampled_from(["list", "object", "attribute"]),
 )
 
@@ -384,6 +389,34 @@ async def test_each_kind_of_hostile_frame_once(world: World, alice: Member, fram
     finally:
         await socket.disconnect()
     await watcher_still_hears(world, "still here")
+
+
+@pytest.mark.parametrize(
+    ("frame", "too_deep"),
+    [
+        # nested(n, "attribute") is a presence frame n + 1 levels deep.
+        (nested(MAX_JSON_DEPTH - 1, "attribute"), False),
+        (nested(MAX_JSON_DEPTH, "attribute"), True),
+        (nested(MAX_JSON_DEPTH + 1, "list"), True),
+        (nested(990, "attribute"), True),
+        (nested(1000, "object"), True),
+        ("[" * 30_000, True),
+    ],
+    ids=["at the bound", "one past it", "a list past it", "990", "1000 objects", "unclosed"],
+)
+async def test_nesting_is_answered_by_its_depth_alone(
+    world: World, alice: Member, frame: str, too_deep: bool
+) -> None:
+    """The consumer's answer is the documented one, not whatever the parser's stack allowed."""
+    socket = Socket(application, f"/api/v1/ws?{auth_query(alice)}")
+    connected, _ = await socket.connect(timeout=5)
+    assert connected
+    try:
+        await socket.send_to(text_data=frame)
+        answers = await answers_until_probe(socket)
+    finally:
+        await socket.disconnect()
+    assert answers == ([{"type": "error", "data": {"reason": TOO_DEEP}}] if too_deep else [])
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from conversations import actions as conversation_actions
 from conversations.models import Conversation
 from conversations.serializers import message_data
 from gleepost.times import format_time
+from notifications import actions as notification_actions
 from posts import actions as post_actions
 from posts.models import Comment, Network, Post
 from posts.serializers import CommentSerializer, PostSerializer
@@ -427,7 +428,11 @@ class TestTyping:
         assert (await bob_socket.next_event())["type"] == "typing"
         await run(conversation_actions.do_add_participants)(conversation, alice.user, [carol.id])
         carol_socket = await connect(carol)
-        await asyncio.sleep(0.3)  # the change reaches alice's connection
+        # The addition's control message reaches alice's connection before anything published
+        # after it (the publisher keeps their order, the connection handles them in turn).
+        await run(conversation_actions.do_send_message)(conversation, alice.user, "welcome")
+        for socket in (alice_socket, bob_socket, carol_socket):
+            assert (await socket.next_event())["data"]["text"] == "welcome"
         await alice_socket.send_json_to(typing_frame(conversation.pk, False))
         assert (await carol_socket.next_event())["data"]["user"] == alice.id
         assert (await bob_socket.next_event())["data"]["typing"] is False
@@ -442,7 +447,10 @@ class TestTyping:
         await run(conversation_actions.do_end_conversation)(conversation)
         assert (await alice_socket.next_event())["type"] == "ended-conversation"
         assert (await bob_socket.next_event())["type"] == "ended-conversation"
-        await asyncio.sleep(0.3)  # the change reaches alice's connection
+        # The ending's control message (sent after that event) reaches alice's connection
+        # before anything published after it: a notification of hers.
+        await run(notification_actions.do_request_contact)(bob.user, alice.id)
+        assert (await alice_socket.next_event())["type"] == "notification"
         await alice_socket.send_json_to(typing_frame(conversation.pk))
         assert await alice_socket.next_event() == {
             "type": "error",

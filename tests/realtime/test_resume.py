@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -300,9 +299,13 @@ async def test_subscribe_sends_the_current_views_at_once(
     from tests.realtime.test_consumers import make_post
 
     post = await make_post(alice, bob)
+    watcher = await connect(bob)
+    await watcher.subscribe_posts([post.pk])
     for _ in range(3):
         await run(post_actions.do_record_views)(alice.user, [(post.pk, timezone.now())])
-    await asyncio.sleep(1.5)  # let that burst's coalesced events go out before subscribing
+    # That burst's coalesced events are out once the last count has reached a subscriber.
+    while (await watcher.next_event())["data"] != {"views": 3}:
+        pass
     socket = await connect(bob)
     assert await socket.subscribe_posts([post.pk]) == {post.pk: 3}
     await socket.assert_silent(1.5)  # and nothing more: the count did not change since

@@ -33,7 +33,8 @@ async def test_burst_sends_first_count_at_once_and_final_count_after_window(
     first = await socket.next_event()
     first_at = time.monotonic() - start
     assert first["data"] == {"views": 1}
-    assert first_at < 0.5
+    # At once: before the window it opened has ended (held for its window, it would come after).
+    assert first_at < VIEWS_COALESCE_SECS
 
     # Nine more views inside the window: no event until the window ends.
     for _ in range(9):
@@ -43,8 +44,11 @@ async def test_burst_sends_first_count_at_once_and_final_count_after_window(
     second = await socket.next_event(timeout=3)
     second_at = time.monotonic() - start
     assert second["data"] == {"views": 10}
-    assert second_at - first_at >= VIEWS_COALESCE_SECS * 0.9
-    assert second_at - burst_end <= VIEWS_COALESCE_SECS + 0.5
+    # Not before the window, which opened after ``start``, has ended; and the final count within
+    # the window that was open when the burst ended (bounds a busy machine cannot break: the
+    # first holds whatever the delays, and the second has a window's worth of slack).
+    assert second_at >= VIEWS_COALESCE_SECS
+    assert second_at - burst_end < 2 * VIEWS_COALESCE_SECS
     # The burst is over: nothing more is sent.
     await socket.assert_silent(VIEWS_COALESCE_SECS + 0.3)
 
