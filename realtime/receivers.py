@@ -14,8 +14,17 @@ from typing import Any
 from django.db import transaction
 
 from accounts.signals import CredentialsRevoked
-from conversations.models import Conversation, Message, Participant
+from conversations.models import Conversation, Participant
 from conversations.selectors import co_participant_ids
+from conversations.signals import (
+    ConversationCreated,
+    ConversationEnded,
+    ConversationMadeRegular,
+    MessageSent,
+    MessagesRead,
+    ParticipantLeft,
+    ParticipantsAdded,
+)
 from notifications.models import Notification
 from posts.models import Comment, Post
 from realtime import access, events
@@ -45,53 +54,52 @@ def _guarded(build: Callable[[], None], what: str) -> None:
         logger.exception("could not build the %s event", what)
 
 
-def on_message_sent(
-    sender: Any, message: Message, read_markers: dict[int, int], **kwargs: Any
-) -> None:
+def on_message_sent(sender: Any, sent: MessageSent, **kwargs: Any) -> None:
     # The sender read the participants under the conversation's lock: they are the recipients.
     _guarded(
-        lambda: publish_to_streams(events.message_event(message, read_markers), read_markers),
+        lambda: publish_to_streams(
+            events.message_event(sent.message, sent.read_markers), sent.read_markers
+        ),
         "message",
     )
 
 
-def on_messages_read(
-    sender: Any, conversation: Conversation, user_id: int, last_read: int, **kwargs: Any
-) -> None:
+def on_messages_read(sender: Any, read: MessagesRead, **kwargs: Any) -> None:
+    conversation_id = read.conversation.pk
     _guarded(
         lambda: publish_to_streams(
-            events.read_event(conversation.pk, user_id, last_read),
-            _participants(conversation.pk),
+            events.read_event(conversation_id, read.user_id, read.last_read),
+            _participants(conversation_id),
         ),
         "read",
     )
 
 
-def on_conversation_created(
-    sender: Any, conversation: Conversation, user_ids: list[int], **kwargs: Any
-) -> None:
+def on_conversation_created(sender: Any, created: ConversationCreated, **kwargs: Any) -> None:
+    _tell_placed_in(created.conversation, created.user_ids)
+
+
+def on_participants_added(sender: Any, added: ParticipantsAdded, **kwargs: Any) -> None:
+    # Only the newcomers are "placed in a new conversation"; the others are not told.
+    _tell_placed_in(added.conversation, added.user_ids)
+    _conversation_changed(added.conversation.pk)
+
+
+def _tell_placed_in(conversation: Conversation, user_ids: Iterable[int]) -> None:
+    """``new-conversation`` to each of ``user_ids``, who were just placed in ``conversation``."""
     _guarded(
         lambda: publish_to_streams(events.new_conversation_event(conversation), user_ids),
         "new-conversation",
     )
 
 
-def on_participants_added(
-    sender: Any, conversation: Conversation, user_ids: list[int], **kwargs: Any
-) -> None:
-    # Only the newcomers are "placed in a new conversation"; the others are not told.
-    on_conversation_created(sender, conversation, user_ids)
-    _conversation_changed(conversation.pk)
-
-
-def on_participant_left(
-    sender: Any, conversation: Conversation, user_id: int, **kwargs: Any
-) -> None:
+def on_participant_left(sender: Any, left: ParticipantLeft, **kwargs: Any) -> None:
     # No event (the others are not notified), but nobody's typing may reach them any more.
-    _conversation_changed(conversation.pk, also=[user_id])
+    _conversation_changed(left.conversation.pk, also=[left.user_id])
 
 
-def on_conversation_ended(sender: Any, conversation: Conversation, **kwargs: Any) -> None:
+def on_conversation_ended(sender: Any, ended: ConversationEnded, **kwargs: Any) -> None:
+    conversation = ended.conversation
     _guarded(
         lambda: publish_to_streams(
             events.ended_conversation_event(conversation), _participants(conversation.pk)
@@ -114,7 +122,10 @@ def _conversation_changed(conversation_id: int, also: Iterable[int] = ()) -> Non
     )
 
 
-def on_conversation_made_regular(sender: Any, conversation: Conversation, **kwargs: Any) -> None:
+def on_conversation_made_regular(
+    sender: Any, made_regular: ConversationMadeRegular, **kwargs: Any
+) -> None:
+    conversation = made_regular.conversation
     _guarded(
         lambda: publish_to_streams(
             events.changed_conversation_event(conversation), _participants(conversation.pk)
