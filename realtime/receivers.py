@@ -26,7 +26,13 @@ from conversations.signals import (
     ParticipantsAdded,
 )
 from notifications.models import Notification
-from posts.models import Comment, Post
+from posts.signals import (
+    CommentAdded,
+    NetworkMemberRemoved,
+    PostCreated,
+    PostDeleted,
+    PostViewsChanged,
+)
 from realtime import access, events
 from realtime.groups import network_group, post_group, user_group
 from realtime.publish import publish_on_commit, publish_to_streams, send_control_on_commit
@@ -150,21 +156,23 @@ def on_video_ready(sender: Any, video: Video, **kwargs: Any) -> None:
     )
 
 
-def on_post_views_changed(sender: Any, counts: dict[int, int], **kwargs: Any) -> None:
+def on_post_views_changed(sender: Any, changed: PostViewsChanged, **kwargs: Any) -> None:
     # Counts are coalesced (at most one event per post per second), so they go to the
     # coalescer after commit rather than straight to the channel layer.
-    snapshot = dict(counts)
+    snapshot = dict(changed.counts)
     transaction.on_commit(lambda: view_counts.changed(snapshot))
 
 
-def on_post_created(sender: Any, post: Post, **kwargs: Any) -> None:
+def on_post_created(sender: Any, created: PostCreated, **kwargs: Any) -> None:
+    post = created.post
     _guarded(
         lambda: publish_on_commit(events.post_event(post), [network_group(post.network_id)]),
         "post",
     )
 
 
-def on_comment_added(sender: Any, comment: Comment, **kwargs: Any) -> None:
+def on_comment_added(sender: Any, added: CommentAdded, **kwargs: Any) -> None:
+    comment = added.comment
     _guarded(
         lambda: publish_on_commit(events.comment_event(comment), [post_group(comment.post_id)]),
         "comment",
@@ -185,15 +193,17 @@ def on_presence_changed(sender: Any, user_id: int, form: str, at: datetime, **kw
 # Access that ends while connected: the connections concerned are told to let go.
 
 
-def on_post_deleted(sender: Any, post: Any, **kwargs: Any) -> None:
+def on_post_deleted(sender: Any, deleted: PostDeleted, **kwargs: Any) -> None:
+    post_id = deleted.post.pk
     send_control_on_commit(
-        [post_group(post.pk)], {"type": "realtime.post_removed", "post": post.pk}
+        [post_group(post_id)], {"type": "realtime.post_removed", "post": post_id}
     )
 
 
-def on_network_member_removed(sender: Any, network: Any, user_id: int, **kwargs: Any) -> None:
+def on_network_member_removed(sender: Any, removed: NetworkMemberRemoved, **kwargs: Any) -> None:
     send_control_on_commit(
-        [user_group(user_id)], {"type": "realtime.network_left", "network": network.pk}
+        [user_group(removed.user_id)],
+        {"type": "realtime.network_left", "network": removed.network.pk},
     )
 
 
