@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
-from accounts.signals import CredentialsRevoked
+from accounts.signals import CredentialsRevoked, PresenceChanged
 from conversations.models import Conversation, Participant
 from conversations.selectors import co_participant_ids
 from conversations.signals import (
@@ -25,7 +24,7 @@ from conversations.signals import (
     ParticipantLeft,
     ParticipantsAdded,
 )
-from notifications.models import Notification
+from notifications.signals import NotificationCreated
 from posts.signals import (
     CommentAdded,
     NetworkMemberRemoved,
@@ -37,7 +36,7 @@ from realtime import access, events
 from realtime.groups import network_group, post_group, user_group
 from realtime.publish import publish_on_commit, publish_to_streams, send_control_on_commit
 from realtime.view_counts import view_counts
-from videos.models import Video
+from videos.signals import VideoReady
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +139,8 @@ def on_conversation_made_regular(
     )
 
 
-def on_notification_created(sender: Any, notification: Notification, **kwargs: Any) -> None:
+def on_notification_created(sender: Any, created: NotificationCreated, **kwargs: Any) -> None:
+    notification = created.notification
     _guarded(
         lambda: publish_to_streams(
             events.notification_event(notification), [notification.recipient_id]
@@ -149,7 +149,8 @@ def on_notification_created(sender: Any, notification: Notification, **kwargs: A
     )
 
 
-def on_video_ready(sender: Any, video: Video, **kwargs: Any) -> None:
+def on_video_ready(sender: Any, ready: VideoReady, **kwargs: Any) -> None:
+    video = ready.video
     _guarded(
         lambda: publish_to_streams(events.video_ready_event(video), [video.owner_id]),
         "video-ready",
@@ -179,12 +180,12 @@ def on_comment_added(sender: Any, added: CommentAdded, **kwargs: Any) -> None:
     )
 
 
-def on_presence_changed(sender: Any, user_id: int, form: str, at: datetime, **kwargs: Any) -> None:
+def on_presence_changed(sender: Any, changed: PresenceChanged, **kwargs: Any) -> None:
     # Recipients as of the change: whoever shares an open conversation with the user now.
     _guarded(
         lambda: publish_on_commit(
-            events.presence_event(user_id, form, at),
-            [user_group(u) for u in sorted(co_participant_ids(user_id))],
+            events.presence_event(changed.user_id, changed.form, changed.at),
+            [user_group(u) for u in sorted(co_participant_ids(changed.user_id))],
         ),
         "presence",
     )
