@@ -59,7 +59,7 @@ def _payload_of(signal: Signal, kwargs: dict[str, Any]) -> Any:
 
 
 def _connect(signal: Signal, calls: SignalCalls) -> Callable[..., None]:
-    domain = domain_signals().get(signal, ("", None))[1] is not None
+    domain = signal in domain_signals()
 
     def receiver(sender: Any, **kwargs: Any) -> None:
         kwargs.pop("signal", None)
