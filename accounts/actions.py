@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import AuthToken, PresenceForm, User
-from accounts.signals import presence_changed
+from accounts.signals import PresenceChanged, presence_changed
 from accounts.tokens import issue_token
 from gleepost.exceptions import InvalidInput
 
@@ -96,5 +96,7 @@ def do_set_presence(user: User, form: str) -> datetime:
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(presence_form=form, presence_at=at)
         user.presence_form, user.presence_at = form, at
-        presence_changed.send(sender=User, user_id=user.pk, form=form, at=at)
+        presence_changed.send(
+            sender=User, changed=PresenceChanged(user_id=user.pk, form=form, at=at)
+        )
     return at

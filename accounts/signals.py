@@ -1,12 +1,14 @@
 """Domain signals of the accounts app. Receivers live in other apps (e.g. ``realtime``).
 
-Each is sent inside the transaction that made the change: receivers that talk to the outside
-defer to ``transaction.on_commit``.
+Each signal carries one frozen dataclass, defined beside it and named for the fact. Each is sent
+inside the transaction that made the change: receivers that talk to the outside defer to
+``transaction.on_commit``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.dispatch import Signal
 
@@ -29,7 +31,18 @@ class CredentialsRevoked:
 # Sent with ``revoked=CredentialsRevoked(...)`` by accounts.access, whatever path ended them.
 credentials_revoked = Signal()
 
-# A user announced their presence (the websocket's ``presence`` action). Sent inside the
-# transaction that stored it. Arguments: user_id: int, form: str ("desktop" or "mobile"),
-# at: datetime (when it was announced, as stored on the user).
+
+@dataclass(frozen=True)
+class PresenceChanged:
+    """A user announced their presence (the websocket's ``presence`` action) and it is stored.
+
+    ``form`` is "desktop" or "mobile"; ``at`` is when it was announced, as stored on the user.
+    """
+
+    user_id: int
+    form: str
+    at: datetime
+
+
+# Sent with changed=PresenceChanged(...) by accounts.actions.do_set_presence.
 presence_changed = Signal()

@@ -123,7 +123,10 @@ def do_create_conversation(
             Participant(conversation=conversation, user=user, joined_at=now) for user in users
         )
         signals.conversation_created.send(
-            sender=Conversation, conversation=conversation, user_ids=[u.pk for u in users]
+            sender=Conversation,
+            created=signals.ConversationCreated(
+                conversation=conversation, user_ids=[u.pk for u in users]
+            ),
         )
     return conversation, True
 
@@ -163,8 +166,9 @@ def do_add_participants(
         if added:
             signals.participants_added.send(
                 sender=Conversation,
-                conversation=conversation,
-                user_ids=[u.pk for u in added],
+                added=signals.ParticipantsAdded(
+                    conversation=conversation, user_ids=[u.pk for u in added]
+                ),
             )
     return [u.pk for u in added]
 
@@ -193,7 +197,9 @@ def do_send_message(conversation: Conversation, sender: User, text: str) -> Mess
         if sender.pk not in markers:
             raise NotFound("Not found")
         message = queries.add_message(locked, sender, text)
-        signals.message_sent.send(sender=Message, message=message, read_markers=markers)
+        signals.message_sent.send(
+            sender=Message, sent=signals.MessageSent(message=message, read_markers=markers)
+        )
     return message
 
 
@@ -213,9 +219,9 @@ def do_mark_read(conversation: Conversation, user: User, message_id: int) -> boo
         if moved:
             signals.messages_read.send(
                 sender=Conversation,
-                conversation=conversation,
-                user_id=user.pk,
-                last_read=message_id,
+                read=signals.MessagesRead(
+                    conversation=conversation, user_id=user.pk, last_read=message_id
+                ),
             )
     return bool(moved)
 
@@ -228,7 +234,9 @@ def do_end_conversation(conversation: Conversation) -> bool:
         ended = Conversation.objects.filter(pk=conversation.pk, ended=False).update(ended=True)
         if ended:
             conversation.refresh_from_db()
-            signals.conversation_ended.send(sender=Conversation, conversation=conversation)
+            signals.conversation_ended.send(
+                sender=Conversation, ended=signals.ConversationEnded(conversation=conversation)
+            )
     return bool(ended)
 
 
@@ -242,7 +250,10 @@ def do_make_regular(conversation: Conversation) -> None:
             raise InvalidInput("Conversation has ended")
         Conversation.objects.filter(pk=locked.pk).update(expiry_time=None)
         conversation.refresh_from_db()
-        signals.conversation_made_regular.send(sender=Conversation, conversation=conversation)
+        signals.conversation_made_regular.send(
+            sender=Conversation,
+            made_regular=signals.ConversationMadeRegular(conversation=conversation),
+        )
 
 
 def do_leave_conversation(conversation: Conversation, user: User) -> None:
@@ -256,7 +267,8 @@ def do_leave_conversation(conversation: Conversation, user: User) -> None:
         if not left:
             raise NotFound("Not found")
         signals.participant_left.send(
-            sender=Conversation, conversation=conversation, user_id=user.pk
+            sender=Conversation,
+            left=signals.ParticipantLeft(conversation=conversation, user_id=user.pk),
         )
 
 

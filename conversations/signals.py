@@ -1,24 +1,93 @@
 """Domain signals of conversations: one per fact a client may need to hear about.
 
-They are sent inside the transaction that made the change. A receiver that talks to the outside
-world (the realtime layer) must defer that work with ``transaction.on_commit`` so a rolled-back
-change announces nothing.
+Each signal carries one frozen dataclass, defined beside it and named for the fact, as its only
+argument (``message_sent.send(sender=Message, sent=MessageSent(...))``). They are sent inside the
+transaction that made the change, as its last step. A receiver that talks to the outside world
+(the realtime layer) must defer that work with ``transaction.on_commit`` so a rolled-back change
+announces nothing. The payloads hold the objects the action already has, not copies: the message
+send is a benchmarked hot path (bench/README.md, "POST a message").
 """
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from django.dispatch import Signal
 
-# conversation: Conversation, user_ids: list[int] (everyone placed in it by this change)
+from conversations.models import Conversation, Message
+
+
+@dataclass(frozen=True)
+class ConversationCreated:
+    """A new conversation was started; ``user_ids`` are everyone placed in it (its creator
+    first). Not sent when an existing regular conversation is returned instead."""
+
+    conversation: Conversation
+    user_ids: Sequence[int]
+
+
+@dataclass(frozen=True)
+class ParticipantsAdded:
+    """Users were placed in an existing conversation; ``user_ids`` are only the newcomers
+    (someone who left a regular conversation and came back counts as one)."""
+
+    conversation: Conversation
+    user_ids: Sequence[int]
+
+
+@dataclass(frozen=True)
+class ParticipantLeft:
+    """``user_id`` left a regular conversation: they get none of its events from now on."""
+
+    conversation: Conversation
+    user_id: int
+
+
+@dataclass(frozen=True)
+class MessageSent:
+    """A message was posted. ``read_markers`` maps the user id of everyone in the conversation
+    as it was sent (its recipients, the sender included) to their last read message id, read
+    under the conversation's lock."""
+
+    message: Message
+    read_markers: Mapping[int, int]
+
+
+@dataclass(frozen=True)
+class MessagesRead:
+    """``user_id``'s read marker moved forward to ``last_read`` (never sent when it did not)."""
+
+    conversation: Conversation
+    user_id: int
+    last_read: int
+
+
+@dataclass(frozen=True)
+class ConversationEnded:
+    """A live conversation ended: by a participant, an admin or its expiry. Sent once."""
+
+    conversation: Conversation
+
+
+@dataclass(frozen=True)
+class ConversationMadeRegular:
+    """A live conversation became a regular one, which never expires."""
+
+    conversation: Conversation
+
+
+# Sent with created=ConversationCreated(...) by do_create_conversation.
 conversation_created = Signal()
-# conversation: Conversation, user_ids: list[int] (only the newly added users)
+# Sent with added=ParticipantsAdded(...) by do_add_participants.
 participants_added = Signal()
-# conversation: Conversation, user_id: int (left a regular conversation)
+# Sent with left=ParticipantLeft(...) by do_leave_conversation.
 participant_left = Signal()
-# message: Message, read_markers: dict[int, int] (user id: last read message id of everyone in
-# the conversation as the message was sent; its recipients)
+# Sent with sent=MessageSent(...) by do_send_message.
 message_sent = Signal()
-# conversation: Conversation, user_id: int, last_read: int (the marker moved forward)
+# Sent with read=MessagesRead(...) by do_mark_read.
 messages_read = Signal()
-# conversation: Conversation (a live conversation ended, by a user, an admin or its expiry)
+# Sent with ended=ConversationEnded(...) by do_end_conversation.
 conversation_ended = Signal()
-# conversation: Conversation (a live conversation became a regular one)
+# Sent with made_regular=ConversationMadeRegular(...) by do_make_regular.
 conversation_made_regular = Signal()

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from gleepost.exceptions import InvalidInput, NotFound
 from notifications.models import Contact, Notification
-from notifications.signals import notification_created
+from notifications.signals import NotificationCreated, notification_created
 from posts.models import Post
 
 
@@ -27,7 +27,9 @@ def do_notify(
         notification = Notification.objects.create(
             recipient=recipient, type=type, actor=actor, post=post
         )
-        notification_created.send(sender=Notification, notification=notification)
+        notification_created.send(
+            sender=Notification, created=NotificationCreated(notification=notification)
+        )
     return notification
 
 

@@ -1,7 +1,8 @@
 """Network, post, view, comment and like state changes (rest-api.md, Networks and posts).
 
 Every action validates, writes and announces its domain fact (``posts.signals``) in one
-transaction. Anything the actor may not see is reported as NotFound, exactly as the REST API
+transaction; the module docstring there lists the changes no client hears of, which announce
+nothing. Anything the actor may not see is reported as NotFound, exactly as the REST API
 reports it, so that views stay thin and callers outside HTTP get the same rules.
 """
 
@@ -22,9 +23,13 @@ from notifications.models import Notification
 from posts.models import Comment, Like, Membership, Network, Post, PostView
 from posts.permissions import can_see_post, is_member, visible_post_ids
 from posts.signals import (
+    CommentAdded,
+    NetworkMemberRemoved,
+    PostCreated,
+    PostDeleted,
+    PostViewsChanged,
     comment_added,
     network_member_removed,
-    network_members_added,
     post_created,
     post_deleted,
     post_views_changed,
@@ -39,7 +44,6 @@ def do_create_network(creator: User, name: str) -> Network:
     with transaction.atomic():
         network = Network.objects.create(name=name, creator=creator)
         Membership.objects.create(network=network, user=creator)
-        network_members_added.send(sender=Network, network=network, user_ids=[creator.pk])
     return network
 
 
@@ -62,8 +66,6 @@ def do_add_network_members(network: Network, actor: User, user_ids: Sequence[int
         Membership.objects.bulk_create(
             [Membership(network=network, user_id=user_id) for user_id in added]
         )
-        if added:
-            network_members_added.send(sender=Network, network=network, user_ids=added)
     return added
 
 
@@ -77,7 +79,9 @@ def do_remove_network_member(network: Network, actor: User, user_id: int) -> Non
         removed, _ = Membership.objects.filter(network=network, user_id=user_id).delete()
         if not removed:
             raise NotFound("User is not a member of this network")
-        network_member_removed.send(sender=Network, network=network, user_id=user_id)
+        network_member_removed.send(
+            sender=Network, removed=NetworkMemberRemoved(network=network, user_id=user_id)
+        )
 
 
 def do_create_post(network: Network, author: User, text: str) -> Post:
@@ -86,7 +90,7 @@ def do_create_post(network: Network, author: User, text: str) -> Post:
     with transaction.atomic():
         _require_member(network, author)
         post = Post.objects.create(network=network, by=author, text=text)
-        post_created.send(sender=Post, post=post)
+        post_created.send(sender=Post, created=PostCreated(post=post))
     return post
 
 
@@ -106,7 +110,7 @@ def do_delete_post(post: Post, actor: User, *, as_moderator: bool = False) -> No
             return
         locked.deleted = post.deleted = True
         locked.save(update_fields=["deleted"])
-        post_deleted.send(sender=Post, post=locked)
+        post_deleted.send(sender=Post, deleted=PostDeleted(post=locked))
 
 
 def do_record_views(user: User, views: Sequence[tuple[int, datetime]]) -> dict[int, int]:
@@ -132,7 +136,7 @@ def do_record_views(user: User, views: Sequence[tuple[int, datetime]]) -> dict[i
             Post.objects.filter(pk=post_id).update(views_count=F("views_count") + per_post[post_id])
         # The rows stay locked until commit, so these totals include exactly our increments.
         counts = dict(Post.objects.filter(pk__in=per_post).values_list("pk", "views_count"))
-        post_views_changed.send(sender=Post, counts=counts)
+        post_views_changed.send(sender=Post, changed=PostViewsChanged(counts=counts))
     return counts
 
 
@@ -143,12 +147,15 @@ def do_comment(post: Post, user: User, text: str) -> Comment:
         _require_visible(post, user)
         comment = Comment.objects.create(post=post, by=user, text=text)
         do_notify(post.by, Notification.Type.COMMENTED, user, post=post)
-        comment_added.send(sender=Comment, comment=comment)
+        comment_added.send(sender=Comment, added=CommentAdded(comment=comment))
     return comment
 
 
 def do_set_like(post: Post, user: User, liked: bool) -> None:
-    """Like or unlike a post. The author hears of a liker once, however often they re-like."""
+    """Like or unlike a post. The author hears of a liker once, however often they re-like.
+
+    The ``liked`` notification (``notification_created``) is all a client sees of a like: it
+    sends no signal of its own (``posts.signals`` says why)."""
     with transaction.atomic():
         _require_visible(post, user)
         if not liked:
@@ -176,7 +183,8 @@ def _clean_text(text: str, field: str, max_chars: int) -> str:
 
 
 def _lock_network(network: Network) -> None:
-    # Serialises membership changes of one network, so each change is announced exactly once.
+    # Serialises membership changes of one network: two requests adding one user do not both
+    # insert it (the second would fail on the unique constraint), and a removal is announced once.
     Network.objects.select_for_update().filter(pk=network.pk).exists()
 
 

@@ -1,31 +1,75 @@
 """Domain signals of the posts app: facts about networks, posts and views.
 
-Receivers live in other apps (e.g. ``realtime``); this app never imports them. Every signal is
-sent by ``posts.actions`` inside the action's transaction, as its last step, so a failed action
-sends nothing. The transaction may still roll back after the send (an outer ``atomic`` block
-can fail), so a receiver that talks to the outside world (the channel layer, a mail server) must
+Receivers live in other apps (e.g. ``realtime``); this app never imports them. Each signal
+carries one frozen dataclass, defined beside it and named for the fact
+(``post_created.send(sender=Post, created=PostCreated(post=post))``). Every signal is sent by
+``posts.actions`` inside the action's transaction, as its last step, so a failed action sends
+nothing. The transaction may still roll back after the send (an outer ``atomic`` block can
+fail), so a receiver that talks to the outside world (the channel layer, a mail server) must
 defer that work with ``transaction.on_commit``. The sender is always the model class.
+
+Changes that send no signal of their own, because no client hears of them (the protocol has no
+event for them: websockets.md, docs/websocket-protocol.md) and nothing else receives them:
+- a network created, or users added to one: the new member may read and SUBSCRIBE to it from
+  then on, which is checked when they ask;
+- a like: no shape carries likes, so the only thing a client sees of one is the ``liked``
+  notification of a first like, announced by ``notifications.signals.notification_created``
+  inside the like's transaction. An unlike, or a like again, changes nothing a client sees.
 """
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.dispatch import Signal
 
-# Users joined a network (its creator included, when it is created).
-# Arguments: network: Network, user_ids: list[int] (only those who were not members before).
-network_members_added = Signal()
+from posts.models import Comment, Network, Post
 
-# A user left or was removed from a network and can no longer see its posts.
-# Arguments: network: Network, user_id: int.
+
+@dataclass(frozen=True)
+class NetworkMemberRemoved:
+    """``user_id`` left or was removed from ``network`` and can no longer see its posts."""
+
+    network: Network
+    user_id: int
+
+
+@dataclass(frozen=True)
+class PostCreated:
+    """A post was published in its network."""
+
+    post: Post
+
+
+@dataclass(frozen=True)
+class PostDeleted:
+    """The post is marked deleted: nobody may see it or hear about it from now on. Sent once."""
+
+    post: Post
+
+
+@dataclass(frozen=True)
+class PostViewsChanged:
+    """Views were recorded: ``counts`` maps each counted post's id to its new total of views."""
+
+    counts: Mapping[int, int]
+
+
+@dataclass(frozen=True)
+class CommentAdded:
+    """A comment was added to a post its author can see."""
+
+    comment: Comment
+
+
+# Sent with removed=NetworkMemberRemoved(...) by do_remove_network_member.
 network_member_removed = Signal()
-
-# Arguments: post: Post.
+# Sent with created=PostCreated(...) by do_create_post.
 post_created = Signal()
-
-# The post is marked deleted: nobody may see it or hear about it from now on.
-# Arguments: post: Post.
+# Sent with deleted=PostDeleted(...) by do_delete_post.
 post_deleted = Signal()
-
-# Views were recorded. Arguments: counts: dict[int, int], post id -> its new total of views.
+# Sent with changed=PostViewsChanged(...) by do_record_views.
 post_views_changed = Signal()
-
-# Arguments: comment: Comment.
+# Sent with added=CommentAdded(...) by do_comment.
 comment_added = Signal()

@@ -8,21 +8,35 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
-from accounts.signals import CredentialsRevoked
-from conversations.models import Conversation, Message, Participant
+from accounts.signals import CredentialsRevoked, PresenceChanged
+from conversations.models import Conversation, Participant
 from conversations.selectors import co_participant_ids
-from notifications.models import Notification
-from posts.models import Comment, Post
+from conversations.signals import (
+    ConversationCreated,
+    ConversationEnded,
+    ConversationMadeRegular,
+    MessageSent,
+    MessagesRead,
+    ParticipantLeft,
+    ParticipantsAdded,
+)
+from notifications.signals import NotificationCreated
+from posts.signals import (
+    CommentAdded,
+    NetworkMemberRemoved,
+    PostCreated,
+    PostDeleted,
+    PostViewsChanged,
+)
 from realtime import access, events
 from realtime.groups import network_group, post_group, user_group
 from realtime.publish import publish_on_commit, publish_to_streams, send_control_on_commit
 from realtime.view_counts import view_counts
-from videos.models import Video
+from videos.signals import VideoReady
 
 logger = logging.getLogger(__name__)
 
@@ -45,53 +59,52 @@ def _guarded(build: Callable[[], None], what: str) -> None:
         logger.exception("could not build the %s event", what)
 
 
-def on_message_sent(
-    sender: Any, message: Message, read_markers: dict[int, int], **kwargs: Any
-) -> None:
+def on_message_sent(sender: Any, sent: MessageSent, **kwargs: Any) -> None:
     # The sender read the participants under the conversation's lock: they are the recipients.
     _guarded(
-        lambda: publish_to_streams(events.message_event(message, read_markers), read_markers),
+        lambda: publish_to_streams(
+            events.message_event(sent.message, sent.read_markers), sent.read_markers
+        ),
         "message",
     )
 
 
-def on_messages_read(
-    sender: Any, conversation: Conversation, user_id: int, last_read: int, **kwargs: Any
-) -> None:
+def on_messages_read(sender: Any, read: MessagesRead, **kwargs: Any) -> None:
+    conversation_id = read.conversation.pk
     _guarded(
         lambda: publish_to_streams(
-            events.read_event(conversation.pk, user_id, last_read),
-            _participants(conversation.pk),
+            events.read_event(conversation_id, read.user_id, read.last_read),
+            _participants(conversation_id),
         ),
         "read",
     )
 
 
-def on_conversation_created(
-    sender: Any, conversation: Conversation, user_ids: list[int], **kwargs: Any
-) -> None:
+def on_conversation_created(sender: Any, created: ConversationCreated, **kwargs: Any) -> None:
+    _tell_placed_in(created.conversation, created.user_ids)
+
+
+def on_participants_added(sender: Any, added: ParticipantsAdded, **kwargs: Any) -> None:
+    # Only the newcomers are "placed in a new conversation"; the others are not told.
+    _tell_placed_in(added.conversation, added.user_ids)
+    _conversation_changed(added.conversation.pk)
+
+
+def _tell_placed_in(conversation: Conversation, user_ids: Iterable[int]) -> None:
+    """``new-conversation`` to each of ``user_ids``, who were just placed in ``conversation``."""
     _guarded(
         lambda: publish_to_streams(events.new_conversation_event(conversation), user_ids),
         "new-conversation",
     )
 
 
-def on_participants_added(
-    sender: Any, conversation: Conversation, user_ids: list[int], **kwargs: Any
-) -> None:
-    # Only the newcomers are "placed in a new conversation"; the others are not told.
-    on_conversation_created(sender, conversation, user_ids)
-    _conversation_changed(conversation.pk)
-
-
-def on_participant_left(
-    sender: Any, conversation: Conversation, user_id: int, **kwargs: Any
-) -> None:
+def on_participant_left(sender: Any, left: ParticipantLeft, **kwargs: Any) -> None:
     # No event (the others are not notified), but nobody's typing may reach them any more.
-    _conversation_changed(conversation.pk, also=[user_id])
+    _conversation_changed(left.conversation.pk, also=[left.user_id])
 
 
-def on_conversation_ended(sender: Any, conversation: Conversation, **kwargs: Any) -> None:
+def on_conversation_ended(sender: Any, ended: ConversationEnded, **kwargs: Any) -> None:
+    conversation = ended.conversation
     _guarded(
         lambda: publish_to_streams(
             events.ended_conversation_event(conversation), _participants(conversation.pk)
@@ -114,7 +127,10 @@ def _conversation_changed(conversation_id: int, also: Iterable[int] = ()) -> Non
     )
 
 
-def on_conversation_made_regular(sender: Any, conversation: Conversation, **kwargs: Any) -> None:
+def on_conversation_made_regular(
+    sender: Any, made_regular: ConversationMadeRegular, **kwargs: Any
+) -> None:
+    conversation = made_regular.conversation
     _guarded(
         lambda: publish_to_streams(
             events.changed_conversation_event(conversation), _participants(conversation.pk)
@@ -123,7 +139,8 @@ def on_conversation_made_regular(sender: Any, conversation: Conversation, **kwar
     )
 
 
-def on_notification_created(sender: Any, notification: Notification, **kwargs: Any) -> None:
+def on_notification_created(sender: Any, created: NotificationCreated, **kwargs: Any) -> None:
+    notification = created.notification
     _guarded(
         lambda: publish_to_streams(
             events.notification_event(notification), [notification.recipient_id]
@@ -132,40 +149,43 @@ def on_notification_created(sender: Any, notification: Notification, **kwargs: A
     )
 
 
-def on_video_ready(sender: Any, video: Video, **kwargs: Any) -> None:
+def on_video_ready(sender: Any, ready: VideoReady, **kwargs: Any) -> None:
+    video = ready.video
     _guarded(
         lambda: publish_to_streams(events.video_ready_event(video), [video.owner_id]),
         "video-ready",
     )
 
 
-def on_post_views_changed(sender: Any, counts: dict[int, int], **kwargs: Any) -> None:
+def on_post_views_changed(sender: Any, changed: PostViewsChanged, **kwargs: Any) -> None:
     # Counts are coalesced (at most one event per post per second), so they go to the
     # coalescer after commit rather than straight to the channel layer.
-    snapshot = dict(counts)
+    snapshot = dict(changed.counts)
     transaction.on_commit(lambda: view_counts.changed(snapshot))
 
 
-def on_post_created(sender: Any, post: Post, **kwargs: Any) -> None:
+def on_post_created(sender: Any, created: PostCreated, **kwargs: Any) -> None:
+    post = created.post
     _guarded(
         lambda: publish_on_commit(events.post_event(post), [network_group(post.network_id)]),
         "post",
     )
 
 
-def on_comment_added(sender: Any, comment: Comment, **kwargs: Any) -> None:
+def on_comment_added(sender: Any, added: CommentAdded, **kwargs: Any) -> None:
+    comment = added.comment
     _guarded(
         lambda: publish_on_commit(events.comment_event(comment), [post_group(comment.post_id)]),
         "comment",
     )
 
 
-def on_presence_changed(sender: Any, user_id: int, form: str, at: datetime, **kwargs: Any) -> None:
+def on_presence_changed(sender: Any, changed: PresenceChanged, **kwargs: Any) -> None:
     # Recipients as of the change: whoever shares an open conversation with the user now.
     _guarded(
         lambda: publish_on_commit(
-            events.presence_event(user_id, form, at),
-            [user_group(u) for u in sorted(co_participant_ids(user_id))],
+            events.presence_event(changed.user_id, changed.form, changed.at),
+            [user_group(u) for u in sorted(co_participant_ids(changed.user_id))],
         ),
         "presence",
     )
@@ -174,15 +194,17 @@ def on_presence_changed(sender: Any, user_id: int, form: str, at: datetime, **kw
 # Access that ends while connected: the connections concerned are told to let go.
 
 
-def on_post_deleted(sender: Any, post: Any, **kwargs: Any) -> None:
+def on_post_deleted(sender: Any, deleted: PostDeleted, **kwargs: Any) -> None:
+    post_id = deleted.post.pk
     send_control_on_commit(
-        [post_group(post.pk)], {"type": "realtime.post_removed", "post": post.pk}
+        [post_group(post_id)], {"type": "realtime.post_removed", "post": post_id}
     )
 
 
-def on_network_member_removed(sender: Any, network: Any, user_id: int, **kwargs: Any) -> None:
+def on_network_member_removed(sender: Any, removed: NetworkMemberRemoved, **kwargs: Any) -> None:
     send_control_on_commit(
-        [user_group(user_id)], {"type": "realtime.network_left", "network": network.pk}
+        [user_group(removed.user_id)],
+        {"type": "realtime.network_left", "network": removed.network.pk},
     )
 
 

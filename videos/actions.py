@@ -1,7 +1,7 @@
 """Video state changes: upload, the worker's claim and outcomes, and reprocessing.
 
-Every change runs in one transaction. ``video_ready`` and ``video_failed`` are sent inside it;
-their receivers defer outside effects to ``transaction.on_commit``.
+Every change runs in one transaction. ``video_ready`` is sent inside it; its receivers defer
+outside effects to ``transaction.on_commit``. A failure announces nothing (``videos.signals``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from accounts.models import User
 from gleepost.conf import gp_settings
 from gleepost.exceptions import DomainError, InvalidInput, NotFound
 from videos.models import Video
-from videos.signals import video_failed, video_ready
+from videos.signals import VideoReady, video_ready
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def do_mark_video_ready(
             current.status = Video.Status.READY
             current.failure_reason = ""
             _save(current, "status", "failure_reason", *OUTPUT_FIELDS)
-            video_ready.send(sender=Video, video=current)
+            video_ready.send(sender=Video, ready=VideoReady(video=current))
             _delete_on_commit(current.file.storage, replaced)
     except BaseException:
         # Files are not transactional: a rolled-back change must not leave its outputs behind.
@@ -159,7 +159,7 @@ def do_mark_video_ready(
 
 
 def do_mark_video_failed(video: Video, reason: str, *, claimed_at: datetime | None = None) -> None:
-    """Make the video failed with a readable reason and send ``video_failed``."""
+    """Make the video failed with a readable reason (its owner sees it on their next GET)."""
     reason = reason.strip() or "processing failed for an unknown reason"
     if len(reason) > MAX_FAILURE_REASON_CHARS:
         # The end of ffmpeg's output is where it says what went wrong.
@@ -169,7 +169,6 @@ def do_mark_video_failed(video: Video, reason: str, *, claimed_at: datetime | No
         current.status = Video.Status.FAILED
         current.failure_reason = reason
         _save(current, "status", "failure_reason")
-        video_failed.send(sender=Video, video=current)
     _copy_state(current, video)
 
 

@@ -24,7 +24,7 @@ def test_revoke_action_revokes_and_announces(
             follow=True,
         )
     assert response.status_code == 200
-    assert sent == [{"revoked": CredentialsRevoked(user_id=alice.id, token_ids=(token.pk,))}]
+    assert sent == [CredentialsRevoked(user_id=alice.id, token_ids=(token.pk,))]
     assert not AuthToken.objects.filter(user=alice.user).exists()
     assert AuthToken.objects.filter(user=bob.user).exists()
     assert alice.client.get(f"/api/v1/user/{alice.id}").status_code == 401

@@ -22,7 +22,7 @@ def test_set_presence_stores_and_announces_once(alice: Member) -> None:
         at = do_set_presence(alice.user, "mobile")
     stored = User.objects.get(pk=alice.id)
     assert (stored.presence_form, stored.presence_at) == ("mobile", at)
-    assert sent == [{"user_id": alice.id, "form": "mobile", "at": at}]
+    assert sent == [signals.PresenceChanged(user_id=alice.id, form="mobile", at=at)]
 
 
 @pytest.mark.parametrize("form", ["", "tablet", "MOBILE"])

@@ -26,7 +26,11 @@ def test_create_announces_every_participant(alice: Member, bob: Member, carol: M
     with recording(signals.conversation_created) as sent:
         conversation, created = actions.do_create_conversation(alice.user, [bob.id, carol.id])
     assert created
-    assert sent == [{"conversation": conversation, "user_ids": [alice.id, bob.id, carol.id]}]
+    assert sent == [
+        signals.ConversationCreated(
+            conversation=conversation, user_ids=[alice.id, bob.id, carol.id]
+        )
+    ]
 
 
 def test_returning_existing_conversation_announces_nothing(alice: Member, bob: Member) -> None:
@@ -42,7 +46,7 @@ def test_message_announced_once(alice: Member, bob: Member) -> None:
     with recording(signals.message_sent) as sent:
         message = actions.do_send_message(conversation, bob.user, "hi")
     # With everyone's read marker as it was sent: the event's recipients and its "seen".
-    assert sent == [{"message": message, "read_markers": {alice.id: 0, bob.id: 0}}]
+    assert sent == [signals.MessageSent(message=message, read_markers={alice.id: 0, bob.id: 0})]
 
 
 def run_at_once(tasks: list[Callable[[], object]]) -> list[BaseException]:
@@ -119,7 +123,9 @@ def test_read_announced_only_when_marker_moves(alice: Member, bob: Member) -> No
         assert actions.do_mark_read(conversation, alice.user, second.pk)
         assert not actions.do_mark_read(conversation, alice.user, second.pk)
         assert not actions.do_mark_read(conversation, alice.user, first.pk)
-    assert sent == [{"conversation": conversation, "user_id": alice.id, "last_read": second.pk}]
+    assert sent == [
+        signals.MessagesRead(conversation=conversation, user_id=alice.id, last_read=second.pk)
+    ]
 
 
 def test_end_announced_once_and_only_for_live(alice: Member, bob: Member) -> None:
@@ -130,8 +136,8 @@ def test_end_announced_once_and_only_for_live(alice: Member, bob: Member) -> Non
         assert not actions.do_end_conversation(live)
         with pytest.raises(InvalidInput):
             actions.do_end_conversation(regular)
-    assert [s["conversation"].pk for s in sent] == [live.pk]
-    assert sent[0]["conversation"].ended
+    assert [s.conversation.pk for s in sent] == [live.pk]
+    assert sent[0].conversation.ended
 
 
 def test_make_regular_announced(alice: Member, bob: Member) -> None:
@@ -139,7 +145,7 @@ def test_make_regular_announced(alice: Member, bob: Member) -> None:
     with recording(signals.conversation_made_regular) as sent:
         actions.do_make_regular(live)
     assert len(sent) == 1
-    assert sent[0]["conversation"].expiry_time is None
+    assert sent[0].conversation.expiry_time is None
     with pytest.raises(InvalidInput):
         actions.do_make_regular(live)
 
@@ -151,14 +157,14 @@ def test_add_participants_announces_only_new_ones(
     with recording(signals.participants_added) as sent:
         added = actions.do_add_participants(conversation, alice.user, [bob.id, dave.id])
     assert added == [dave.id]
-    assert sent == [{"conversation": conversation, "user_ids": [dave.id]}]
+    assert sent == [signals.ParticipantsAdded(conversation=conversation, user_ids=[dave.id])]
 
 
 def test_leaving_announced_and_rejoining_works(alice: Member, bob: Member, carol: Member) -> None:
     conversation, _ = actions.do_create_conversation(alice.user, [bob.id, carol.id])
     with recording(signals.participant_left) as sent:
         actions.do_leave_conversation(conversation, carol.user)
-    assert sent == [{"conversation": conversation, "user_id": carol.id}]
+    assert sent == [signals.ParticipantLeft(conversation=conversation, user_id=carol.id)]
     assert actions.do_add_participants(conversation, alice.user, [carol.id]) == [carol.id]
     assert Participant.objects.get(user=carol.user).left_at is None
 
@@ -183,7 +189,7 @@ def test_expiry_command_ends_only_due_conversations(alice: Member, bob: Member) 
     Conversation.objects.filter(pk=due.pk).update(expiry_time=timezone.now())
     with recording(signals.conversation_ended) as sent:
         call_command("end_expired_conversations")
-    assert [s["conversation"].pk for s in sent] == [due.pk]
+    assert [s.conversation.pk for s in sent] == [due.pk]
     assert set(Conversation.objects.filter(ended=True).values_list("pk", flat=True)) == {due.pk}
     assert not Conversation.objects.get(pk=later.pk).ended
     assert not Conversation.objects.get(pk=regular.pk).ended

@@ -27,7 +27,7 @@ def test_end_conversation_action(admin_client: Client, alice: Member, bob: Membe
     regular, _ = actions.do_create_conversation(alice.user, [bob.id])
     with recording(signals.conversation_ended) as sent:
         run_action(admin_client, "end_conversations", [live.pk, regular.pk])
-    assert [s["conversation"].pk for s in sent] == [live.pk]
+    assert [s.conversation.pk for s in sent] == [live.pk]
     assert Conversation.objects.get(pk=live.pk).ended
     assert not Conversation.objects.get(pk=regular.pk).ended
 

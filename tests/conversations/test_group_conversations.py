@@ -95,7 +95,9 @@ class TestCreate:
                 alice.user, [bob.id], group=campus.pk
             )
         assert created and conversation.group_id == campus.pk
-        assert sent == [{"conversation": conversation, "user_ids": [alice.id, bob.id]}]
+        assert sent == [
+            signals.ConversationCreated(conversation=conversation, user_ids=[alice.id, bob.id])
+        ]
 
     def test_action_refuses_outsiders(
         self, alice: Member, bob: Member, dave: Member, campus: Network

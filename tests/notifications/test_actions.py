@@ -15,7 +15,7 @@ from notifications.actions import (
     do_request_contact,
 )
 from notifications.models import Contact, Notification
-from notifications.signals import notification_created
+from notifications.signals import NotificationCreated, notification_created
 from posts.actions import do_comment, do_set_like
 from posts.models import Post
 
@@ -39,7 +39,7 @@ def test_notify_creates_the_notification_and_announces_it_once(
         alice.id,
     )
     assert (notification.post_id, notification.seen) == (None, False)
-    assert created == [{"sender": Notification, "notification": notification}]
+    assert created == [NotificationCreated(notification=notification)]
 
 
 def test_nobody_is_notified_of_their_own_doing(alice: Member, record_signal: Any) -> None:
@@ -54,8 +54,8 @@ def test_a_notification_receiver_that_waits_for_the_commit_hears_nothing_of_a_ro
 ) -> None:
     heard: list[int] = []
 
-    def receiver(sender: Any, notification: Notification, **kwargs: Any) -> None:
-        transaction.on_commit(lambda: heard.append(notification.recipient_id))
+    def receiver(sender: Any, created: NotificationCreated, **kwargs: Any) -> None:
+        transaction.on_commit(lambda: heard.append(created.notification.recipient_id))
 
     notification_created.connect(receiver)
     try:
@@ -85,7 +85,7 @@ def test_comment_and_like_each_announce_one_notification_about_the_post(
     do_set_like(post, bob.user, False)
     do_set_like(post, bob.user, True)
     assert [
-        (call["notification"].type, call["notification"].recipient_id, call["notification"].post_id)
+        (call.notification.type, call.notification.recipient_id, call.notification.post_id)
         for call in created
     ] == [("commented", alice.id, post.pk), ("liked", alice.id, post.pk)]
 
@@ -118,7 +118,7 @@ def test_request_contact_creates_it_and_notifies_the_target(
         bob.id,
         False,
     )
-    assert [(call["notification"].type, call["notification"].recipient_id) for call in created] == [
+    assert [(call.notification.type, call.notification.recipient_id) for call in created] == [
         ("added_you", bob.id)
     ]
 
@@ -161,11 +161,7 @@ def test_accepting_marks_the_contact_and_notifies_the_requester(
     assert contact.accepted_at is not None
     assert Contact.objects.get().accepted is True
     assert [
-        (
-            call["notification"].type,
-            call["notification"].recipient_id,
-            call["notification"].actor_id,
-        )
+        (call.notification.type, call.notification.recipient_id, call.notification.actor_id)
         for call in created
     ] == [("accepted_you", alice.id, bob.id)]
 

@@ -91,4 +91,4 @@ def test_deleting_posts_from_the_admin_marks_them_deleted_and_announces_it(
     )
     assert response.status_code == 302
     assert Post.objects.get(pk=post.pk).deleted is True
-    assert [call["post"].pk for call in deleted] == [post.pk]
+    assert [call.post.pk for call in deleted] == [post.pk]

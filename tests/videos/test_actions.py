@@ -30,7 +30,7 @@ from videos.actions import (
     do_upload_video,
 )
 from videos.models import Video
-from videos.signals import video_failed, video_ready
+from videos.signals import VideoReady, video_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -196,9 +196,8 @@ class TestMarkReady:
         assert (media_root / video.mp4.name).read_bytes() == b"mp4 bytes"
         assert (media_root / video.webm.name).read_bytes() == b"webm bytes"
         assert (media_root / video.thumbnail.name).read_bytes().startswith(b"\xff\xd8")
-        assert [call["video"].pk for call in ready] == [video.pk]
-        assert ready[0]["sender"] is Video
-        assert ready[0]["video"].status == Video.Status.READY
+        assert ready == [VideoReady(video=video)]
+        assert ready[0].video.status == Video.Status.READY
         assert in_transaction == [True]
 
     def test_callers_instance_sees_the_new_state(
@@ -257,10 +256,7 @@ class TestMarkReady:
 
 
 class TestMarkFailed:
-    def test_failure_keeps_the_reason_and_sends_video_failed(
-        self, alice: Member, make_video: MakeVideo, record_signal: RecordSignal
-    ) -> None:
-        failed = record_signal(video_failed)
+    def test_failure_keeps_the_reason(self, alice: Member, make_video: MakeVideo) -> None:
         video = make_video(alice.user, Video.Status.PROCESSING)
 
         do_mark_video_failed(video, "moov atom not found")
@@ -268,7 +264,6 @@ class TestMarkFailed:
         video.refresh_from_db()
         assert video.status == Video.Status.FAILED
         assert video.failure_reason == "moov atom not found"
-        assert [call["video"].pk for call in failed] == [video.pk]
 
     def test_long_reason_keeps_its_end(self, alice: Member, make_video: MakeVideo) -> None:
         video = make_video(alice.user, Video.Status.PROCESSING)
