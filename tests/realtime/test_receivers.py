@@ -540,8 +540,8 @@ class TestRolledBackChangesSendNothing:
         await run(remove)(bob.id)
         assert published == ["realtime.network_left"]
 
-    @covers(receivers.on_tokens_revoked)
-    async def test_tokens_revoked(
+    @covers(receivers.on_credentials_revoked)
+    async def test_credentials_revoked(
         self, connect: Connect, published: list[str], alice: Member, bob: Member
     ) -> None:
         conversation = await chat(alice, bob)
