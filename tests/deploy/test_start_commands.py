@@ -43,6 +43,8 @@ def launcher(command: str) -> tuple[str, ...]:
     words = shlex.split(command.removeprefix("ExecStart="))
     if words[0].endswith(":"):  # a Procfile's "web:"
         words = words[1:]
+    if words[0] == "start":  # scripts/serve's helper that runs its command in the background
+        words = words[1:]
     program = words[0].rsplit("/", 1)[-1]
     if program == "python" and words[1] == "-m":
         return (program, "-m", words[2])
