@@ -82,14 +82,24 @@ class SerialDispatcher:
         """``dispatch`` a message of the consumer's own (a timer's), in turn with what its
         sources bring: one handler at a time still."""
         self.in_hand += 1
-        return asyncio.ensure_future(self._dispatch_one(message, dispatch))
+        return asyncio.ensure_future(self._dispatch_logged(message, dispatch))
 
-    async def _dispatch_one(self, message: Any, dispatch: Callable[[Any], Awaitable[None]]) -> None:
+    async def _dispatch_logged(
+        self, message: Any, dispatch: Callable[[Any], Awaitable[None]]
+    ) -> None:
+        # Nobody awaits this task's result: a handler's failure is logged, not lost.
+        try:
+            await self._dispatch_counted(message, dispatch)
+        except Exception:
+            logger.exception("handling %s failed", message.get("type"))
+
+    async def _dispatch_counted(
+        self, message: Any, dispatch: Callable[[Any], Awaitable[None]]
+    ) -> None:
+        """Handle a message already counted in ``in_hand``, under the lock; uncount it after."""
         try:
             async with self._lock:
                 await dispatch(message)
-        except Exception:
-            logger.exception("handling %s failed", message.get("type"))
         finally:
             self.in_hand -= 1
 
@@ -97,8 +107,4 @@ class SerialDispatcher:
         while True:
             message = await source()
             self.in_hand += 1
-            try:
-                async with self._lock:
-                    await dispatch(message)
-            finally:
-                self.in_hand -= 1
+            await self._dispatch_counted(message, dispatch)

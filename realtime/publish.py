@@ -269,13 +269,19 @@ class Publisher:
 publisher = Publisher()
 
 
+def _after_commit(send: Callable[[], None]) -> None:
+    """Run ``send`` once the current transaction commits (now, if none), the channel layer
+    built before the commit (``Publisher.prepare``)."""
+    publisher.prepare()
+    transaction.on_commit(send)
+
+
 def publish_on_commit(event: Event, groups: Iterable[str]) -> None:
     """Send ``event`` to ``groups`` once the current transaction commits (now, if none)."""
     targets = tuple(groups)
     if not targets:
         return
-    publisher.prepare()
-    transaction.on_commit(lambda: publisher.publish(targets, event.text, event.type))
+    _after_commit(lambda: publisher.publish(targets, event.text, event.type))
 
 
 def publish_to_streams(event: Event, user_ids: Iterable[int]) -> None:
@@ -287,7 +293,6 @@ def publish_to_streams(event: Event, user_ids: Iterable[int]) -> None:
     positioned = record(event, user_ids)
     if not positioned:
         return
-    publisher.prepare()
 
     def send_all() -> None:
         label = f"a {event.type} event"
@@ -306,7 +311,7 @@ def publish_to_streams(event: Event, user_ids: Iterable[int]) -> None:
             for copy in positioned
         )
 
-    transaction.on_commit(send_all)
+    _after_commit(send_all)
 
 
 def send_control_on_commit(groups: Iterable[str], message: dict[str, Any]) -> None:
@@ -316,5 +321,4 @@ def send_control_on_commit(groups: Iterable[str], message: dict[str, Any]) -> No
     """
     targets = tuple(groups)
     if targets:
-        publisher.prepare()
-        transaction.on_commit(lambda: publisher.send(targets, message, message["type"]))
+        _after_commit(lambda: publisher.send(targets, message, message["type"]))
