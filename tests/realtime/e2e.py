@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from django.test import Client
 from websockets.asyncio.client import ClientConnection
 
+from accounts.models import User
 from tests.conftest import Member
 from tests.realtime.conftest import without_position
 from tests.realtime.schemas import validate_event
@@ -71,6 +73,13 @@ async def next_raw_event(socket: ClientConnection, timeout: float = 5) -> dict[s
 async def assert_silent(socket: ClientConnection, timeout: float = 0.5) -> None:
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(socket.recv(), timeout)
+
+
+def session_key(user: User) -> str:
+    """Log ``user`` in as a browser would be; the value of its session cookie."""
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
 
 
 def in_thread(func: Any, *args: Any, **kwargs: Any) -> Any:

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.sessions.models import Session
-from django.test import Client
 from django.utils import timezone
 
 from accounts.actions import do_logout
@@ -24,6 +23,7 @@ from realtime import access, consumers
 from realtime.access import Credential, revocation_message, session_fingerprint, still_valid
 from tests.conftest import Member
 from tests.realtime.conftest import Connect, Socket
+from tests.realtime.e2e import session_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,12 +44,6 @@ async def message_reaches(socket: Socket, alice: Member, member: Member) -> None
     await run(conversation_actions.do_send_message)(conversation, alice.user, "still here")
     assert (await socket.next_event())["type"] == "new-conversation"
     assert (await socket.next_event())["data"]["text"] == "still here"
-
-
-def login_session(user: User) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
 
 
 async def open_session_socket(connect: Connect, session_key: str) -> Socket:
@@ -117,7 +111,7 @@ def test_still_valid_refuses_the_token_of_an_inactive_user(alice: Member) -> Non
 def test_still_valid_reads_a_sessions_expiry_and_verifies_its_user(
     alice: Member, bob: Member
 ) -> None:
-    key = login_session(alice.user)
+    key = session_key(alice.user)
     expiry = Session.objects.get(session_key=key).expire_date
     assert still_valid(Credential(alice.id, session_key=key)) == expiry
     assert still_valid(Credential(bob.id, session_key=key)) is None
@@ -151,7 +145,7 @@ async def test_a_revocation_committed_during_the_handshake_refuses_it(
 async def test_a_session_socket_ends_with_its_session_only(
     connect: Connect, alice: Member, bob: Member
 ) -> None:
-    ended, kept = await run(login_session)(bob.user), await run(login_session)(bob.user)
+    ended, kept = await run(session_key)(bob.user), await run(session_key)(bob.user)
     ended_socket = await open_session_socket(connect, ended)
     kept_socket = await open_session_socket(connect, kept)
     token_socket = await connect(bob)
@@ -164,7 +158,7 @@ async def test_a_session_socket_ends_with_its_session_only(
 
 async def test_every_socket_of_a_deactivated_user_ends(connect: Connect, bob: Member) -> None:
     token_socket = await connect(bob)
-    session_socket = await open_session_socket(connect, await run(login_session)(bob.user))
+    session_socket = await open_session_socket(connect, await run(session_key)(bob.user))
 
     def deactivate() -> None:
         user = User.objects.get(pk=bob.id)
@@ -187,7 +181,7 @@ async def test_a_socket_ends_when_its_token_expires(connect: Connect, bob: Membe
 async def test_a_socket_whose_session_was_extended_stays_open_past_the_old_expiry(
     connect: Connect, alice: Member, bob: Member
 ) -> None:
-    key = await run(login_session)(bob.user)
+    key = await run(session_key)(bob.user)
     soon = timezone.now() + timedelta(seconds=1.5)
     await run(lambda: Session.objects.filter(session_key=key).update(expire_date=soon))()
     socket = await open_session_socket(connect, key)

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from django.test import Client
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -30,6 +29,7 @@ from tests.realtime.e2e import (
     in_thread,
     next_event,
     post_view,
+    session_key,
     ws_url,
 )
 
@@ -154,21 +154,12 @@ async def test_logout_on_one_process_closes_the_connection_on_the_other(
     assert elapsed < 1.0
 
 
-async def session_cookie(member: Member) -> str:
-    def login() -> str:
-        client = Client()
-        client.force_login(member.user)
-        return client.cookies["sessionid"].value
-
-    return await in_thread(login)
-
-
 @pytest.mark.parametrize(("scheme", "accepted"), [("http", True), ("https", False)])
 async def test_a_session_websocket_is_accepted_only_from_this_sites_own_scheme(
     servers: tuple[str, str], alice: Member, bob: Member, scheme: str, accepted: bool
 ) -> None:
     first, second = servers
-    cookie = await session_cookie(bob)
+    cookie = await in_thread(session_key, bob.user)
     # The same host and port as the service, which is plain HTTP.
     origin = first.replace("http://", f"{scheme}://")
     async with connect(

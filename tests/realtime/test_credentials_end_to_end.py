@@ -33,11 +33,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
-from accounts.models import AuthToken, User
+from accounts.models import AuthToken
 from accounts.tokens import issue_token
 from conversations import actions as conversation_actions
+from tests.accounts.admin_pages import submit_user_change
 from tests.conftest import Member
-from tests.realtime.e2e import auth_query, http, in_thread, next_event, ws_url
+from tests.realtime.e2e import auth_query, http, in_thread, next_event, session_key, ws_url
 from tests.servers import ROOT, run_command
 from tests.servers import test_database_url as database_url
 
@@ -103,12 +104,6 @@ def _conversation_between(alice: Member, member: Member) -> int:
     return int(conversation.pk)
 
 
-def session_for(user: User) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
 @asynccontextmanager
 async def session_socket(base: str, session_key: str) -> AsyncIterator[ClientConnection]:
     headers = {"Cookie": f"sessionid={session_key}"}
@@ -117,10 +112,15 @@ async def session_socket(base: str, session_key: str) -> AsyncIterator[ClientCon
 
 
 def browser(
-    method: str, url: str, cookies: dict[str, str], form: dict[str, str] | None = None
+    method: str,
+    url: str,
+    cookies: dict[str, str],
+    form: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, str, dict[str, str]]:
-    """One request as a browser with ``cookies`` makes it; the status, body and cookies set."""
-    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    """One request as a browser with ``cookies`` makes it (and ``headers``, a page's script's);
+    the status, body and cookies set."""
+    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), **(headers or {})}
     body = urllib.parse.urlencode(form).encode() if form is not None else None
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
 
@@ -141,10 +141,13 @@ def browser(
         return response.status, response.read().decode(), set_cookies
 
 
-def form_post(base: str, path: str, session_key: str, form: dict[str, str]) -> int:
-    """GET the page for its CSRF token, then POST ``form`` to it, as the logged-in browser."""
-    cookies = {"sessionid": session_key}
-    status, page, set_cookies = browser("GET", f"{base}{path}", cookies)
+def form_post(
+    base: str, path: str, session: str, form: dict[str, str], page_path: str | None = None
+) -> int:
+    """GET the page with the form (``path`` itself by default) for its CSRF token, then POST
+    ``form`` to ``path``, as the browser logged in with ``session``."""
+    cookies = {"sessionid": session}
+    status, page, set_cookies = browser("GET", f"{base}{page_path or path}", cookies)
     assert status == 200, page[:500]
     cookies.update(set_cookies)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
@@ -186,8 +189,8 @@ async def test_admin_password_form_closes_token_and_session_sockets_and_revokes_
     servers: tuple[str, str], admin_user: Any, alice: Member, bob: Member
 ) -> None:
     first, second = servers
-    admin_session = await in_thread(session_for, admin_user)
-    bob_session = await in_thread(session_for, bob.user)
+    admin_session = await in_thread(session_key, admin_user)
+    bob_session = await in_thread(session_key, bob.user)
     async with (
         connect(ws_url(first, query=auth_query(bob))) as token_socket,
         session_socket(first, bob_session) as browser_socket,
@@ -247,7 +250,7 @@ async def test_api_logout_of_a_session_closes_its_sockets_only(
     servers: tuple[str, str], alice: Member, bob: Member
 ) -> None:
     first, second = servers
-    ended, kept = await in_thread(session_for, bob.user), await in_thread(session_for, bob.user)
+    ended, kept = await in_thread(session_key, bob.user), await in_thread(session_key, bob.user)
     async with (
         session_socket(first, ended) as ended_socket,
         session_socket(first, kept) as kept_socket,
@@ -257,7 +260,13 @@ async def test_api_logout_of_a_session_closes_its_sockets_only(
         _, _, set_cookies = await asyncio.to_thread(browser, "GET", f"{second}/console/", cookies)
         cookies.update(set_cookies)
         watch = CloseWatch(ended_socket)
-        status, body, _ = await asyncio.to_thread(lambda: _api_logout_with_session(second, cookies))
+        status, body, _ = await asyncio.to_thread(
+            browser,
+            "POST",
+            f"{second}/api/v1/logout",
+            cookies,
+            headers={"X-CSRFToken": cookies["csrftoken"]},
+        )
         assert status == 204, body
         await watch.closed_with_4001(time.monotonic(), "POST logout with the session")
         # The user's other session and token go on.
@@ -268,49 +277,21 @@ async def test_api_logout_of_a_session_closes_its_sockets_only(
     assert status == 401
 
 
-def _api_logout_with_session(base: str, cookies: dict[str, str]) -> tuple[int, str, dict[str, str]]:
-    headers = {
-        "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
-        "X-CSRFToken": cookies["csrftoken"],
-    }
-    request = urllib.request.Request(f"{base}/api/v1/logout", method="POST", headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read().decode(), {}
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(), {}
-
-
 async def test_console_logout_closes_the_sessions_sockets(
     servers: tuple[str, str], bob: Member
 ) -> None:
     first, second = servers
-    key = await in_thread(session_for, bob.user)
+    key = await in_thread(session_key, bob.user)
     async with session_socket(first, key) as socket:
-        cookies = {"sessionid": key}
-        status, page, set_cookies = await asyncio.to_thread(
-            browser, "GET", f"{second}/console/", cookies
-        )
-        assert status == 200
-        cookies.update(set_cookies)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-        assert token is not None
         watch = CloseWatch(socket)
-        status, _, _ = await asyncio.to_thread(
-            browser,
-            "POST",
-            f"{second}/console/logout/",
-            cookies,
-            {"csrfmiddlewaretoken": token.group(1)},
-        )
-        assert status == 302
+        await asyncio.to_thread(form_post, second, "/console/logout/", key, {}, "/console/")
         await watch.closed_with_4001(time.monotonic(), "console logout")
 
 
 async def test_a_session_flushed_in_a_shell_closes_its_sockets(
     servers: tuple[str, str], bob: Member
 ) -> None:
-    key = await in_thread(session_for, bob.user)
+    key = await in_thread(session_key, bob.user)
     async with session_socket(servers[0], key) as socket:
         watch = CloseWatch(socket)
         committed = await asyncio.to_thread(
@@ -325,7 +306,7 @@ async def test_a_session_flushed_in_a_shell_closes_its_sockets(
 async def test_a_session_that_expires_closes_its_sockets_at_its_expiry(
     servers: tuple[str, str], bob: Member
 ) -> None:
-    key = await in_thread(session_for, bob.user)
+    key = await in_thread(session_key, bob.user)
     expiry = timezone.now() + timedelta(seconds=3)
     await in_thread(lambda: Session.objects.filter(session_key=key).update(expire_date=expiry))
     async with session_socket(servers[0], key) as socket:
@@ -338,7 +319,7 @@ async def test_a_session_that_expires_closes_its_sockets_at_its_expiry(
 async def test_a_session_extended_before_its_expiry_stays_open(
     servers: tuple[str, str], alice: Member, bob: Member
 ) -> None:
-    key = await in_thread(session_for, bob.user)
+    key = await in_thread(session_key, bob.user)
     soon = timezone.now() + timedelta(seconds=3)
     await in_thread(lambda: Session.objects.filter(session_key=key).update(expire_date=soon))
     async with session_socket(servers[0], key) as socket:
@@ -351,7 +332,7 @@ async def test_a_session_extended_before_its_expiry_stays_open(
 async def test_clearsessions_closes_the_expired_sessions_sockets(
     servers: tuple[str, str], bob: Member
 ) -> None:
-    key = await in_thread(session_for, bob.user)
+    key = await in_thread(session_key, bob.user)
     async with session_socket(servers[0], key) as socket:
         # Expired behind the connection's back (its expiry timer is set for later): the
         # clean-up job's delete is what ends it.
@@ -401,7 +382,7 @@ async def test_deactivating_in_the_admin_closes_every_socket_of_the_user(
     servers: tuple[str, str], admin_user: Any, bob: Member
 ) -> None:
     first, _ = servers
-    session = await in_thread(session_for, bob.user)
+    session = await in_thread(session_key, bob.user)
     async with (
         connect(ws_url(first, query=auth_query(bob))) as token_socket,
         session_socket(first, session) as browser_socket,
@@ -420,17 +401,7 @@ def _deactivate_in_admin(admin_user: Any, user_id: int) -> None:
     """The admin's change form for the user, submitted with "Active" unticked."""
     client = Client()
     client.force_login(admin_user)
-    path = f"/admin/accounts/user/{user_id}/change/"
-    form = client.get(path).context["adminform"].form
-    data = {name: form[name].value() for name in form.fields if name != "password"}
-    data = {k: v for k, v in data.items() if v is not None}
-    joined = form["date_joined"].value()
-    data["date_joined_0"], data["date_joined_1"] = joined.strftime("%Y-%m-%d %H:%M:%S").split()
-    data.pop("date_joined")
-    data.pop("last_login", None)
-    data["is_active"] = ""
-    response = client.post(path, data)
-    assert response.status_code == 302, response.context["adminform"].form.errors
+    submit_user_change(client, user_id, is_active="")
 
 
 async def test_deactivating_with_a_queryset_update_in_a_shell_closes_every_socket(
@@ -449,7 +420,7 @@ async def test_deactivating_with_a_queryset_update_in_a_shell_closes_every_socke
 async def test_deleting_the_account_closes_every_socket(
     servers: tuple[str, str], bob: Member
 ) -> None:
-    session = await in_thread(session_for, bob.user)
+    session = await in_thread(session_key, bob.user)
     async with (
         connect(ws_url(servers[0], query=auth_query(bob))) as token_socket,
         session_socket(servers[0], session) as browser_socket,

@@ -22,7 +22,15 @@ from conversations import actions as conversation_actions
 from conversations.models import Conversation
 from realtime.publish import publisher
 from tests.conftest import Member
-from tests.realtime.e2e import assert_silent, http, in_thread, next_event, post_view, ws_url
+from tests.realtime.e2e import (
+    assert_silent,
+    http,
+    in_thread,
+    next_event,
+    post_view,
+    session_key,
+    ws_url,
+)
 from tests.servers import run_command
 
 pytestmark = [
@@ -125,15 +133,6 @@ async def test_bad_credentials_close_with_4001(servers: tuple[str, str], bob: Me
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
 
 
-async def session_cookie(member: Member) -> str:
-    def login() -> str:
-        client = Client()
-        client.force_login(member.user)
-        return client.cookies["sessionid"].value
-
-    return await in_thread(login)
-
-
 @pytest.mark.parametrize(
     ("origin", "accepted"),
     [("same", True), ("http://evil.example", False), (None, False)],
@@ -142,7 +141,7 @@ async def test_session_cookie_needs_same_origin(
     servers: tuple[str, str], alice: Member, bob: Member, origin: str | None, accepted: bool
 ) -> None:
     base = servers[0]
-    cookie = await session_cookie(bob)
+    cookie = await in_thread(session_key, bob.user)
     headers = {"Cookie": f"sessionid={cookie}"}
     origin_header = base if origin == "same" else origin
     async with connect(
