@@ -146,10 +146,12 @@ def serve(serve_dir: Path) -> Iterator[Serve]:
     }
     log = serve_dir / f"serve-{port}.log"
     with log.open("wb") as out:
-        # A session of its own, as a terminal gives the command it runs.
+        # A session of its own, and SIGINT and SIGHUP as they are by default, as a terminal
+        # gives the command it runs: a test run started in the background (``nohup``, ``&``)
+        # passes them on ignored, and bash cannot trap a signal ignored when it started.
         process = subprocess.Popen(
-            [str(SERVE)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            ["env", "--default-signal=INT,HUP", str(SERVE)], cwd=ROOT, env=env, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     running = Serve(process, port, log)
     try:
