@@ -59,6 +59,11 @@ DEFAULTS: dict[str, Any] = {
     # Websocket connections one user may have open at once, counted across every daphne process
     # (in Redis when REDIS_URL is set); the next one is closed with 4008.
     "MAX_CONNECTIONS_PER_USER": 20,
+    # With a channel layer that cannot carry a revocation from another process (the in-memory
+    # one, REDIS_URL unset), each daphne process asks the database this often which of the
+    # credentials its connections hold ended, and closes those with 4001
+    # (realtime.credential_watch); 0: never. Unused with Redis, which carries revocations.
+    "CREDENTIAL_RECHECK_SECS": 0.5,
     # GET /metrics, Prometheus's text format of this process's metrics (README, Metrics). Off:
     # 404. With a token, a scrape must send "Authorization: Bearer <token>" or gets 401.
     "METRICS_ENABLED": True,

@@ -43,6 +43,7 @@ from realtime import access, events, history, metrics
 from realtime.auth import authenticate
 from realtime.close_codes import CLOSE_INVALID_CREDENTIALS, CLOSE_NORMAL, CLOSE_POLICY
 from realtime.connection_limits import Slot, take_slot
+from realtime.credential_watch import credential_watch
 from realtime.dispatch import SerialDispatcher
 from realtime.frames import (
     FrameError,
@@ -142,10 +143,12 @@ class _Place(enum.Enum):
 
 class EventConsumer(AsyncWebsocketConsumer):
     user_id: int | None = None
-    # What the connection was opened with, and the timer that ends it when that expires.
+    # What the connection was opened with, the timer that looks at it again when it expires,
+    # the look under way, and what this process's credential watch was given.
     credential: access.Credential | None = None
     expiry_timer: asyncio.TimerHandle | None = None
-    expiry_check: asyncio.Task[None] | None = None
+    credential_check: asyncio.Task[None] | None = None
+    watched: access.Credential | None = None
     slot: Slot | None = None
     # Set in connect, after the join: the stream position sent up to, and its epoch. Events
     # that arrive in between are queued (the dispatcher is busy with connect) and placed after.
@@ -176,8 +179,10 @@ class EventConsumer(AsyncWebsocketConsumer):
         finally:
             if self.expiry_timer is not None:
                 self.expiry_timer.cancel()
-            if self.expiry_check is not None:
-                self.expiry_check.cancel()
+            if self.credential_check is not None:
+                self.credential_check.cancel()
+            if self.watched is not None:
+                credential_watch.release(self.watched, self._check_credential)
             if attach is not None:
                 self.channel_layer.detach_direct(self.channel_name)
             # Here rather than in disconnect: this runs however the connection ends, a handler
@@ -284,6 +289,8 @@ class EventConsumer(AsyncWebsocketConsumer):
         self.user_id = user.pk
         self.credential = credential
         self._end_at(expiry)
+        self.watched = credential
+        credential_watch.hold(credential, self._check_credential)
         self.connected_seq = position.seq
         self.delivered_seq = position.seq
         self.epoch = position.epoch
@@ -454,9 +461,10 @@ class EventConsumer(AsyncWebsocketConsumer):
         if self.credential is not None and self.credential.ended_by(message):
             await self._end_access()
 
-    async def realtime_credential_expiring(self, message: dict[str, Any]) -> None:
-        """The credential's expiry came (``_end_at``): end the connection, unless the
-        database says it was extended meanwhile (a session renewed by a later request)."""
+    async def realtime_credential_check(self, message: dict[str, Any]) -> None:
+        """The credential's expiry came (``_end_at``), or this process's credential watch saw
+        it end: end the connection, unless the database says it is still valid (a session
+        renewed by a later request)."""
         if self.credential is None:
             return
         expiry = await _still_valid(self.credential)
@@ -470,13 +478,17 @@ class EventConsumer(AsyncWebsocketConsumer):
         if self.expiry_timer is not None:
             self.expiry_timer.cancel()
         delay = max(0.0, (expiry - timezone.now()).total_seconds())
-        loop = asyncio.get_running_loop()
-        message = {"type": "realtime.credential_expiring"}
-        self.expiry_timer = loop.call_later(delay, self._expiring, message)
+        self.expiry_timer = asyncio.get_running_loop().call_later(delay, self._check_credential)
 
-    def _expiring(self, message: dict[str, Any]) -> None:
+    def _check_credential(self) -> None:
+        """Look at the credential again, in turn with the connection's other messages; once
+        at a time."""
+        if self.credential_check is not None and not self.credential_check.done():
+            return
         # Held until it is done: the loop keeps only a weak reference to a task.
-        self.expiry_check = self.dispatcher.dispatch_soon(message, self.dispatch)
+        self.credential_check = self.dispatcher.dispatch_soon(
+            {"type": "realtime.credential_check"}, self.dispatch
+        )
 
     async def _end_access(self) -> None:
         self.credential = None

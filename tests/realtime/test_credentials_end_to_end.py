@@ -10,17 +10,11 @@ working. ``-s`` prints each close's time (docs/reliability.md's table).
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import re
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from http.cookies import SimpleCookie
 from typing import Any
@@ -29,18 +23,21 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
-from websockets.typing import Origin
+from websockets.asyncio.client import connect
 
 from accounts.models import AuthToken
 from accounts.tokens import issue_token
-from conversations import actions as conversation_actions
 from tests.accounts.admin_pages import submit_user_change
 from tests.conftest import Member
-from tests.realtime.e2e import auth_query, http, in_thread, next_event, session_key, ws_url
-from tests.servers import ROOT, run_command
-from tests.servers import test_database_url as database_url
+from tests.realtime.access_e2e import (
+    CloseWatch,
+    manage_py_with_stdin,
+    session_socket,
+    shell,
+    still_streaming,
+)
+from tests.realtime.e2e import auth_query, http, in_thread, session_key, ws_url
+from tests.servers import run_command
 
 pytestmark = [
     pytest.mark.slow,
@@ -48,67 +45,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.asyncio,
 ]
-
-# The bound the rule sets: a credential ended closes what it opened within a second.
-CLOSE_BOUND_SECS = 1.0
-INVALID_CREDENTIALS = {"error": "Invalid credentials"}
-
-
-class CloseWatch:
-    """Reads ``socket`` from now on and notes when the protocol's close of an ended credential
-    arrives: an action may take longer than the close (a ``manage.py`` process exits after its
-    commit), so a close is timed from when it arrived, not from when it was read."""
-
-    def __init__(self, socket: ClientConnection) -> None:
-        self.task = asyncio.ensure_future(self._read(socket))
-
-    @staticmethod
-    async def _read(socket: ClientConnection) -> tuple[Any, float, int | None]:
-        message = json.loads(await socket.recv())
-        arrived = time.monotonic()
-        try:
-            await socket.recv()
-        except ConnectionClosed as closed:
-            return message, arrived, closed.rcvd.code if closed.rcvd else None
-        raise AssertionError("a message after the close's error")
-
-    async def closed_with_4001(self, since: float, what: str) -> float:
-        """Seconds from ``since`` to the close's arrival (negative: before ``since``)."""
-        message, arrived, code = await asyncio.wait_for(self.task, 10)
-        assert message == INVALID_CREDENTIALS
-        assert code == 4001
-        elapsed = arrived - since
-        print(f"\naccess end, {what}: closed {elapsed * 1000:.0f} ms after")
-        assert elapsed < CLOSE_BOUND_SECS, f"{what}: closed after {elapsed:.2f} s"
-        return elapsed
-
-
-async def still_streaming(
-    sockets: list[ClientConnection], alice: Member, member: Member, base: str
-) -> None:
-    """A message from alice to ``member`` through ``base`` reaches each of ``sockets`` (after
-    the new conversation's event)."""
-    conversation = await in_thread(_conversation_between, alice, member)
-    status, _ = await asyncio.to_thread(
-        http, "POST", f"{base}/api/v1/conversations/{conversation}/messages", alice, {"text": "hi"}
-    )
-    assert status == 201
-    for socket in sockets:
-        assert (await next_event(socket))["type"] == "new-conversation"
-        event = await next_event(socket)
-        assert event["type"] == "message" and event["data"]["text"] == "hi", event
-
-
-def _conversation_between(alice: Member, member: Member) -> int:
-    conversation, _ = conversation_actions.do_create_conversation(alice.user, [member.id])
-    return int(conversation.pk)
-
-
-@asynccontextmanager
-async def session_socket(base: str, session_key: str) -> AsyncIterator[ClientConnection]:
-    headers = {"Cookie": f"sessionid={session_key}"}
-    async with connect(ws_url(base), additional_headers=headers, origin=Origin(base)) as socket:
-        yield socket
 
 
 def browser(
@@ -157,29 +93,6 @@ def form_post(
     )
     assert status == 302, page[:2000]
     return status
-
-
-def manage_py_with_stdin(*args: str, stdin: str) -> str:
-    """``manage.py`` in its own process and session (no terminal: getpass reads stdin)."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url()},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        start_new_session=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
-def shell(code: str) -> float:
-    """Run ``code`` in ``manage.py shell``; returns the monotonic time right after it (the
-    clock is the machine's: a close that arrives here is timed from the commit)."""
-    output = run_command("shell", "-c", f"{code}; import time; print(time.monotonic())")
-    return float(output.split()[-1])
 
 
 # Passwords
