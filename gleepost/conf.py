@@ -73,6 +73,10 @@ DEFAULTS: dict[str, Any] = {
     # under DATABASE_POOL_MAX_SIZE (10) so that websocket handshakes and view counts always find
     # a pooled connection beside them; 1 on SQLite, which has one writer at a time.
     "HTTP_THREADS": 0,
+    # Log lines (gleepost.logs): "text" for a terminal, "json" (one object per line, with the
+    # request's or connection's id) for a log collector. The settings module builds LOGGING
+    # from it.
+    "LOG_FORMAT": "text",
     # Bytes written to one websocket and not yet taken by the kernel (gleepost.server): a client
     # that stops reading would otherwise make daphne buffer what is sent to it without bound.
     # Over it for longer than a short grace (or far over it at all) the connection is closed

@@ -34,7 +34,6 @@ import asyncio
 import contextvars
 import functools
 import logging
-import os
 import pprint
 import socket
 import time
@@ -56,7 +55,7 @@ from twisted.logger import (
 
 from gleepost import log_context
 from gleepost.conf import gp_settings
-from gleepost.logs import JsonFormatter, log_format_from, make_handler
+from gleepost.logs import JsonFormatter, checked_log_format, make_handler
 from gleepost.redaction import redact
 from gleepost.shutdown import GracefulServer
 from realtime.channel_queue import ChannelQueue
@@ -128,7 +127,7 @@ class AccessLog(AccessLogGenerator):
         self.logger = logging.getLogger(ACCESS_LOGGER)
         self.logger.propagate = False
         self.logger.setLevel(logging.INFO)
-        json_format = log_format_from(os.environ) == "json"
+        json_format = checked_log_format(gp_settings.LOG_FORMAT) == "json"
         formatter = JsonFormatter() if json_format else NcsaFormatter()
         self.logger.handlers = [make_handler(stream, formatter)]
 
