@@ -73,6 +73,49 @@ DEFAULTS: dict[str, Any] = {
     # under DATABASE_POOL_MAX_SIZE (10) so that websocket handshakes and view counts always find
     # a pooled connection beside them; 1 on SQLite, which has one writer at a time.
     "HTTP_THREADS": 0,
+    # Log lines (gleepost.logs): "text" for a terminal, "json" (one object per line, with the
+    # request's or connection's id) for a log collector. The settings module builds LOGGING
+    # from it.
+    "LOG_FORMAT": "text",
+    # Bytes written to one websocket and not yet taken by the kernel (gleepost.server): a client
+    # that stops reading would otherwise make daphne buffer what is sent to it without bound.
+    # Over it for longer than a short grace (or far over it at all) the connection is closed
+    # with 4009, and the client resumes from the history.
+    "MAX_UNSENT_BYTES_PER_CONNECTION": 1024 * 1024,
+    # The kernel's send buffer of each websocket, fixed rather than auto-tuned (up to 4 MiB on
+    # Linux): what a stalled client can hold up is then this plus the bound above, and the bound
+    # is reached while the backlog is still small. 0: the kernel's own.
+    "WEBSOCKET_SEND_BUFFER_BYTES": 128 * 1024,
+    # A client closed with 4009 that does not read the close either is cut off after this long.
+    "SLOW_CLIENT_ABORT_SECS": 5.0,
+    # Listen backlog of daphne's TCP listeners (Twisted's default is 50): when every client
+    # reconnects at once, after a deploy or a network blip, the handshakes beyond it are reset.
+    # The kernel caps it at net.core.somaxconn.
+    "LISTEN_BACKLOG": 1024,
+    # How long a daphne process stopping on SIGTERM waits for its connections to close
+    # (gleepost.shutdown) before it cancels what is left: long enough for clients to take the
+    # 1001 close and requests under way to finish, short enough for a deploy.
+    "SHUTDOWN_GRACE_SECS": 5.0,
+    # Frames refused for rate (past MAX_FRAMES_PER_SEC) a websocket connection may send within
+    # the window before it is closed with 4008: a client that ignores "rate limited" for
+    # seconds is abusive.
+    "MAX_REFUSED_FRAMES": 100,
+    "REFUSED_FRAMES_WINDOW_SECS": 10.0,
+    # Post and network subscriptions one websocket connection may hold: each is a channel-layer
+    # group it is in, and every event to the post or network is sent to each. A SUBSCRIBE that
+    # would pass one is refused whole.
+    "MAX_SUBSCRIPTIONS_PER_CONNECTION": 1000,
+    "MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION": 100,
+    # typing and presence frames a connection may have forwarded per second, each kind counted
+    # on its own: each one fans out to everyone who shares a conversation. The excess is dropped.
+    "MAX_TYPING_FRAMES_PER_SEC": 3,
+    "MAX_PRESENCE_FRAMES_PER_SEC": 3,
+    # How long a connection trusts what it read about a conversation for typing, so that a burst
+    # of typing frames costs one query. Membership changes and endings clear it sooner.
+    "PARTICIPATION_CACHE_SECS": 30.0,
+    # Conversations whose participation a connection remembers; the typing rate limit keeps it
+    # far below this, which bounds the cache's memory.
+    "MAX_CACHED_CONVERSATIONS": 200,
 }
 
 

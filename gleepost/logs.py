@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +22,6 @@ from gleepost import log_context
 from gleepost.redaction import redact
 
 LOG_FORMATS = ("text", "json")
-LOG_FORMAT_VARIABLE = "GLEEPOST_LOG_FORMAT"
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _RECORD_ATTRIBUTES = frozenset(
@@ -33,11 +31,12 @@ _RECORD_ATTRIBUTES = frozenset(
 _ID_FIELDS = ("request_id", "connection_id")
 
 
-def log_format_from(environ: Mapping[str, str]) -> str:
-    """The configured format (``GLEEPOST_LOG_FORMAT``); an unknown one stops the process."""
-    value = environ.get(LOG_FORMAT_VARIABLE, "text").strip().lower() or "text"
+def checked_log_format(configured: str) -> str:
+    """The format the setting ``LOG_FORMAT`` names, in any case; an unknown one stops the
+    process."""
+    value = configured.strip().lower() or "text"
     if value not in LOG_FORMATS:
-        raise ValueError(f"{LOG_FORMAT_VARIABLE} must be one of {LOG_FORMATS}, not {value!r}")
+        raise ValueError(f"GLEEPOST_LOG_FORMAT must be one of {LOG_FORMATS}, not {value!r}")
     return value
 
 

@@ -16,12 +16,13 @@ What daphne does not do on its own:
   ``HARD_LIMIT_FACTOR`` times it at all) the connection is closed with 4009, so the client
   reconnects and resumes (its stream events are replayed from the history; none is dropped
   silently), and other clients never wait on it. A client that does not read the close either
-  is cut off after ``SLOW_CLIENT_ABORT_SECS``. The kernel's send buffer of each websocket is
-  fixed (``GLEEPOST_WEBSOCKET_SEND_BUFFER_BYTES``, 128 KiB) so the bound is what counts.
+  is cut off after ``GLEEPOST_SLOW_CLIENT_ABORT_SECS`` (5 s). The kernel's send buffer of each
+  websocket is fixed (``GLEEPOST_WEBSOCKET_SEND_BUFFER_BYTES``, 128 KiB) so the bound is what
+  counts.
 - Its TCP listeners (``-b``/``-p``) use Twisted's default listen backlog of 50: when every
   client reconnects at once (after a deploy, a network blip) the handshakes beyond it are
   reset. Here the backlog is ``GLEEPOST_LISTEN_BACKLOG`` (1024; the kernel caps it at
-  ``net.core.somaxconn``).
+  ``net.core.somaxconn``). These ``GLEEPOST_`` variables are settings of gleepost.conf.
 - autobahn pretty-prints every websocket's settings for a debug message, shown or not: ~4% of
   daphne's CPU per handshake. Here that text is built only if the message is written
   (``FormattedWhenShown``).
@@ -33,7 +34,6 @@ import asyncio
 import contextvars
 import functools
 import logging
-import os
 import pprint
 import socket
 import time
@@ -54,7 +54,8 @@ from twisted.logger import (
 )
 
 from gleepost import log_context
-from gleepost.logs import JsonFormatter, log_format_from, make_handler
+from gleepost.conf import gp_settings
+from gleepost.logs import JsonFormatter, checked_log_format, make_handler
 from gleepost.redaction import redact
 from gleepost.shutdown import GracefulServer
 from realtime.channel_queue import ChannelQueue
@@ -62,24 +63,16 @@ from realtime.close_codes import CLOSE_TOO_SLOW, NO_CLOSE_FRAME
 
 logger = logging.getLogger("gleepost.server")  # also when run as __main__
 
-MAX_UNSENT_BYTES_PER_CONNECTION = int(
-    os.environ.get("GLEEPOST_MAX_UNSENT_BYTES_PER_CONNECTION", str(1024 * 1024))
-)
-# The kernel's send buffer of a websocket, fixed rather than auto-tuned (up to 4 MiB on Linux):
-# what a stalled client can hold up is then this plus the bound above, and the bound is
-# reached while the backlog is still small.
-SOCKET_SEND_BUFFER_BYTES = int(
-    os.environ.get("GLEEPOST_WEBSOCKET_SEND_BUFFER_BYTES", str(128 * 1024))
-)
+# The settings of this module (gleepost.conf: MAX_UNSENT_BYTES_PER_CONNECTION,
+# WEBSOCKET_SEND_BUFFER_BYTES, SLOW_CLIENT_ABORT_SECS, LISTEN_BACKLOG) are read where they are
+# used, not at import: daphne imports the application, which sets Django up, after this module.
+
 # Over the bound for this long without draining below it again: the client is not reading.
 # (A burst — a resume replaying thousands of events at once — passes the bound briefly too,
 # and drains at once when the client reads.)
 SLOW_CLIENT_GRACE_SECS = 2.0
 # Over this many times the bound, the connection is closed at once, grace or not.
 HARD_LIMIT_FACTOR = 8
-# A client that does not read the 4009 close either is cut off after this long.
-SLOW_CLIENT_ABORT_SECS = float(os.environ.get("GLEEPOST_SLOW_CLIENT_ABORT_SECS", "5"))
-LISTEN_BACKLOG = int(os.environ.get("GLEEPOST_LISTEN_BACKLOG", "1024"))
 
 
 class FormattedWhenShown:
@@ -134,7 +127,7 @@ class AccessLog(AccessLogGenerator):
         self.logger = logging.getLogger(ACCESS_LOGGER)
         self.logger.propagate = False
         self.logger.setLevel(logging.INFO)
-        json_format = log_format_from(os.environ) == "json"
+        json_format = checked_log_format(gp_settings.LOG_FORMAT) == "json"
         formatter = JsonFormatter() if json_format else NcsaFormatter()
         self.logger.handlers = [make_handler(stream, formatter)]
 
@@ -214,6 +207,9 @@ class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
     over_bound_since: float | None = None
     # Set at the handshake; every log record about this connection carries it.
     connection_id: str | None = None
+    # gp_settings.MAX_UNSENT_BYTES_PER_CONNECTION, read when the connection is made: it is
+    # compared on every send.
+    max_unsent_bytes: int
 
     def onConnect(self, request: Any) -> Any:
         # daphne creates the application instance in here: its task inherits the id.
@@ -245,10 +241,12 @@ class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
         )
 
     def connectionMade(self) -> None:
+        self.max_unsent_bytes = gp_settings.MAX_UNSENT_BYTES_PER_CONNECTION
         super().connectionMade()
         handle = getattr(self.transport, "getHandle", None)
-        if handle is not None and SOCKET_SEND_BUFFER_BYTES > 0:
-            handle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SEND_BUFFER_BYTES)
+        send_buffer = gp_settings.WEBSOCKET_SEND_BUFFER_BYTES
+        if handle is not None and send_buffer > 0:
+            handle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
         if _plain_tcp(self.transport):
             self.transport.write = _WriteNow(self.transport)
 
@@ -263,10 +261,10 @@ class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
         super().serverSend(content, binary)
 
     def _not_reading(self, unsent: int) -> bool:
-        if unsent <= MAX_UNSENT_BYTES_PER_CONNECTION:
+        if unsent <= self.max_unsent_bytes:
             self.over_bound_since = None
             return False
-        if unsent > HARD_LIMIT_FACTOR * MAX_UNSENT_BYTES_PER_CONNECTION:
+        if unsent > HARD_LIMIT_FACTOR * self.max_unsent_bytes:
             return True
         now = time.monotonic()
         if self.over_bound_since is None:
@@ -290,16 +288,17 @@ class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
         logger.warning(
             "closing websocket %s: over %d unsent bytes",
             self.client_addr,
-            MAX_UNSENT_BYTES_PER_CONNECTION,
+            self.max_unsent_bytes,
         )
         # autobahn drops a connection whose peer does not answer a close within a second; give
         # this one until the abort below to read its backlog and see why it was closed.
-        self.closeHandshakeTimeout = SLOW_CLIENT_ABORT_SECS
+        abort_secs = gp_settings.SLOW_CLIENT_ABORT_SECS
+        self.closeHandshakeTimeout = abort_secs
         self.sendClose(code=CLOSE_TOO_SLOW)
         from twisted.internet import reactor
 
         # The stubs type the installed reactor as an interface; it is the asyncio reactor.
-        cast(Any, reactor).callLater(SLOW_CLIENT_ABORT_SECS, self._abort_if_open)
+        cast(Any, reactor).callLater(abort_secs, self._abort_if_open)
 
     def _abort_if_open(self) -> None:
         if self.transport is not None and self.transport.connected:
@@ -307,10 +306,12 @@ class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
 
 
 def endpoints_with_backlog(*args: Any, **kwargs: Any) -> list[str]:
-    """daphne's endpoint descriptions, each TCP one with ``LISTEN_BACKLOG``."""
+    """daphne's endpoint descriptions, each TCP one with ``gp_settings.LISTEN_BACKLOG``
+    (daphne builds them after it has imported the application, which sets Django up)."""
     descriptions: list[str] = build_endpoint_description_strings(*args, **kwargs)
+    backlog = gp_settings.LISTEN_BACKLOG
     return [
-        f"{d}:backlog={LISTEN_BACKLOG}" if d.startswith("tcp:") and ":backlog=" not in d else d
+        f"{d}:backlog={backlog}" if d.startswith("tcp:") and ":backlog=" not in d else d
         for d in descriptions
     ]
 

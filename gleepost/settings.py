@@ -28,7 +28,8 @@ from pathlib import Path
 import dj_database_url
 import django_stubs_ext
 
-from gleepost.logs import log_format_from, logging_config
+from gleepost.conf import DEFAULTS
+from gleepost.logs import checked_log_format, logging_config
 from gleepost.redis_hosts import channel_layer_hosts
 
 # Lets the code write ModelAdmin[Model], QuerySet[Model] and friends at run time, as typed.
@@ -283,14 +284,18 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 if env_bool("SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# One console handler, redacting credentials: GLEEPOST_LOG_FORMAT=text (the default) for a
-# terminal, json (one object per line) in production. See gleepost/logs.py.
-LOGGING_CONFIG = "gleepost.logs.configure"
-LOGGING = logging_config(log_format_from(os.environ), os.environ.get("LOG_LEVEL", "INFO"))
-
 # The service's own settings; read them through gleepost.conf.gp_settings. Defaults live there.
 GLEEPOST: dict[str, object] = {
     key.removeprefix("GLEEPOST_"): value
     for key, value in os.environ.items()
     if key.startswith("GLEEPOST_")
 }
+
+# One console handler, redacting credentials: GLEEPOST_LOG_FORMAT=text (the default) for a
+# terminal, json (one object per line) in production. See gleepost/logs.py. (Logging is set up
+# from here, before gp_settings can be read.)
+LOGGING_CONFIG = "gleepost.logs.configure"
+LOGGING = logging_config(
+    checked_log_format(str(GLEEPOST.get("LOG_FORMAT", DEFAULTS["LOG_FORMAT"]))),
+    os.environ.get("LOG_LEVEL", "INFO"),
+)

@@ -3,7 +3,7 @@
 daphne stops the Twisted reactor at once: the listening sockets and every connection are dropped
 together, so websocket clients see 1006 and cannot tell a deploy from a crash, and HTTP requests
 under way are cut off. Here the reactor's shutdown first drains, for at most
-``GLEEPOST_SHUTDOWN_GRACE_SECS`` (5 s by default):
+``GLEEPOST_SHUTDOWN_GRACE_SECS`` (gleepost.conf, 5 s by default):
 
 1. the listening sockets close: new connections are refused and go to another process;
 2. every open websocket is closed with 1001 (going away): its client reconnects at once, to
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import time
 from types import FrameType
@@ -30,11 +29,11 @@ from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer
 from twisted.internet import reactor as _reactor
 
+from gleepost.conf import gp_settings
 from realtime.close_codes import CLOSE_GOING_AWAY
 
 logger = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE_SECS = float(os.environ.get("GLEEPOST_SHUTDOWN_GRACE_SECS", "5"))
 # How often the drain looks whether everything has closed.
 DRAIN_POLL_SECS = 0.05
 # A client that does not answer the 1001 close frame is cut off after this long.
@@ -74,6 +73,9 @@ class GracefulServer(Server):
         self.hurry = False
         self.drained: defer.Deferred[None] | None = None
         self.drain_started = self.deadline = 0.0
+        # Read here, not at import: daphne creates the server after importing the application,
+        # which sets Django up.
+        self.grace_secs: float = gp_settings.SHUTDOWN_GRACE_SECS
 
     def run(self) -> None:
         # Our own signal handlers instead of Twisted's, which cannot tell a second signal from
@@ -100,7 +102,7 @@ class GracefulServer(Server):
         logger.info(
             "%s: shutting down, waiting at most %.1f s for connections to close",
             signal_name,
-            SHUTDOWN_GRACE_SECS,
+            self.grace_secs,
         )
         self.stop()
 
@@ -118,7 +120,7 @@ class GracefulServer(Server):
         self.stopping = True
         self.drained = defer.Deferred()
         self.drain_started = time.monotonic()
-        self.deadline = self.drain_started + SHUTDOWN_GRACE_SECS
+        self.deadline = self.drain_started + self.grace_secs
         stopped = [defer.maybeDeferred(port.stopListening) for port in self.listening_ports]
         self.listening_ports = []
         in_use = [p for p, details in list(self.connections.items()) if _in_use(details)]
@@ -148,7 +150,7 @@ class GracefulServer(Server):
             logger.warning(
                 "%d connection(s) still open after %.1f s; closing them",
                 len(in_use),
-                SHUTDOWN_GRACE_SECS,
+                self.grace_secs,
             )
             self.finish_drain()
         else:

@@ -23,6 +23,7 @@ import functools
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -66,20 +67,27 @@ logger = logging.getLogger(__name__)
 INVALID_CREDENTIALS = '{"error":"Invalid credentials"}'
 RATE_LIMITED = "rate limited"
 TOO_MANY_CONNECTIONS = "too many connections"
-# Frames refused for rate (past MAX_FRAMES_PER_SEC) that a connection may send within the window
-# before it is closed with 4008: a client that ignores "rate limited" for seconds is abusive.
-MAX_REFUSED_FRAMES = 100
-REFUSED_FRAMES_WINDOW_SECS = 10.0
-MAX_SUBSCRIPTIONS_PER_CONNECTION = 1000
-MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION = 100
-# typing and presence frames forwarded per connection, each kind counted on its own.
-MAX_TYPING_FRAMES_PER_SEC = 3
-MAX_PRESENCE_FRAMES_PER_SEC = 3
-# How long a connection trusts what it read about a conversation for typing: a burst of typing
-# frames costs one query. Membership changes and endings clear it sooner (a control message).
-PARTICIPATION_CACHE_SECS = 30.0
-# Conversations remembered per connection; the rate limit keeps it far below this.
-MAX_CACHED_CONVERSATIONS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """Settings (gleepost.conf) a connection checks its subscriptions and typing against, read
+    once when it opens: ``gp_settings`` looks a setting up again on every access."""
+
+    post_subscriptions: int
+    network_subscriptions: int
+    participation_cache_secs: float
+    cached_conversations: int
+
+    @classmethod
+    def from_settings(cls) -> ConnectionLimits:
+        """The limits as configured now."""
+        return cls(
+            post_subscriptions=gp_settings.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+            network_subscriptions=gp_settings.MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION,
+            participation_cache_secs=gp_settings.PARTICIPATION_CACHE_SECS,
+            cached_conversations=gp_settings.MAX_CACHED_CONVERSATIONS,
+        )
 
 
 @database_sync_to_async
@@ -245,10 +253,13 @@ class EventConsumer(AsyncWebsocketConsumer):
         # Subscribed post id -> its network, so leaving a network can drop its posts.
         self.subscribed_posts: dict[int, int] = {}
         self.subscribed_networks: set[int] = set()
-        self.typing_limit = SlidingWindowLimit(MAX_TYPING_FRAMES_PER_SEC, 1.0)
-        self.presence_limit = SlidingWindowLimit(MAX_PRESENCE_FRAMES_PER_SEC, 1.0)
+        self.limits = ConnectionLimits.from_settings()
+        self.typing_limit = SlidingWindowLimit(gp_settings.MAX_TYPING_FRAMES_PER_SEC, 1.0)
+        self.presence_limit = SlidingWindowLimit(gp_settings.MAX_PRESENCE_FRAMES_PER_SEC, 1.0)
         self.frame_limit = FrameRateLimit(
-            gp_settings.MAX_FRAMES_PER_SEC, MAX_REFUSED_FRAMES, REFUSED_FRAMES_WINDOW_SECS
+            gp_settings.MAX_FRAMES_PER_SEC,
+            gp_settings.MAX_REFUSED_FRAMES,
+            gp_settings.REFUSED_FRAMES_WINDOW_SECS,
         )
         # Conversation id -> (monotonic time it was read, what was read).
         self.participations: dict[int, tuple[float, Participation]] = {}
@@ -502,20 +513,20 @@ class EventConsumer(AsyncWebsocketConsumer):
         """Members only; a frame that would pass a limit is refused whole."""
         posts = [p for p in action.posts if p not in self.subscribed_posts]
         networks = [n for n in action.networks if n not in self.subscribed_networks]
-        if len(self.subscribed_posts) + len(posts) > MAX_SUBSCRIPTIONS_PER_CONNECTION:
+        limits = self.limits
+        if len(self.subscribed_posts) + len(posts) > limits.post_subscriptions:
             metrics.count_error("subscription_limit")
             await self._send_event(
                 events.error_event(
-                    f"at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection"
+                    f"at most {limits.post_subscriptions} subscriptions per connection"
                 )
             )
             return
-        if len(self.subscribed_networks) + len(networks) > MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION:
+        if len(self.subscribed_networks) + len(networks) > limits.network_subscriptions:
             metrics.count_error("subscription_limit")
             await self._send_event(
                 events.error_event(
-                    f"at most {MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION} network subscriptions"
-                    " per connection"
+                    f"at most {limits.network_subscriptions} network subscriptions per connection"
                 )
             )
             return
@@ -599,15 +610,16 @@ class EventConsumer(AsyncWebsocketConsumer):
     async def _participation(self, conversation_id: int) -> Participation:
         assert self.user_id is not None
         now = time.monotonic()
+        trusted_secs = self.limits.participation_cache_secs
         cached = self.participations.get(conversation_id)
-        if cached is not None and now - cached[0] < PARTICIPATION_CACHE_SECS:
+        if cached is not None and now - cached[0] < trusted_secs:
             return cached[1]
         standing = await _participation(self.user_id, conversation_id)
-        if len(self.participations) >= MAX_CACHED_CONVERSATIONS:
+        if len(self.participations) >= self.limits.cached_conversations:
             self.participations = {
                 c: entry
                 for c, entry in self.participations.items()
-                if now - entry[0] < PARTICIPATION_CACHE_SECS
+                if now - entry[0] < trusted_secs
             }
         self.participations[conversation_id] = (now, standing)
         return standing

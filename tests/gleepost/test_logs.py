@@ -31,7 +31,7 @@ from gleepost.logs import (
     JsonFormatter,
     RedactingFilter,
     TextFormatter,
-    log_format_from,
+    checked_log_format,
     make_handler,
 )
 from tests.conftest import Member
@@ -139,20 +139,16 @@ def test_filters_leave_records_usable_by_other_handlers() -> None:
 
 
 @pytest.mark.parametrize(
-    ("environ", "expected"),
-    [
-        ({}, "text"),
-        ({"GLEEPOST_LOG_FORMAT": "json"}, "json"),
-        ({"GLEEPOST_LOG_FORMAT": "JSON "}, "json"),
-    ],
+    ("configured", "expected"),
+    [("text", "text"), ("", "text"), ("json", "json"), ("JSON ", "json")],
 )
-def test_the_log_format_setting(environ: dict[str, str], expected: str) -> None:
-    assert log_format_from(environ) == expected
+def test_the_log_format_setting(configured: str, expected: str) -> None:
+    assert checked_log_format(configured) == expected
 
 
 def test_an_unknown_log_format_stops_the_process() -> None:
     with pytest.raises(ValueError, match="GLEEPOST_LOG_FORMAT must be one of"):
-        log_format_from({"GLEEPOST_LOG_FORMAT": "xml"})
+        checked_log_format("xml")
 
 
 # End to end: the real daphne writing JSON.

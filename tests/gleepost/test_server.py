@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from gleepost.server import LISTEN_BACKLOG, endpoints_with_backlog, redact
+from gleepost.conf import gp_settings
+from gleepost.server import endpoints_with_backlog, redact
 from tests.conftest import Member
 from tests.servers import daphne
 
@@ -44,7 +45,7 @@ def test_access_log_has_no_token(alice: Member, tmp_path: Path) -> None:
 
 def test_tcp_endpoints_get_the_backlog() -> None:
     assert endpoints_with_backlog(host="127.0.0.1", port=8000, unix_socket="/tmp/s") == [
-        f"tcp:port=8000:interface=127.0.0.1:backlog={LISTEN_BACKLOG}",
+        f"tcp:port=8000:interface=127.0.0.1:backlog={gp_settings.LISTEN_BACKLOG}",
         "unix:/tmp/s",
     ]
 

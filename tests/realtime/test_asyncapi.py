@@ -213,24 +213,24 @@ class TestDocumentStructure:
         limits = channel["x-limits"]
         assert limits["maxFrameBytes"] == frames.MAX_FRAME_BYTES == 64 * 1024
         assert (
-            limits["maxPostSubscriptionsPerConnection"]
-            == consumers.MAX_SUBSCRIPTIONS_PER_CONNECTION
+            limits["maxPostSubscriptionsPerConnectionDefault"]
+            == DEFAULTS["MAX_SUBSCRIPTIONS_PER_CONNECTION"]
         )
         assert (
-            limits["maxNetworkSubscriptionsPerConnection"]
-            == consumers.MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION
+            limits["maxNetworkSubscriptionsPerConnectionDefault"]
+            == DEFAULTS["MAX_NETWORK_SUBSCRIPTIONS_PER_CONNECTION"]
         )
         assert (
             limits["maxFramesPerSecondPerConnectionDefault"] == DEFAULTS["MAX_FRAMES_PER_SEC"] == 20
         )
         assert limits["rateLimitedErrorsPerSecondPerConnection"] == 1 / TELL_INTERVAL_SECS
-        assert limits["maxRefusedFramesBeforeClose"] == consumers.MAX_REFUSED_FRAMES
-        assert limits["refusedFramesWindowSeconds"] == consumers.REFUSED_FRAMES_WINDOW_SECS
+        assert limits["maxRefusedFramesBeforeCloseDefault"] == DEFAULTS["MAX_REFUSED_FRAMES"]
+        assert limits["refusedFramesWindowSecondsDefault"] == DEFAULTS["REFUSED_FRAMES_WINDOW_SECS"]
         assert limits["maxConnectionsPerUserDefault"] == DEFAULTS["MAX_CONNECTIONS_PER_USER"]
         assert (
-            limits["maxTypingAndPresenceFramesForwardedPerSecondPerConnection"]
-            == consumers.MAX_TYPING_FRAMES_PER_SEC
-            == consumers.MAX_PRESENCE_FRAMES_PER_SEC
+            limits["maxTypingAndPresenceFramesForwardedPerSecondPerConnectionDefault"]
+            == DEFAULTS["MAX_TYPING_FRAMES_PER_SEC"]
+            == DEFAULTS["MAX_PRESENCE_FRAMES_PER_SEC"]
         )
         post_ids = load_document()["components"]["schemas"]["PostIds"]
         assert post_ids["maxItems"] == frames.MAX_POSTS_PER_FRAME

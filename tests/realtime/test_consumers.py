@@ -454,7 +454,7 @@ class TestFrameRateLimit:
         )
         socket = await connect(bob)
         limit = gp_settings.MAX_FRAMES_PER_SEC
-        for _ in range(limit + consumers.MAX_REFUSED_FRAMES + 1):
+        for _ in range(limit + gp_settings.MAX_REFUSED_FRAMES + 1):
             await socket.send_to(text_data="not json")
         answers = []
         while (output := await socket.receive_output(timeout=3))["type"] == "websocket.send":
