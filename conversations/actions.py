@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from conversations import queries, signals
-from conversations.models import Conversation, Message, Participant
+from conversations.models import Conversation, Message, Participant, active_participant
 from gleepost.conf import gp_settings
 from gleepost.exceptions import InvalidInput, NotAllowed, NotFound
 from posts.permissions import is_member, members_of
@@ -51,7 +51,7 @@ def _find_regular_conversation(a: User, b: User) -> Conversation | None:
             total=Count("participants", distinct=True),
             present=Count(
                 "participants",
-                filter=Q(participants__user__in=[a, b], participants__left_at__isnull=True),
+                filter=Q(participants__user__in=[a, b]) & active_participant("participants__"),
                 distinct=True,
             ),
         )
@@ -143,7 +143,7 @@ def do_add_participants(
     with transaction.atomic():
         Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
         current = {p.user_id: p for p in Participant.objects.filter(conversation=conversation)}
-        active = {uid for uid, p in current.items() if p.left_at is None}
+        active = {uid for uid, p in current.items() if p.is_active}
         if actor.pk not in active:
             raise NotFound("Not found")
         added = [u for u in users if u.pk not in active]
@@ -210,12 +210,11 @@ def do_mark_read(conversation: Conversation, user: User, message_id: int) -> boo
     with transaction.atomic():
         # A conditional UPDATE: concurrent marks can only move the marker forward, and only
         # the one that moved it announces it.
-        moved = Participant.objects.filter(
-            conversation=conversation,
-            user=user,
-            left_at__isnull=True,
-            last_read__lt=message_id,
-        ).update(last_read=message_id)
+        moved = (
+            Participant.objects.active()
+            .filter(conversation=conversation, user=user, last_read__lt=message_id)
+            .update(last_read=message_id)
+        )
         if moved:
             signals.messages_read.send(
                 sender=Conversation,
@@ -261,9 +260,11 @@ def do_leave_conversation(conversation: Conversation, user: User) -> None:
     if conversation.is_live:
         raise InvalidInput("A live conversation is ended, not left")
     with transaction.atomic():
-        left = Participant.objects.filter(
-            conversation=conversation, user=user, left_at__isnull=True
-        ).update(left_at=timezone.now())
+        left = (
+            Participant.objects.active()
+            .filter(conversation=conversation, user=user)
+            .update(left_at=timezone.now())
+        )
         if not left:
             raise NotFound("Not found")
         signals.participant_left.send(

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from accounts.authentication import request_user
 from accounts.serializers import UserSerializer
 from conversations import actions
-from conversations.models import Conversation, Message, Participant
+from conversations.models import Conversation, Message, Participant, active_participant
 from conversations.openapi import (
     AddParticipantsSerializer,
     ConversationDetailSerializer,
@@ -59,14 +59,14 @@ class ConversationListView(ApiView):
         user = request_user(request)
         start = int_param(request, "start", default=0, minimum=0, maximum=MAX_OFFSET)
         page = list(
-            Conversation.objects.filter(participants__user=user, participants__left_at__isnull=True)
+            Conversation.objects.filter(
+                active_participant("participants__"), participants__user=user
+            )
             .order_by("-last_activity", "-id")
             .prefetch_related(
                 Prefetch(
                     "participants",
-                    queryset=Participant.objects.filter(left_at__isnull=True)
-                    .select_related("user")
-                    .order_by("id"),
+                    queryset=Participant.objects.active().select_related("user").order_by("id"),
                     to_attr="active",
                 )
             )[start : start + gp_settings.PAGE_SIZE]
