@@ -22,15 +22,21 @@ from posts.permissions import is_member, members_of
 
 
 def get_conversation_for(user: User, conversation_id: int) -> Conversation:
-    """The conversation if ``user`` takes part in it (else NotFound); ends it if it expired."""
+    """The conversation if ``user`` takes part in it (else NotFound). It only reads: one past
+    its expiry reads as ended (``Conversation.has_ended``) until the expiry job ends it."""
     conversation = queries.conversation_of(user.pk, conversation_id)
     if conversation is None:
         raise NotFound("Not found")
+    return conversation
+
+
+def get_conversation_to_change(user: User, conversation_id: int) -> Conversation:
+    """``get_conversation_for``, for a request that changes the conversation: one past its
+    expiry is ended first, with its event (rest-api.md: "at the latest when next touched")."""
+    conversation = get_conversation_for(user, conversation_id)
     if conversation.is_past_expiry and not conversation.ended:
-        # "At the latest when next touched": a client never sees a live conversation past
-        # its expiry that has not been ended.
         do_end_conversation(conversation)
-        conversation.refresh_from_db()
+        conversation.refresh_from_db()  # as ended, by this call or meanwhile by another
     return conversation
 
 
@@ -137,7 +143,7 @@ def do_add_participants(
     """Add users to a conversation ``actor`` is in; returns the ids that were newly added.
 
     A group conversation takes members of its network only."""
-    if conversation.ended:
+    if conversation.has_ended:
         raise NotAllowed("Conversation has ended")
     users = _existing_users(user_ids, "users")
     with transaction.atomic():
@@ -188,7 +194,7 @@ def do_send_message(conversation: Conversation, sender: User, text: str) -> Mess
         if locked is None:
             # Deleted since the caller read it (by an admin): as for any missing conversation.
             raise NotFound("Not found")
-        if locked.ended or locked.is_past_expiry:
+        if locked.has_ended:
             raise NotAllowed("Conversation has ended")
         # Read once, under the lock that adding participants takes too: who is in the
         # conversation decides whether the sender may post, the message's "seen" and who
@@ -245,7 +251,7 @@ def do_make_regular(conversation: Conversation) -> None:
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
         if not locked.is_live:
             raise InvalidInput("Conversation is not live")
-        if locked.ended or locked.is_past_expiry:
+        if locked.has_ended:
             raise InvalidInput("Conversation has ended")
         Conversation.objects.filter(pk=locked.pk).update(expiry_time=None)
         conversation.refresh_from_db()

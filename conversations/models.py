@@ -45,6 +45,12 @@ class Conversation(models.Model):
     def is_past_expiry(self) -> bool:
         return self.expiry_time is not None and self.expiry_time <= timezone.now()
 
+    @property
+    def has_ended(self) -> bool:
+        """Ended, or live and past its expiry: what every read shows, whether or not the expiry
+        job (``end_expired_conversations``) has ended it yet. Reads never end it themselves."""
+        return self.ended or self.is_past_expiry
+
 
 def active_participant(through: str = "") -> models.Q:
     """Who takes part in a conversation: a participant who has not left it.

@@ -91,7 +91,7 @@ def conversation_data(
     if conversation.expiry_time is not None:
         data["expiry"] = {
             "time": format_time(conversation.expiry_time),
-            "ended": conversation.ended,
+            "ended": conversation.has_ended,
         }
     return data
 

@@ -1,14 +1,17 @@
-"""Who counts as a participant is defined once."""
+"""Who counts as a participant is defined once, and a live conversation's end is read from its
+expiry."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from conversations import actions
-from conversations.models import Participant
+from conversations.models import Conversation, Participant
 from tests.conftest import Member
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,3 +61,17 @@ def test_is_active_agrees_with_the_active_queryset(
         alice.id,
         bob.id,
     }
+
+
+@pytest.mark.django_db
+def test_live_conversation_past_its_expiry_has_ended_before_the_job_ends_it(
+    alice: Member, bob: Member
+) -> None:
+    live, _ = actions.do_create_conversation(alice.user, [bob.id], live=True)
+    regular, _ = actions.do_create_conversation(alice.user, [bob.id])
+    assert not live.has_ended and not regular.has_ended
+    Conversation.objects.filter(pk=live.pk).update(
+        expiry_time=timezone.now() - timedelta(seconds=1)
+    )
+    live.refresh_from_db()
+    assert live.has_ended and not live.ended
