@@ -15,22 +15,28 @@ from django.utils import timezone
 
 from accounts.models import User
 from conversations import queries, signals
-from conversations.models import Conversation, Message, Participant
+from conversations.models import Conversation, Message, Participant, active_participant
 from gleepost.conf import gp_settings
 from gleepost.exceptions import InvalidInput, NotAllowed, NotFound
 from posts.permissions import is_member, members_of
 
 
 def get_conversation_for(user: User, conversation_id: int) -> Conversation:
-    """The conversation if ``user`` takes part in it (else NotFound); ends it if it expired."""
+    """The conversation if ``user`` takes part in it (else NotFound). It only reads: one past
+    its expiry reads as ended (``Conversation.has_ended``) until the expiry job ends it."""
     conversation = queries.conversation_of(user.pk, conversation_id)
     if conversation is None:
         raise NotFound("Not found")
+    return conversation
+
+
+def get_conversation_to_change(user: User, conversation_id: int) -> Conversation:
+    """``get_conversation_for``, for a request that changes the conversation: one past its
+    expiry is ended first, with its event (rest-api.md: "at the latest when next touched")."""
+    conversation = get_conversation_for(user, conversation_id)
     if conversation.is_past_expiry and not conversation.ended:
-        # "At the latest when next touched": a client never sees a live conversation past
-        # its expiry that has not been ended.
         do_end_conversation(conversation)
-        conversation.refresh_from_db()
+        conversation.refresh_from_db()  # as ended, by this call or meanwhile by another
     return conversation
 
 
@@ -51,7 +57,7 @@ def _find_regular_conversation(a: User, b: User) -> Conversation | None:
             total=Count("participants", distinct=True),
             present=Count(
                 "participants",
-                filter=Q(participants__user__in=[a, b], participants__left_at__isnull=True),
+                filter=Q(participants__user__in=[a, b]) & active_participant("participants__"),
                 distinct=True,
             ),
         )
@@ -137,13 +143,13 @@ def do_add_participants(
     """Add users to a conversation ``actor`` is in; returns the ids that were newly added.
 
     A group conversation takes members of its network only."""
-    if conversation.ended:
+    if conversation.has_ended:
         raise NotAllowed("Conversation has ended")
     users = _existing_users(user_ids, "users")
     with transaction.atomic():
         Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
         current = {p.user_id: p for p in Participant.objects.filter(conversation=conversation)}
-        active = {uid for uid, p in current.items() if p.left_at is None}
+        active = {uid for uid, p in current.items() if p.is_active}
         if actor.pk not in active:
             raise NotFound("Not found")
         added = [u for u in users if u.pk not in active]
@@ -188,7 +194,7 @@ def do_send_message(conversation: Conversation, sender: User, text: str) -> Mess
         if locked is None:
             # Deleted since the caller read it (by an admin): as for any missing conversation.
             raise NotFound("Not found")
-        if locked.ended or locked.is_past_expiry:
+        if locked.has_ended:
             raise NotAllowed("Conversation has ended")
         # Read once, under the lock that adding participants takes too: who is in the
         # conversation decides whether the sender may post, the message's "seen" and who
@@ -210,12 +216,11 @@ def do_mark_read(conversation: Conversation, user: User, message_id: int) -> boo
     with transaction.atomic():
         # A conditional UPDATE: concurrent marks can only move the marker forward, and only
         # the one that moved it announces it.
-        moved = Participant.objects.filter(
-            conversation=conversation,
-            user=user,
-            left_at__isnull=True,
-            last_read__lt=message_id,
-        ).update(last_read=message_id)
+        moved = (
+            Participant.objects.active()
+            .filter(conversation=conversation, user=user, last_read__lt=message_id)
+            .update(last_read=message_id)
+        )
         if moved:
             signals.messages_read.send(
                 sender=Conversation,
@@ -246,7 +251,7 @@ def do_make_regular(conversation: Conversation) -> None:
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
         if not locked.is_live:
             raise InvalidInput("Conversation is not live")
-        if locked.ended or locked.is_past_expiry:
+        if locked.has_ended:
             raise InvalidInput("Conversation has ended")
         Conversation.objects.filter(pk=locked.pk).update(expiry_time=None)
         conversation.refresh_from_db()
@@ -261,9 +266,11 @@ def do_leave_conversation(conversation: Conversation, user: User) -> None:
     if conversation.is_live:
         raise InvalidInput("A live conversation is ended, not left")
     with transaction.atomic():
-        left = Participant.objects.filter(
-            conversation=conversation, user=user, left_at__isnull=True
-        ).update(left_at=timezone.now())
+        left = (
+            Participant.objects.active()
+            .filter(conversation=conversation, user=user)
+            .update(left_at=timezone.now())
+        )
         if not left:
             raise NotFound("Not found")
         signals.participant_left.send(

@@ -45,6 +45,28 @@ class Conversation(models.Model):
     def is_past_expiry(self) -> bool:
         return self.expiry_time is not None and self.expiry_time <= timezone.now()
 
+    @property
+    def has_ended(self) -> bool:
+        """Ended, or live and past its expiry: what every read shows, whether or not the expiry
+        job (``end_expired_conversations``) has ended it yet. Reads never end it themselves."""
+        return self.ended or self.is_past_expiry
+
+
+def active_participant(through: str = "") -> models.Q:
+    """Who takes part in a conversation: a participant who has not left it.
+
+    The one definition of the rule. Filters Participant rows, or, with ``through`` (a relation's
+    lookup prefix such as ``"participants__"``), rows related to them; keep it in the same
+    ``filter()`` as the relation's other conditions so they apply to one participant. The SQL
+    in ``conversations/queries.py`` is compiled from it."""
+    return models.Q(**{f"{through}left_at__isnull": True})
+
+
+class ParticipantQuerySet(models.QuerySet["Participant"]):
+    def active(self) -> ParticipantQuerySet:
+        """The participants who have not left (``active_participant``)."""
+        return self.filter(active_participant())
+
 
 class Participant(models.Model):
     """A user's place in a conversation. ``left_at`` is set when they leave a regular one."""
@@ -60,6 +82,8 @@ class Participant(models.Model):
     joined_at = models.DateTimeField(default=timezone.now)
     left_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ParticipantQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["conversation", "user"], name="conv_participant_unique")
@@ -68,6 +92,12 @@ class Participant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.conversation_id}"
+
+    @property
+    def is_active(self) -> bool:
+        """``active_participant`` for a row already loaded (tests/conversations/test_models.py
+        holds the two equal)."""
+        return self.left_at is None
 
 
 class Message(models.Model):

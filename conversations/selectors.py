@@ -45,7 +45,8 @@ def participation(user_id: int, conversation_id: int) -> Participation:
     """Whether ``user_id`` takes part in the conversation, its state, and who else does,
     in one query."""
     rows = list(
-        Participant.objects.filter(conversation_id=conversation_id, left_at__isnull=True)
+        Participant.objects.active()
+        .filter(conversation_id=conversation_id)
         .order_by("id")
         .values_list("user_id", "conversation__ended", "conversation__expiry_time")
     )
@@ -63,11 +64,10 @@ def participation(user_id: int, conversation_id: int) -> Participation:
 
 def co_participant_ids(user_id: int) -> set[int]:
     """Everyone who shares a conversation that is still open with ``user_id``, not themselves."""
-    mine = Participant.objects.filter(_open(), user_id=user_id, left_at__isnull=True).values(
-        "conversation_id"
-    )
+    mine = Participant.objects.active().filter(_open(), user_id=user_id).values("conversation_id")
     return set(
-        Participant.objects.filter(conversation_id__in=mine, left_at__isnull=True)
+        Participant.objects.active()
+        .filter(conversation_id__in=mine)
         .exclude(user_id=user_id)
         .values_list("user_id", flat=True)
     )
@@ -75,9 +75,5 @@ def co_participant_ids(user_id: int) -> set[int]:
 
 def shares_open_conversation(user_id: int, other_id: int) -> bool:
     """Whether both users are still in some conversation that is still open (one query)."""
-    mine = Participant.objects.filter(_open(), user_id=user_id, left_at__isnull=True).values(
-        "conversation_id"
-    )
-    return Participant.objects.filter(
-        conversation_id__in=mine, user_id=other_id, left_at__isnull=True
-    ).exists()
+    mine = Participant.objects.active().filter(_open(), user_id=user_id).values("conversation_id")
+    return Participant.objects.active().filter(conversation_id__in=mine, user_id=other_id).exists()

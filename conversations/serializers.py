@@ -16,9 +16,7 @@ from gleepost.times import format_time
 
 def active_participants(conversation: Conversation) -> list[Participant]:
     """The participants who have not left, oldest first, with their users loaded."""
-    return list(
-        conversation.participants.filter(left_at__isnull=True).select_related("user").order_by("id")
-    )
+    return list(conversation.participants.active().select_related("user").order_by("id"))
 
 
 def read_markers(participants: Iterable[Participant]) -> dict[int, int]:
@@ -93,7 +91,7 @@ def conversation_data(
     if conversation.expiry_time is not None:
         data["expiry"] = {
             "time": format_time(conversation.expiry_time),
-            "ended": conversation.ended,
+            "ended": conversation.has_ended,
         }
     return data
 

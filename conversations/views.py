@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from accounts.authentication import request_user
 from accounts.serializers import UserSerializer
 from conversations import actions
-from conversations.models import Conversation, Message, Participant
+from conversations.models import Conversation, Message, Participant, active_participant
 from conversations.openapi import (
     AddParticipantsSerializer,
     ConversationDetailSerializer,
@@ -59,21 +59,18 @@ class ConversationListView(ApiView):
         user = request_user(request)
         start = int_param(request, "start", default=0, minimum=0, maximum=MAX_OFFSET)
         page = list(
-            Conversation.objects.filter(participants__user=user, participants__left_at__isnull=True)
+            Conversation.objects.filter(
+                active_participant("participants__"), participants__user=user
+            )
             .order_by("-last_activity", "-id")
             .prefetch_related(
                 Prefetch(
                     "participants",
-                    queryset=Participant.objects.filter(left_at__isnull=True)
-                    .select_related("user")
-                    .order_by("id"),
+                    queryset=Participant.objects.active().select_related("user").order_by("id"),
                     to_attr="active",
                 )
             )[start : start + gp_settings.PAGE_SIZE]
         )
-        for conversation in page:
-            if conversation.is_past_expiry and not conversation.ended:
-                actions.do_end_conversation(conversation)
         return Response([conversation_data(c, c.active) for c in page])
 
     @extend_schema(
@@ -127,7 +124,7 @@ class ConversationView(ApiView):
     )
     def put(self, request: Request, conversation_id: int) -> Response:
         """``expiry=false`` turns a live conversation into a regular one."""
-        conversation = actions.get_conversation_for(request_user(request), conversation_id)
+        conversation = actions.get_conversation_to_change(request_user(request), conversation_id)
         if bool_param(request, "expiry") is not False:
             raise bad_request("expiry: only expiry=false is supported")
         actions.do_make_regular(conversation)
@@ -142,7 +139,7 @@ class ConversationView(ApiView):
         responses={204: OpenApiResponse(description="Ended or left."), 404: NOT_A_PARTICIPANT},
     )
     def delete(self, request: Request, conversation_id: int) -> Response:
-        conversation = actions.get_conversation_for(request_user(request), conversation_id)
+        conversation = actions.get_conversation_to_change(request_user(request), conversation_id)
         actions.do_delete_conversation(conversation, request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -161,7 +158,7 @@ class ParticipantsView(ApiView):
     )
     def post(self, request: Request, conversation_id: int) -> Response:
         """Add users; returns the participants after the change."""
-        conversation = actions.get_conversation_for(request_user(request), conversation_id)
+        conversation = actions.get_conversation_to_change(request_user(request), conversation_id)
         user_ids = id_list_param(
             request, "users", max_count=gp_settings.MAX_CONVERSATION_PARTICIPANTS
         )
@@ -216,7 +213,7 @@ class MessagesView(ApiView):
         responses={201: MessageSerializer, 403: ENDED, 404: NOT_A_PARTICIPANT},
     )
     def post(self, request: Request, conversation_id: int) -> Response:
-        conversation = actions.get_conversation_for(request_user(request), conversation_id)
+        conversation = actions.get_conversation_to_change(request_user(request), conversation_id)
         text = string_param(request, "text", max_chars=gp_settings.MAX_MESSAGE_CHARS)
         assert text is not None
         message = actions.do_send_message(conversation, request_user(request), text)
@@ -235,7 +232,7 @@ class MessagesView(ApiView):
     )
     def put(self, request: Request, conversation_id: int) -> Response:
         """``seen`` = message id: everything up to it is read by the caller."""
-        conversation = actions.get_conversation_for(request_user(request), conversation_id)
+        conversation = actions.get_conversation_to_change(request_user(request), conversation_id)
         message_id = id_param(request, "seen")
         assert message_id is not None
         actions.do_mark_read(conversation, request_user(request), message_id)

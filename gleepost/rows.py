@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.db.models.expressions import Col
 
 M = TypeVar("M", bound=Model)
@@ -36,6 +36,15 @@ def _columns(vendor: str, model: type[Model], alias: str) -> str:
 def width(model: type[Model]) -> int:
     """How many values ``columns(model, …)`` selects."""
     return len(model._meta.concrete_fields)
+
+
+def condition(queryset: QuerySet[Any]) -> tuple[str, list[Any]]:
+    """The WHERE condition of ``queryset`` as its compiler writes it for this connection, its
+    columns named by their table (not aliased): hand-written SQL states a rule the ORM defines
+    without a copy of it that could drift."""
+    query = queryset.query
+    sql, params = query.get_compiler(connection=connection).compile(query.where)
+    return sql, list(params)
 
 
 def instance(model: type[M], values: Sequence[Any]) -> M:

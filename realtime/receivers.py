@@ -43,9 +43,9 @@ logger = logging.getLogger(__name__)
 
 def _participants(conversation_id: int) -> list[int]:
     return list(
-        Participant.objects.filter(
-            conversation_id=conversation_id, left_at__isnull=True
-        ).values_list("user_id", flat=True)
+        Participant.objects.active()
+        .filter(conversation_id=conversation_id)
+        .values_list("user_id", flat=True)
     )
 
 

@@ -11,9 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from conversations import signals
 from conversations.models import Conversation, Message, Participant
 from gleepost.times import parse_time
+from realtime.models import StreamEvent
 from tests.conftest import Member
+from tests.signal_recorder import recording
 
 pytestmark = pytest.mark.django_db
 
@@ -195,15 +198,55 @@ class TestListAndGet:
     def test_unknown_conversation_is_404(self, alice: Member) -> None:
         assert alice.client.get("/api/v1/conversations/424242").status_code == 404
 
-    def test_expired_live_conversation_is_ended_when_touched(
-        self, alice: Member, bob: Member
+    @pytest.mark.parametrize("path", ["", "/messages", "list"])
+    def test_get_of_an_expired_live_conversation_reads_it_as_ended_and_writes_nothing(
+        self, alice: Member, bob: Member, path: str
     ) -> None:
         conversation = create(alice, bob, live=True)
+        send(alice, conversation["id"])
         Conversation.objects.filter(pk=conversation["id"]).update(
             expiry_time=timezone.now() - timedelta(seconds=1)
         )
-        body = alice.client.get(f"/api/v1/conversations/{conversation['id']}").json()
-        assert body["expiry"]["ended"] is True
+        url = (
+            "/api/v1/conversations"
+            if path == "list"
+            else f"/api/v1/conversations/{conversation['id']}{path}"
+        )
+        events = StreamEvent.objects.count()
+        with (
+            recording(signals.conversation_ended) as ended,
+            CaptureQueriesContext(connection) as queries,
+        ):
+            response = alice.client.get(url)
+        assert response.status_code == 200
+        writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+        assert writes == []
+        assert ended == []
+        assert StreamEvent.objects.count() == events
+        assert not Conversation.objects.get(pk=conversation["id"]).ended
+        body = response.json()
+        if path == "":
+            assert body["expiry"]["ended"] is True
+        elif path == "list":
+            assert [c["expiry"]["ended"] for c in body] == [True]
+        else:
+            assert [m["text"] for m in body] == ["hello"]
+
+    def test_expired_live_conversation_is_ended_by_the_next_change(
+        self, alice: Member, bob: Member
+    ) -> None:
+        conversation = create(alice, bob, live=True)
+        message = send(alice, conversation["id"])
+        Conversation.objects.filter(pk=conversation["id"]).update(
+            expiry_time=timezone.now() - timedelta(seconds=1)
+        )
+        with recording(signals.conversation_ended) as ended:
+            response = bob.client.put(
+                f"/api/v1/conversations/{conversation['id']}/messages", {"seen": message["id"]}
+            )
+        assert response.status_code == 200
+        assert response.json()["expiry"]["ended"] is True
+        assert [e.conversation.pk for e in ended] == [conversation["id"]]
         assert Conversation.objects.get(pk=conversation["id"]).ended
 
 

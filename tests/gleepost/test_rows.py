@@ -51,3 +51,16 @@ def test_a_conversation_equals_the_orms(alice: Member, live: bool) -> None:
     built = loaded(Conversation, conversation.pk)
     assert values(built) == values(Conversation.objects.get(pk=conversation.pk))
     assert built.ended is live
+
+
+def test_a_condition_selects_what_its_queryset_does(alice: Member, bob: Member) -> None:
+    early = Conversation.objects.create(last_activity=timezone.now() - timedelta(days=1))
+    Conversation.objects.create(ended=True)
+    queryset = Conversation.objects.filter(ended=False, last_activity__lt=timezone.now())
+    sql, params = rows.condition(queryset)
+    table = Conversation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE {sql}", params)
+        found = [pk for (pk,) in cursor.fetchall()]
+    assert found == [early.pk] == list(queryset.values_list("pk", flat=True))
+    assert params  # the values travel as parameters, not inside the SQL text
