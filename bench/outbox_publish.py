@@ -86,10 +86,10 @@ def run(messages: int, participants: int) -> None:
     def without_outbox(event: Any, user_ids: Any) -> None:
         publish_on_commit(event, [user_group(uid) for uid in user_ids])
 
-    with_outbox = receivers.publish_to_streams
+    with_outbox = receivers.publish_to_streams_on_commit
     results = {}
     for label, path in (("without outbox", without_outbox), ("with outbox", with_outbox)):
-        receivers.publish_to_streams = path
+        receivers.publish_to_streams_on_commit = path
         for _ in range(20):  # warm up
             do_send_message(conversation, users[0], "warm")
         publisher.flush()
@@ -107,7 +107,7 @@ def run(messages: int, participants: int) -> None:
         publisher.flush(timeout=60)
         deliveries = watcher.delivery_latencies(started_at, messages)
         results[label] = (latencies, elapsed, deliveries)
-    receivers.publish_to_streams = with_outbox
+    receivers.publish_to_streams_on_commit = with_outbox
 
     print(
         f"{messages} messages into a conversation of {participants} participants; "

@@ -4,9 +4,10 @@
         --rate 1000 --duration 5 --out sends.bin [--redis URL] [--base N] [--live-only]
 
 ``gleepost`` publishes through the project's real path: for ``user``, the video worker's
-(``publish_to_streams`` of the ``video-ready`` event built by ``realtime.events``, recorded on
-the user's stream, sent after commit by ``realtime.publish.publisher``); for ``post``, the
-``views`` event built by ``realtime.events`` through ``publish_on_commit`` to the post's group.
+(``publish_to_streams_on_commit`` of the ``video-ready`` event built by ``realtime.events``,
+recorded on the user's stream, sent after commit by ``realtime.publish.publisher``); for
+``post``, the ``views`` event built by ``realtime.events`` through ``publish_on_commit`` to the
+post's group.
 Events due in the same 5 ms tick share one transaction, as a worker finishing a batch would.
 With ``--live-only`` the user events' positioned copies are sent without being recorded (the
 server's side of the fan-out alone; the streams' counters are moved on at the end, after the
@@ -62,7 +63,7 @@ def gleepost_publisher(
     from realtime.publish import (
         CHANNEL_MESSAGE_TYPE,
         publish_on_commit,
-        publish_to_streams,
+        publish_to_streams_on_commit,
         publisher,
     )
     from videos.models import Video
@@ -90,9 +91,9 @@ def gleepost_publisher(
     seqs = dict(UserStream.objects.filter(user_id__in=ids).values_list("user_id", "last_seq"))
 
     if live_only:
-        # The positioned copies publish_to_streams would send after commit, without recording
-        # them: what the server's fan-out costs without the database write before it. Positions
-        # go on from each stream's current one, so the consumers see no gap to fill.
+        # The positioned copies publish_to_streams_on_commit would send after commit, without
+        # recording them: what the server's fan-out costs without the database write before it.
+        # Positions go on from each stream's current one, so the consumers see no gap to fill.
         epochs = {user_id: current_position(user_id).epoch for user_id in ids}
 
         def publish_live(batch: list[int]) -> list[tuple[int, int, int]]:
@@ -123,7 +124,7 @@ def gleepost_publisher(
         sent = []
         with transaction.atomic():
             for user_id in batch:
-                publish_to_streams(events[user_id], [user_id])
+                publish_to_streams_on_commit(events[user_id], [user_id])
                 seqs[user_id] = seqs.get(user_id, 0) + 1
                 sent.append((USER_EVENT, user_id, seqs[user_id]))
         return sent

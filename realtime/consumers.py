@@ -58,7 +58,7 @@ from realtime.frames import (
     parse_since,
 )
 from realtime.groups import network_group, post_group, user_group
-from realtime.publish import CHANNEL_MESSAGE_TYPE, publisher
+from realtime.publish import CHANNEL_MESSAGE_TYPE, publish_now
 from realtime.throttling import FrameRateLimit, SlidingWindowLimit, Verdict
 from realtime.view_counts import current_views
 
@@ -603,7 +603,7 @@ class EventConsumer(AsyncWebsocketConsumer):
             reason = "conversation has ended"
         else:
             event = events.typing_event(action.conversation, self.user_id, action.typing)
-            publisher.publish([user_group(u) for u in standing.others], event.text, event.type)
+            publish_now(event, [user_group(u) for u in standing.others])
             return
         await self._send_event(events.conversation_refused_event(action.conversation, reason))
 

@@ -1,7 +1,14 @@
-"""The one way events leave the process: after commit, serialized once, never blocking the caller.
+"""How events leave the process: serialized once, never blocking the caller, in one of two ways.
 
-``publish_on_commit(event, groups)`` is what receivers call. The event's JSON text is handed to
-a long-lived event loop that owns the channel layer's connections:
+- **On commit**, what the domain's changes cause: ``publish_on_commit(event, groups)`` (a
+  live-only event), ``publish_to_streams_on_commit(event, user_ids)`` (recorded on each user's
+  stream in the caller's transaction, for resume) and ``send_control_on_commit(groups,
+  message)`` (a message to the consumers, never to a client). A rolled-back change sends nothing.
+- **Now**, ``publish_now(event, groups)``: ephemeral events that no transaction stands behind
+  and that are never recorded (typing, views).
+
+Either way the event's JSON text is handed to a long-lived event loop that owns the channel
+layer's connections:
 
 - inside daphne, the server's own loop (bound by ``realtime.asgi`` on each connection/request);
 - everywhere else (the video worker, management commands, the shell, a WSGI process), one
@@ -276,6 +283,12 @@ def _after_commit(send: Callable[[], None]) -> None:
     transaction.on_commit(send)
 
 
+def publish_now(event: Event, groups: Iterable[str]) -> None:
+    """Send an ephemeral ``event`` (typing, views) to ``groups`` at once: no transaction stands
+    behind it and it is never recorded, so a client that was away does not get it on resume."""
+    publisher.publish(groups, event.text, event.type)
+
+
 def publish_on_commit(event: Event, groups: Iterable[str]) -> None:
     """Send ``event`` to ``groups`` once the current transaction commits (now, if none)."""
     targets = tuple(groups)
@@ -284,7 +297,7 @@ def publish_on_commit(event: Event, groups: Iterable[str]) -> None:
     _after_commit(lambda: publisher.publish(targets, event.text, event.type))
 
 
-def publish_to_streams(event: Event, user_ids: Iterable[int]) -> None:
+def publish_to_streams_on_commit(event: Event, user_ids: Iterable[int]) -> None:
     """Record ``event`` on each user's stream now, in the current transaction, and send each
     user's positioned copy to their connections once it commits."""
     from realtime.groups import user_group

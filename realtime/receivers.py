@@ -34,7 +34,7 @@ from posts.signals import (
 )
 from realtime import access, events
 from realtime.groups import network_group, post_group, user_group
-from realtime.publish import publish_on_commit, publish_to_streams, send_control_on_commit
+from realtime.publish import publish_on_commit, publish_to_streams_on_commit, send_control_on_commit
 from realtime.view_counts import view_counts
 from videos.signals import VideoReady
 
@@ -62,7 +62,7 @@ def _guarded(build: Callable[[], None], what: str) -> None:
 def on_message_sent(sender: Any, sent: MessageSent, **kwargs: Any) -> None:
     # The sender read the participants under the conversation's lock: they are the recipients.
     _guarded(
-        lambda: publish_to_streams(
+        lambda: publish_to_streams_on_commit(
             events.message_event(sent.message, sent.read_markers), sent.read_markers
         ),
         "message",
@@ -72,7 +72,7 @@ def on_message_sent(sender: Any, sent: MessageSent, **kwargs: Any) -> None:
 def on_messages_read(sender: Any, read: MessagesRead, **kwargs: Any) -> None:
     conversation_id = read.conversation.pk
     _guarded(
-        lambda: publish_to_streams(
+        lambda: publish_to_streams_on_commit(
             events.read_event(conversation_id, read.user_id, read.last_read),
             _participants(conversation_id),
         ),
@@ -93,7 +93,7 @@ def on_participants_added(sender: Any, added: ParticipantsAdded, **kwargs: Any) 
 def _tell_placed_in(conversation: Conversation, user_ids: Iterable[int]) -> None:
     """``new-conversation`` to each of ``user_ids``, who were just placed in ``conversation``."""
     _guarded(
-        lambda: publish_to_streams(events.new_conversation_event(conversation), user_ids),
+        lambda: publish_to_streams_on_commit(events.new_conversation_event(conversation), user_ids),
         "new-conversation",
     )
 
@@ -106,7 +106,7 @@ def on_participant_left(sender: Any, left: ParticipantLeft, **kwargs: Any) -> No
 def on_conversation_ended(sender: Any, ended: ConversationEnded, **kwargs: Any) -> None:
     conversation = ended.conversation
     _guarded(
-        lambda: publish_to_streams(
+        lambda: publish_to_streams_on_commit(
             events.ended_conversation_event(conversation), _participants(conversation.pk)
         ),
         "ended-conversation",
@@ -132,7 +132,7 @@ def on_conversation_made_regular(
 ) -> None:
     conversation = made_regular.conversation
     _guarded(
-        lambda: publish_to_streams(
+        lambda: publish_to_streams_on_commit(
             events.changed_conversation_event(conversation), _participants(conversation.pk)
         ),
         "changed-conversation",
@@ -142,7 +142,7 @@ def on_conversation_made_regular(
 def on_notification_created(sender: Any, created: NotificationCreated, **kwargs: Any) -> None:
     notification = created.notification
     _guarded(
-        lambda: publish_to_streams(
+        lambda: publish_to_streams_on_commit(
             events.notification_event(notification), [notification.recipient_id]
         ),
         "notification",
@@ -152,7 +152,7 @@ def on_notification_created(sender: Any, created: NotificationCreated, **kwargs:
 def on_video_ready(sender: Any, ready: VideoReady, **kwargs: Any) -> None:
     video = ready.video
     _guarded(
-        lambda: publish_to_streams(events.video_ready_event(video), [video.owner_id]),
+        lambda: publish_to_streams_on_commit(events.video_ready_event(video), [video.owner_id]),
         "video-ready",
     )
 

@@ -23,7 +23,7 @@ from django.conf import settings
 from posts.models import Post
 from realtime.events import views_event
 from realtime.groups import post_group
-from realtime.publish import publisher
+from realtime.publish import publish_now, publisher
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class ViewCountCoalescer:
 
     def _send(self, post_id: int, count: int) -> None:
         event = views_event(post_id, count)
-        publisher.publish([post_group(post_id)], event.text, event.type)
+        publish_now(event, [post_group(post_id)])
         loop = asyncio.get_running_loop()
         loop.call_later(VIEWS_COALESCE_SECS, self._spawn_trailing, loop, post_id)
 

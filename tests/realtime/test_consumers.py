@@ -483,10 +483,9 @@ class TestAccessEndingWhileConnected:
         # Even an event published to the post's group directly no longer reaches it.
         from realtime.events import views_event
         from realtime.groups import post_group
-        from realtime.publish import publisher
+        from realtime.publish import publish_now
 
-        event = views_event(post.pk, 99)
-        publisher.publish([post_group(post.pk)], event.text, event.type)
+        publish_now(views_event(post.pk, 99), [post_group(post.pk)])
         await socket.assert_silent(0.5)
 
     async def test_removed_member_loses_post_subscriptions(

@@ -147,3 +147,27 @@ def test_the_layer_is_built_before_the_commit_a_publish_waits_for(
         publish.send_control_on_commit(["user.1"], {"type": "realtime.x"})
     assert built == ["layer"]  # once a process
     assert len(sent) == 2
+
+
+# The two ways: on commit, and now
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publish_now_sends_inside_a_transaction_and_on_commit_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.db import transaction
+
+    from realtime.events import views_event
+
+    sent: list[tuple[tuple[str, ...], str]] = []
+    monkeypatch.setattr(
+        publish.publisher,
+        "publish",
+        lambda groups, text, event_type: sent.append((tuple(groups), event_type)),
+    )
+    with transaction.atomic():
+        publish.publish_now(views_event(1, 5), ["post.1"])
+        publish.publish_on_commit(views_event(2, 6), ["post.2"])
+        assert sent == [(("post.1",), "views")]
+    assert sent == [(("post.1",), "views"), (("post.2",), "views")]
