@@ -1,0 +1,70 @@
+"""What gleepost.server and gleepost.shutdown rely on in autobahn beyond its documented API
+(docs/frameworks.md): each test fails naming the name and our module."""
+
+from __future__ import annotations
+
+import pytest
+from autobahn.websocket import protocol
+from autobahn.websocket.protocol import WebSocketProtocol
+
+from tests.gleepost.extensions.contracts import require, require_in_source
+
+AUTOBAHN = "autobahn"
+
+
+def test_autobahn_pformat_global_of_the_protocol_module() -> None:
+    used_by = "gleepost.server (FormattedWhenShown replaces it)"
+    require(protocol, "pformat", used_by=used_by, distribution=AUTOBAHN)
+    # Passed as a field of a debug event, formatted only if the event is written.
+    require_in_source(
+        WebSocketProtocol._connectionMade,
+        'self.log.debug("\\n{attrs}", attrs=pformat(configAttrLog))',
+        meaning="the settings' text is a field of a debug event",
+        used_by=used_by,
+        distribution=AUTOBAHN,
+    )
+
+
+def test_autobahn_send_close_frame_for_1001() -> None:
+    used_by = "gleepost.shutdown.close_going_away (the graceful drain)"
+    require(WebSocketProtocol, "sendCloseFrame", used_by=used_by, distribution=AUTOBAHN)
+    require_in_source(
+        WebSocketProtocol.sendCloseFrame,
+        "reasonUtf8",
+        meaning="sendCloseFrame(code=, reasonUtf8=) sends any code, 1001 included",
+        used_by=used_by,
+        distribution=AUTOBAHN,
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "text"),
+    [
+        ("sendCloseFrame", "self.closedByMe = not isReply"),
+        ("sendCloseFrame", "self.localCloseCode = code"),
+        ("onCloseFrame", "self.remoteCloseCode = code"),
+    ],
+)
+def test_autobahn_close_attributes_read_when_a_websocket_closes(method: str, text: str) -> None:
+    require_in_source(
+        getattr(WebSocketProtocol, method),
+        text,
+        meaning="who closed, and with which code",
+        used_by="gleepost.server.BoundedWebSocketProtocol._log_close",
+        distribution=AUTOBAHN,
+    )
+
+
+def test_autobahn_close_handshake_timeout_set_per_connection() -> None:
+    used_by = "gleepost.server._close_too_slow and gleepost.shutdown.close_going_away"
+    assert "closeHandshakeTimeout" in WebSocketProtocol.CONFIG_ATTRS_COMMON, (
+        "autobahn's WebSocketProtocol.CONFIG_ATTRS_COMMON no longer has closeHandshakeTimeout: "
+        f"{used_by} set it per connection"
+    )
+    require_in_source(
+        WebSocketProtocol.sendCloseFrame,
+        "self.closeHandshakeTimeout",
+        meaning="the close handshake's timeout is read from the connection when it closes",
+        used_by=used_by,
+        distribution=AUTOBAHN,
+    )

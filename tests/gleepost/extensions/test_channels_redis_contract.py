@@ -1,0 +1,108 @@
+"""What realtime.layers relies on in channels-redis beyond its documented configuration
+(docs/frameworks.md): each test fails naming the private name or the copied method, and our
+module. Nothing here connects to Redis: building a layer opens no connection."""
+
+from __future__ import annotations
+
+import pytest
+from channels_redis import pubsub, utils
+
+from tests.gleepost.extensions.contracts import require, require_unchanged
+
+CHANNELS_REDIS = "channels_redis"
+AUDITED = "4.3.0"
+
+
+@pytest.mark.parametrize(
+    ("name", "digest", "copy"),
+    [
+        (
+            "RedisSingleShardConnection._receive_message",
+            "bbc1e4ac19a5419a",
+            "realtime.layers._RetryingShard._receive_message (direct delivery)",
+        ),
+        (
+            "RedisSingleShardConnection.publish",
+            "44a8134f61c36a06",
+            "realtime.layers._RetryingShard._publish_pipelined (group_send_many)",
+        ),
+        (
+            "RedisPubSubLoopLayer._subscribe_to_channel",
+            "9a10dc8c9df9abd7",
+            "realtime.layers._LoopLayer._subscribe_to_channel (a ChannelQueue per channel)",
+        ),
+        (
+            "RedisPubSubChannelLayer._get_layer",
+            "40f40530d32ba6a6",
+            "realtime.layers.RedisPubSubChannelLayer._get_layer (builds _LoopLayer)",
+        ),
+    ],
+)
+def test_channels_redis_methods_copied(name: str, digest: str, copy: str) -> None:
+    owner, method = name.split(".")
+    require_unchanged(
+        getattr(getattr(pubsub, owner), method),
+        digest,
+        copy=copy,
+        distribution=CHANNELS_REDIS,
+        audited=AUDITED,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "used_by"),
+    [
+        ("_shards", "realtime.layers._LoopLayer.__init__ (replaces the shards)"),
+        ("_get_shard", "realtime.layers._LoopLayer.group_send_many"),
+        ("_get_group_channel_name", "realtime.layers._LoopLayer.group_send_many"),
+        ("channels", "realtime.layers._RetryingShard._receive_message"),
+        ("groups", "realtime.layers._RetryingShard._receive_message"),
+        ("channel_layer", "realtime.layers._RetryingShard._receive_message"),
+    ],
+)
+def test_channels_redis_loop_layer_names(name: str, used_by: str) -> None:
+    layer = pubsub.RedisPubSubLoopLayer(hosts=["redis://127.0.0.1:1"], channel_layer=None)
+    require(layer, name, used_by=used_by, distribution=CHANNELS_REDIS)
+    if name == "_shards":
+        shard = layer._shards[0]
+        assert isinstance(shard, pubsub.RedisSingleShardConnection) and hasattr(shard, "host"), (
+            "channels_redis.pubsub.RedisPubSubLoopLayer._shards no longer holds "
+            "RedisSingleShardConnection(host, layer): realtime.layers._LoopLayer rebuilds them"
+        )
+
+
+@pytest.mark.parametrize(
+    ("name", "used_by"),
+    [
+        ("_lock", "realtime.layers._RetryingShard._publish_pipelined"),
+        ("_redis", "realtime.layers._RetryingShard._publish_pipelined"),
+        ("_ensure_redis", "realtime.layers._RetryingShard._publish_pipelined"),
+        ("_receive_message", "realtime.layers._RetryingShard._receive_message"),
+        ("publish", "realtime.layers._RetryingShard.publish (retries once)"),
+        ("subscribe", "realtime.layers._RetryingShard.subscribe (retries once)"),
+        ("unsubscribe", "realtime.layers._RetryingShard.unsubscribe (retries once)"),
+    ],
+)
+def test_channels_redis_shard_names(name: str, used_by: str) -> None:
+    shard = pubsub.RedisSingleShardConnection({"address": "redis://127.0.0.1:1"}, None)
+    require(shard, name, used_by=used_by, distribution=CHANNELS_REDIS)
+
+
+@pytest.mark.parametrize("name", ["_layers", "_args", "_kwargs"])
+def test_channels_redis_channel_layer_names(name: str) -> None:
+    layer = pubsub.RedisPubSubChannelLayer(hosts=["redis://127.0.0.1:1"])
+    require(
+        layer,
+        name,
+        used_by="realtime.layers.RedisPubSubChannelLayer._get_layer",
+        distribution=CHANNELS_REDIS,
+    )
+
+
+def test_channels_redis_wrap_close() -> None:
+    require(
+        utils,
+        "_wrap_close",
+        used_by="realtime.layers.RedisPubSubChannelLayer._get_layer",
+        distribution=CHANNELS_REDIS,
+    )

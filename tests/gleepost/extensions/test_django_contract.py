@@ -1,0 +1,126 @@
+"""What the project relies on in Django beyond its documented API (docs/frameworks.md): the request
+handler of gleepost.handler, the ORM internals of gleepost.rows and the hand-written SQL, and
+QueryDict's mutability flag. Each test fails naming the name or the copied method, and our
+module."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.handlers import asgi, base
+from django.core.handlers.asgi import ASGIHandler, ASGIRequest
+from django.db import connection
+from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.models import Field
+from django.db.models.expressions import Col
+from django.db.models.options import Options
+from django.db.models.sql.compiler import SQLCompiler
+from django.db.models.sql.query import Query
+from django.http import FileResponse, QueryDict
+
+from tests.gleepost.extensions.contracts import require, require_in_source, require_unchanged
+
+DJANGO = "django"
+AUDITED = "5.2.19"
+
+
+@pytest.mark.parametrize(
+    ("name", "digest"),
+    [
+        ("handle", "ab2236e287c805bf"),
+        ("read_body", "0a30b6b3ac2775ba"),
+        ("create_request", "df21dc6bab7c4018"),
+        ("send_response", "a018b8604a20e744"),
+    ],
+)
+def test_django_asgi_handler_methods_copied(name: str, digest: str) -> None:
+    require_unchanged(
+        getattr(ASGIHandler, name),
+        digest,
+        copy="gleepost.handler (DjangoHttp, ThreadHandler.respond and response_for, "
+        "read_body, response_headers)",
+        distribution=DJANGO,
+        audited=AUDITED,
+    )
+
+
+@pytest.mark.parametrize(
+    ("owner", "name"),
+    [
+        (base.BaseHandler, "load_middleware"),
+        (base.BaseHandler, "get_response"),
+        (asgi, "get_script_prefix"),
+        (asgi, "ASGIRequest"),
+        (FileResponse, "block_size"),
+    ],
+)
+def test_django_request_handler_internals(owner: object, name: str) -> None:
+    require(owner, name, used_by="gleepost.handler.ThreadHandler", distribution=DJANGO)
+
+
+def test_django_asgi_request_from_a_scope_and_a_body() -> None:
+    require_in_source(
+        ASGIRequest.__init__,
+        "def __init__(self, scope, body_file)",
+        meaning="ASGIRequest(scope, body_file)",
+        used_by="gleepost.handler.ThreadHandler.response_for and realtime.origin",
+        distribution=DJANGO,
+    )
+
+
+@pytest.mark.parametrize(
+    ("owner", "name"),
+    [
+        (Field, "get_col"),
+        (Col, "get_db_converters"),
+        (BaseDatabaseOperations, "get_db_converters"),
+        (Query, "get_compiler"),
+        (SQLCompiler, "compile"),
+        (Options, "concrete_fields"),
+    ],
+)
+def test_django_orm_internals_of_hand_written_rows(owner: object, name: str) -> None:
+    require(owner, name, used_by="gleepost.rows", distribution=DJANGO)
+
+
+def test_django_query_where_compiles_to_a_condition() -> None:
+    from accounts.models import User
+
+    query = User.objects.filter(is_active=True).query
+    require(query, "where", used_by="gleepost.rows.condition", distribution=DJANGO)
+    sql, _ = query.get_compiler(connection=connection).compile(query.where)
+    assert "is_active" in sql, f"Query.where no longer compiles to the filter's condition: {sql}"
+
+
+@pytest.mark.parametrize(
+    ("name", "digest"),
+    [("get_converters", "5b222e61b5f20105"), ("apply_converters", "8d732980244b38c4")],
+)
+def test_django_compiler_converters_copied(name: str, digest: str) -> None:
+    require_unchanged(
+        getattr(SQLCompiler, name),
+        digest,
+        copy="gleepost.rows._converters and gleepost.rows.instance",
+        distribution=DJANGO,
+        audited=AUDITED,
+    )
+
+
+@pytest.mark.parametrize("name", ["adapt_datetimefield_value", "quote_name"])
+def test_django_database_operations_of_hand_written_sql(name: str) -> None:
+    require(
+        BaseDatabaseOperations,
+        name,
+        used_by="gleepost.rows, accounts.tokens, conversations.queries, realtime.history",
+        distribution=DJANGO,
+    )
+
+
+def test_django_query_dict_mutable_flag() -> None:
+    require(QueryDict(), "_mutable", used_by="gleepost.parsers", distribution=DJANGO)
+    require_in_source(
+        QueryDict._assert_mutable,
+        "self._mutable",
+        meaning="_mutable decides whether a QueryDict may change",
+        used_by="gleepost.parsers",
+        distribution=DJANGO,
+    )

@@ -1,0 +1,87 @@
+"""What gleepost.server relies on in Twisted beyond its documented interfaces (docs/frameworks.md):
+each test fails naming the attribute and our module."""
+
+from __future__ import annotations
+
+import pytest
+from twisted.internet import abstract, tcp
+from twisted.internet.asyncioreactor import AsyncioSelectorReactor
+
+from tests.gleepost.extensions.contracts import require, require_in_source
+
+TWISTED = "Twisted"
+
+
+@pytest.mark.parametrize("name", ["dataBuffer", "offset", "_tempDataLen", "_tempDataBuffer"])
+def test_twisted_write_buffer_attributes_of_a_connection(name: str) -> None:
+    # _tempDataLen and _tempDataBuffer are set in __init__: look on an instance.
+    descriptor = abstract.FileDescriptor()
+    require(
+        descriptor,
+        name,
+        used_by="gleepost.server.unsent_bytes (the 4009 bound) and gleepost.server._plain_tcp",
+        distribution=TWISTED,
+    )
+    assert issubclass(tcp.Connection, abstract.FileDescriptor), (
+        "twisted.internet.tcp.Connection is no longer an abstract.FileDescriptor: "
+        "gleepost.server.unsent_bytes reads its write buffer"
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "text"),
+    [
+        ("write", "self._tempDataLen += len(data)"),
+        ("doWrite", "self.dataBuffer, self.offset, self._tempDataBuffer"),
+    ],
+)
+def test_twisted_unsent_bytes_are_the_buffer_plus_the_pending_list(method: str, text: str) -> None:
+    require_in_source(
+        getattr(abstract.FileDescriptor, method),
+        text,
+        meaning="unsent bytes = len(dataBuffer) - offset + _tempDataLen",
+        used_by="gleepost.server.unsent_bytes (the 4009 bound)",
+        distribution=TWISTED,
+    )
+
+
+def test_twisted_plain_tcp_write_goes_through_the_file_descriptor_buffer() -> None:
+    require(tcp.Connection, "TLS", used_by="gleepost.server._plain_tcp", distribution=TWISTED)
+    require_in_source(
+        tcp.Connection.write,
+        "FileDescriptor.write(self, bytes)",
+        meaning="without TLS a write is FileDescriptor's buffered write",
+        used_by="gleepost.server._WriteNow",
+        distribution=TWISTED,
+    )
+    require_in_source(
+        tcp.Connection.__init__,
+        "self.socket",
+        meaning="the connection's socket, which _WriteNow sends to",
+        used_by="gleepost.server._WriteNow",
+        distribution=TWISTED,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "caller", "text"),
+    [
+        ("_onTimer", "_reschedule", "self._onTimer"),
+        ("_readOrWrite", "addReader", "self._readOrWrite"),
+        ("_readOrWrite", "addWriter", "self._readOrWrite"),
+    ],
+)
+def test_twisted_asyncio_reactor_callbacks_wrapped_per_instance(
+    name: str, caller: str, text: str
+) -> None:
+    used_by = "gleepost.server.run_twisted_callbacks_in_fresh_contexts"
+    require(AsyncioSelectorReactor, name, used_by=used_by, distribution=TWISTED)
+    # The wrapper is set on the reactor instance: it works only while the reactor looks the
+    # method up on itself each time it schedules it.
+    require_in_source(
+        getattr(AsyncioSelectorReactor, caller),
+        text,
+        meaning=f"{caller} schedules the instance's {name}",
+        used_by=used_by,
+        distribution=TWISTED,
+    )
