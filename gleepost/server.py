@@ -23,24 +23,18 @@ What daphne does not do on its own:
   client reconnects at once (after a deploy, a network blip) the handshakes beyond it are
   reset. Here the backlog is ``GLEEPOST_LISTEN_BACKLOG`` (1024; the kernel caps it at
   ``net.core.somaxconn``). These ``GLEEPOST_`` variables are settings of gleepost.conf.
-- autobahn pretty-prints every websocket's settings for a debug message, shown or not: ~4% of
-  daphne's CPU per handshake. Here that text is built only if the message is written
-  (``FormattedWhenShown``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import functools
 import logging
-import pprint
 import socket
 import time
 from datetime import datetime
 from typing import Any, cast
 
-import autobahn.websocket.protocol
 import daphne.cli
 import daphne.ws_protocol
 from daphne.access import AccessLogGenerator
@@ -73,24 +67,6 @@ logger = logging.getLogger("gleepost.server")  # also when run as __main__
 SLOW_CLIENT_GRACE_SECS = 2.0
 # Over this many times the bound, the connection is closed at once, grace or not.
 HARD_LIMIT_FACTOR = 8
-
-
-class FormattedWhenShown:
-    """``pprint.pformat(value)``, computed when the text is asked for, not before."""
-
-    def __init__(self, value: object) -> None:
-        self.value = value
-
-    def __format__(self, spec: str) -> str:
-        return format(pprint.pformat(self.value), spec)
-
-    def __str__(self) -> str:
-        return pprint.pformat(self.value)
-
-
-# autobahn's _connectionMade logs ``pformat(settings)`` at debug level: the text is only built
-# now if that message is written.
-cast(Any, autobahn.websocket.protocol).pformat = FormattedWhenShown
 
 
 ACCESS_LOGGER = "gleepost.access"
@@ -316,34 +292,10 @@ def endpoints_with_backlog(*args: Any, **kwargs: Any) -> list[str]:
     ]
 
 
-def _in_fresh_context(function: Any, *args: Any) -> Any:
-    return contextvars.Context().run(function, *args)
-
-
-def run_twisted_callbacks_in_fresh_contexts(reactor: Any) -> None:
-    """Make the asyncio reactor run each of its callbacks (a socket ready, a timer due) in a
-    fresh context, not in the one its asyncio handle captured when it was scheduled.
-
-    The reactor has one asyncio timer for all its delayed calls, rescheduled by whoever adds
-    one: a request's or connection's task, whose ids it captures. Every later Twisted callback
-    (timeouts, signals, the shutdown) would log with those ids. Private names of Twisted's
-    asyncio reactor: should they change, the ids may show on such lines, nothing worse.
-    """
-    for name in ("_onTimer", "_readOrWrite"):
-        original = getattr(reactor, name, None)
-        if original is None:
-            logger.warning("Twisted's reactor has no %s: log lines may carry stale ids", name)
-            continue
-        setattr(reactor, name, functools.partial(_in_fresh_context, original))
-
-
 class GleepostServer(GracefulServer):
     """daphne's server that shuts down gracefully and gives each HTTP request its id."""
 
     def run(self) -> None:
-        from twisted.internet import reactor
-
-        run_twisted_callbacks_in_fresh_contexts(reactor)
         if self.verbosity <= 1:
             # daphne discards Twisted's log at this verbosity, errors included: keep warnings
             # and errors, as records of the "twisted" logger in the process's format.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pprint
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -109,23 +108,3 @@ def test_write_now_sends_only_when_nothing_waits(
     _WriteNow(transport)(b"frame")
     assert transport.socket.sent == to_kernel
     assert transport.buffered == to_twisted
-
-
-def test_autobahns_settings_are_pretty_printed_only_when_the_debug_message_is_written() -> None:
-    import logging
-
-    import autobahn.websocket.protocol
-    from twisted.logger import formatEvent
-
-    from gleepost.server import FormattedWhenShown
-
-    settings = [
-        ("openHandshakeTimeout", 5, "WebSocketServerFactory"),
-        ("utf8validateIncoming", True, "X"),
-    ]
-    deferred = autobahn.websocket.protocol.pformat(settings)
-    assert isinstance(deferred, FormattedWhenShown)
-    # What autobahn's debug message would say, if written: the same text as before.
-    event = {"log_format": "\n{attrs}", "attrs": deferred, "log_level": logging.DEBUG}
-    assert formatEvent(event) == "\n" + pprint.pformat(settings)
-    assert str(deferred) == pprint.pformat(settings)

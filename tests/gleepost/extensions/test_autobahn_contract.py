@@ -4,25 +4,11 @@
 from __future__ import annotations
 
 import pytest
-from autobahn.websocket import protocol
 from autobahn.websocket.protocol import WebSocketProtocol
 
 from tests.gleepost.extensions.contracts import require, require_in_source
 
 AUTOBAHN = "autobahn"
-
-
-def test_autobahn_pformat_global_of_the_protocol_module() -> None:
-    used_by = "gleepost.server (FormattedWhenShown replaces it)"
-    require(protocol, "pformat", used_by=used_by, distribution=AUTOBAHN)
-    # Passed as a field of a debug event, formatted only if the event is written.
-    require_in_source(
-        WebSocketProtocol._connectionMade,
-        'self.log.debug("\\n{attrs}", attrs=pformat(configAttrLog))',
-        meaning="the settings' text is a field of a debug event",
-        used_by=used_by,
-        distribution=AUTOBAHN,
-    )
 
 
 def test_autobahn_send_close_frame_for_1001() -> None:

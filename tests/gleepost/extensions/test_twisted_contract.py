@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from twisted.internet import abstract, tcp
-from twisted.internet.asyncioreactor import AsyncioSelectorReactor
 
 from tests.gleepost.extensions.contracts import require, require_in_source
 
@@ -59,29 +58,5 @@ def test_twisted_plain_tcp_write_goes_through_the_file_descriptor_buffer() -> No
         "self.socket",
         meaning="the connection's socket, which _WriteNow sends to",
         used_by="gleepost.server._WriteNow",
-        distribution=TWISTED,
-    )
-
-
-@pytest.mark.parametrize(
-    ("name", "caller", "text"),
-    [
-        ("_onTimer", "_reschedule", "self._onTimer"),
-        ("_readOrWrite", "addReader", "self._readOrWrite"),
-        ("_readOrWrite", "addWriter", "self._readOrWrite"),
-    ],
-)
-def test_twisted_asyncio_reactor_callbacks_wrapped_per_instance(
-    name: str, caller: str, text: str
-) -> None:
-    used_by = "gleepost.server.run_twisted_callbacks_in_fresh_contexts"
-    require(AsyncioSelectorReactor, name, used_by=used_by, distribution=TWISTED)
-    # The wrapper is set on the reactor instance: it works only while the reactor looks the
-    # method up on itself each time it schedules it.
-    require_in_source(
-        getattr(AsyncioSelectorReactor, caller),
-        text,
-        meaning=f"{caller} schedules the instance's {name}",
-        used_by=used_by,
         distribution=TWISTED,
     )
