@@ -111,10 +111,9 @@ def start_daphne(
         sys.executable,
         "-m",
         launcher,
-        "-b",
-        "127.0.0.1",
-        "-p",
-        str(port),
+        # As the start commands listen (scripts/serve): a backlog for the reconnect storm.
+        "-e",
+        f"tcp:port={port}:interface=127.0.0.1:backlog=1024",
         "--websocket_timeout",
         "-1",
         "--ping-interval",

@@ -88,10 +88,6 @@ DEFAULTS: dict[str, Any] = {
     "WEBSOCKET_SEND_BUFFER_BYTES": 128 * 1024,
     # A client closed with 4009 that does not read the close either is cut off after this long.
     "SLOW_CLIENT_ABORT_SECS": 5.0,
-    # Listen backlog of daphne's TCP listeners (Twisted's default is 50): when every client
-    # reconnects at once, after a deploy or a network blip, the handshakes beyond it are reset.
-    # The kernel caps it at net.core.somaxconn.
-    "LISTEN_BACKLOG": 1024,
     # How long a daphne process stopping on SIGTERM waits for its connections to close
     # (gleepost.shutdown) before it cancels what is left: long enough for clients to take the
     # 1001 close and requests under way to finish, short enough for a deploy.

@@ -18,11 +18,10 @@ What daphne does not do on its own:
   silently), and other clients never wait on it. A client that does not read the close either
   is cut off after ``GLEEPOST_SLOW_CLIENT_ABORT_SECS`` (5 s). The kernel's send buffer of each
   websocket is fixed (``GLEEPOST_WEBSOCKET_SEND_BUFFER_BYTES``, 128 KiB) so the bound is what
-  counts.
-- Its TCP listeners (``-b``/``-p``) use Twisted's default listen backlog of 50: when every
-  client reconnects at once (after a deploy, a network blip) the handshakes beyond it are
-  reset. Here the backlog is ``GLEEPOST_LISTEN_BACKLOG`` (1024; the kernel caps it at
-  ``net.core.somaxconn``). These ``GLEEPOST_`` variables are settings of gleepost.conf.
+  counts. These ``GLEEPOST_`` variables are settings of gleepost.conf.
+
+(The listen backlog is daphne's own: the start commands pass a Twisted endpoint string,
+``-e tcp:port=…:interface=…:backlog=1024``, where ``-b``/``-p`` would get Twisted's 50.)
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ from typing import Any, cast
 import daphne.cli
 import daphne.ws_protocol
 from daphne.access import AccessLogGenerator
-from daphne.endpoints import build_endpoint_description_strings
 from twisted.logger import (
     FilteringLogObserver,
     LogLevel,
@@ -58,7 +56,7 @@ from realtime.close_codes import CLOSE_TOO_SLOW, NO_CLOSE_FRAME
 logger = logging.getLogger("gleepost.server")  # also when run as __main__
 
 # The settings of this module (gleepost.conf: MAX_UNSENT_BYTES_PER_CONNECTION,
-# WEBSOCKET_SEND_BUFFER_BYTES, SLOW_CLIENT_ABORT_SECS, LISTEN_BACKLOG) are read where they are
+# WEBSOCKET_SEND_BUFFER_BYTES, SLOW_CLIENT_ABORT_SECS) are read where they are
 # used, not at import: daphne imports the application, which sets Django up, after this module.
 
 # Over the bound for this long without draining below it again: the client is not reading.
@@ -281,17 +279,6 @@ class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
             self.transport.abortConnection()
 
 
-def endpoints_with_backlog(*args: Any, **kwargs: Any) -> list[str]:
-    """daphne's endpoint descriptions, each TCP one with ``gp_settings.LISTEN_BACKLOG``
-    (daphne builds them after it has imported the application, which sets Django up)."""
-    descriptions: list[str] = build_endpoint_description_strings(*args, **kwargs)
-    backlog = gp_settings.LISTEN_BACKLOG
-    return [
-        f"{d}:backlog={backlog}" if d.startswith("tcp:") and ":backlog=" not in d else d
-        for d in descriptions
-    ]
-
-
 class GleepostServer(GracefulServer):
     """daphne's server that shuts down gracefully and gives each HTTP request its id."""
 
@@ -338,7 +325,6 @@ class GleepostServer(GracefulServer):
 
 
 def main() -> None:
-    daphne.cli.build_endpoint_description_strings = endpoints_with_backlog
     daphne.cli.AccessLogGenerator = AccessLog
     daphne.cli.CommandLineInterface.server_class = GleepostServer
     daphne.ws_protocol.WebSocketFactory.protocol = BoundedWebSocketProtocol

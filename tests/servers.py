@@ -80,6 +80,8 @@ def run_command(*args: str, extra_env: dict[str, str] | None = None) -> str:
 # How daphne is started: the service's launcher (scripts/serve, the Procfile, the systemd units),
 # and daphne's own console script as the Channels docs start a project.
 GLEEPOST_SERVER = (sys.executable, "-m", "gleepost.server")
+# The listen backlog every start command gives daphne in its endpoint string.
+LISTEN_BACKLOG = 1024
 PLAIN_DAPHNE = (str(Path(sys.executable).parent / "daphne"),)
 PLAIN_DAPHNE_MODULE = (sys.executable, "-m", "daphne")
 
@@ -95,6 +97,7 @@ def daphne(
     extra_args: tuple[str, ...] = (),
     port: int | None = None,
     program: tuple[str, ...] = GLEEPOST_SERVER,
+    backlog: int = LISTEN_BACKLOG,
 ) -> Iterator[str]:
     """Run daphne as ``scripts/serve`` does, on the test database; yields its base URL.
 
@@ -117,10 +120,9 @@ def daphne(
     process = subprocess.Popen(
         [
             *program,
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
+            # The listener as the start commands give it (tests/deploy/test_start_commands.py).
+            "-e",
+            f"tcp:port={port}:interface=127.0.0.1:backlog={backlog}",
             "--websocket_timeout",
             "-1",
             *extra_args,

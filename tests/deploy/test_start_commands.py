@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT
+from tests.servers import LISTEN_BACKLOG, ROOT
 
 APPLICATION = "gleepost.asgi:application"
 # The launchers the log tests run, as their first words (the interpreter by its name).
@@ -62,3 +62,14 @@ def test_scripts_serve_the_procfile_and_the_daphne_unit_start_the_application() 
 @pytest.mark.parametrize("where", sorted(start_commands()))
 def test_each_start_command_is_one_the_log_tests_check(where: str) -> None:
     assert launcher(start_commands()[where]) in CHECKED_LAUNCHERS
+
+
+@pytest.mark.parametrize("where", sorted(start_commands()))
+def test_each_start_command_listens_with_the_deep_backlog(where: str) -> None:
+    """A Twisted endpoint string with ``backlog=``: with ``-b``/``-p`` daphne listens with
+    Twisted's backlog of 50, and a reconnect storm's handshakes beyond it are reset."""
+    words = shlex.split(start_commands()[where].removeprefix("ExecStart="))
+    assert "-b" not in words and "-p" not in words, where
+    endpoints = [words[i + 1] for i, word in enumerate(words) if word == "-e"]
+    assert len(endpoints) == 1 and endpoints[0].startswith("tcp:"), (where, endpoints)
+    assert f":backlog={LISTEN_BACKLOG}" in endpoints[0], (where, endpoints)

@@ -9,8 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from gleepost.conf import gp_settings
-from gleepost.server import endpoints_with_backlog, redact
+from gleepost.server import redact
 from tests.conftest import Member
 from tests.servers import daphne
 
@@ -42,17 +41,10 @@ def test_access_log_has_no_token(alice: Member, tmp_path: Path) -> None:
     assert alice.token not in text
 
 
-def test_tcp_endpoints_get_the_backlog() -> None:
-    assert endpoints_with_backlog(host="127.0.0.1", port=8000, unix_socket="/tmp/s") == [
-        f"tcp:port=8000:interface=127.0.0.1:backlog={gp_settings.LISTEN_BACKLOG}",
-        "unix:/tmp/s",
-    ]
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_listening_socket_has_the_backlog() -> None:
-    with daphne({"GLEEPOST_LISTEN_BACKLOG": "777"}) as base:
+    with daphne(backlog=777) as base:
         port = urlsplit(base).port
         listing = subprocess.run(
             ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True

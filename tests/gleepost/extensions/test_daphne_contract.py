@@ -28,7 +28,6 @@ AUDITED = "4.2.3"
 @pytest.mark.parametrize(
     ("owner", "name"),
     [
-        (daphne.cli, "build_endpoint_description_strings"),
         (daphne.cli, "AccessLogGenerator"),
         (daphne.cli.CommandLineInterface, "server_class"),
         (daphne.cli.CommandLineInterface, "entrypoint"),
@@ -41,7 +40,6 @@ def test_daphne_cli_globals_the_launcher_replaces(owner: object, name: str) -> N
 @pytest.mark.parametrize(
     "text",
     [
-        "build_endpoint_description_strings(",
         "AccessLogGenerator(access_log_stream)",
         "self.server_class(",
     ],
@@ -184,15 +182,6 @@ def test_daphne_access_log_details_keys(module: object, key: str) -> None:
         key,
         meaning="a key of the details daphne reports each action with",
         used_by="gleepost.server.AccessLog.__call__",
-        distribution=DAPHNE,
-    )
-
-
-def test_daphne_endpoint_description_builder() -> None:
-    require(
-        daphne.endpoints,
-        "build_endpoint_description_strings",
-        used_by="gleepost.server.endpoints_with_backlog",
         distribution=DAPHNE,
     )
 
