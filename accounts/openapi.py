@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from accounts.actions import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 from accounts.models import PresenceForm
+from gleepost.openapi import PASSWORD_PATTERN
 
 
 class _WithPassword(serializers.Serializer[Any]):
@@ -19,7 +20,8 @@ class _WithPassword(serializers.Serializer[Any]):
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
-        fields["pass"] = serializers.CharField(
+        fields["pass"] = serializers.RegexField(
+            PASSWORD_PATTERN,
             min_length=self.min_password_chars,
             max_length=MAX_PASSWORD_CHARS,
             trim_whitespace=False,
@@ -29,7 +31,8 @@ class _WithPassword(serializers.Serializer[Any]):
 
 
 class RegisterRequestSerializer(_WithPassword):
-    username = serializers.CharField(max_length=150)
+    # Django's username rule (UnicodeUsernameValidator), around which the parameter is stripped.
+    username = serializers.RegexField(r"^\s*[\w.@+-]+\s*$", max_length=150)
     email = serializers.EmailField(max_length=254)
     min_password_chars = MIN_PASSWORD_CHARS
 

@@ -5,14 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
 from gleepost.times import format_time
 
 
+@extend_schema_field(
+    {"anyOf": [{"type": "string", "format": "uri"}, {"type": "string", "enum": [""]}]}
+)
+class ProfileImageField(serializers.URLField):
+    """A URL, or ``""`` when the user has none (rest-api.md, Shapes: user)."""
+
+
 class UserSerializer(serializers.ModelSerializer[User]):
     """``{"id", "username", "profile_image"}``; ``profile_image`` is ``""`` when none."""
+
+    profile_image = ProfileImageField(
+        read_only=True, help_text='A URL, or `""` when the user has none.'
+    )
 
     class Meta:
         model = User

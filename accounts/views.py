@@ -24,7 +24,7 @@ from accounts.serializers import UserDetailSerializer
 from conversations.selectors import shares_open_conversation
 from gleepost.api import ApiView
 from gleepost.errors import bad_request
-from gleepost.openapi import error
+from gleepost.openapi import error, refusals
 from gleepost.params import raw_param, string_param
 from gleepost.times import format_time
 
@@ -43,6 +43,14 @@ class RegisterView(ApiView):
 
     @extend_schema(
         summary="Create an account",
+        description=refusals(
+            "username: already taken",
+            "email: already registered",
+            "username or email already taken",
+            "email: not a valid email address",
+            "username: <Django's username rules>",
+            "pass: <Django's password rules>",
+        ),
         request=RegisterRequestSerializer,
         parameters=[RETRY_AFTER],
         responses={
@@ -67,6 +75,7 @@ class LoginView(ApiView):
 
     @extend_schema(
         summary="Log in: get a token",
+        description=refusals("Bad email/password"),
         request=LoginRequestSerializer,
         parameters=[RETRY_AFTER],
         responses={

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from accounts.serializers import UserSerializer
 from conversations.serializers import MessageSerializer
 from gleepost.conf import DEFAULTS
+from gleepost.openapi import FalseField, id_field, ids_field, text_field
 
 IDS_HELP = "Comma-separated user ids, e.g. `2,3` (a JSON body may send a list of ids)."
 
@@ -26,7 +27,7 @@ class ConversationSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     lastActivity = serializers.DateTimeField()
     participants = UserSerializer(many=True)
-    group = serializers.IntegerField(
+    group = id_field(
         required=False, help_text="The network of a group conversation; absent otherwise."
     )
     expiry = ExpirySerializer(required=False, help_text="Only on a live conversation.")
@@ -67,7 +68,7 @@ class MessageScheme(OpenApiSerializerExtension):
 
 
 class CreateConversationSerializer(serializers.Serializer[Any]):
-    participants = serializers.CharField(
+    participants = ids_field(
         help_text=f"{IDS_HELP} 1 to {DEFAULTS['MAX_CONVERSATION_PARTICIPANTS']} users, not the "
         "caller."
     )
@@ -77,25 +78,23 @@ class CreateConversationSerializer(serializers.Serializer[Any]):
         help_text="`true` makes a live conversation that ends after "
         f"{DEFAULTS['LIVE_CONVERSATION_MINUTES']} minutes.",
     )
-    group = serializers.IntegerField(
+    group = id_field(
         required=False,
         help_text="A network id: a new group conversation of that network's members.",
     )
 
 
 class UpdateConversationSerializer(serializers.Serializer[Any]):
-    expiry = serializers.BooleanField(help_text="Only `false`: make a live conversation regular.")
+    expiry = FalseField(help_text="Only `false`: make a live conversation regular.")
 
 
 class AddParticipantsSerializer(serializers.Serializer[Any]):
-    users = serializers.CharField(help_text=IDS_HELP)
+    users = ids_field(help_text=IDS_HELP)
 
 
 class SendMessageSerializer(serializers.Serializer[Any]):
-    text = serializers.CharField(min_length=1, max_length=DEFAULTS["MAX_MESSAGE_CHARS"])
+    text = text_field(max_length=DEFAULTS["MAX_MESSAGE_CHARS"])
 
 
 class MarkReadSerializer(serializers.Serializer[Any]):
-    seen = serializers.IntegerField(
-        min_value=1, help_text="A message id: everything up to it is read."
-    )
+    seen = id_field(help_text="A message id: everything up to it is read.")

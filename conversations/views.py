@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,7 +33,7 @@ from conversations.serializers import (
 from gleepost.api import ApiView
 from gleepost.conf import DEFAULTS, gp_settings
 from gleepost.errors import bad_request
-from gleepost.openapi import error
+from gleepost.openapi import error, id_query, int_query, refusals
 from gleepost.params import bool_param, id_list_param, id_param, int_param, string_param
 
 MAX_OFFSET = 1_000_000
@@ -42,8 +42,8 @@ NOT_A_PARTICIPANT = error("No such conversation, or the caller is not in it: `No
 ENDED = error("The conversation has ended: `Conversation has ended`.")
 
 
-START = OpenApiParameter(
-    "start", int, description=f"How many to skip, 0 to {MAX_OFFSET:,}; default 0."
+START = int_query(
+    "start", minimum=0, maximum=MAX_OFFSET, description="How many to skip; default 0."
 )
 
 
@@ -77,7 +77,13 @@ class ConversationListView(ApiView):
         summary="Start a conversation",
         description="Sends **new-conversation** to every participant. With exactly one other "
         "participant, no `live` and no `group`, the existing regular conversation between the "
-        "two is returned (200) and nothing is sent.",
+        "two is returned (200) and nothing is sent. "
+        + refusals(
+            "participants: must not include yourself",
+            "participants: no such user <id>",
+            "participants: user <id> is not a member of the group",
+            "participants: at most <count> ids",
+        ),
         request=CreateConversationSerializer,
         responses={
             201: ConversationSerializer,
@@ -114,7 +120,8 @@ class ConversationView(ApiView):
 
     @extend_schema(
         summary="Make a live conversation regular",
-        description="Sends **changed-conversation** to every participant.",
+        description="Sends **changed-conversation** to every participant. "
+        + refusals("Conversation is not live", "Conversation has ended"),
         request=UpdateConversationSerializer,
         responses={
             200: ConversationSerializer,
@@ -147,7 +154,13 @@ class ConversationView(ApiView):
 class ParticipantsView(ApiView):
     @extend_schema(
         summary="Add participants",
-        description="Sends **new-conversation** to each added user.",
+        description="Sends **new-conversation** to each added user. "
+        + refusals(
+            "users: no such user <id>",
+            "users: user <id> is not a member of the group",
+            "users: at most <count> ids",
+            "users: a conversation holds at most <count> participants",
+        ),
         request=AddParticipantsSerializer,
         responses={
             200: UserSerializer(many=True),
@@ -171,14 +184,14 @@ class MessagesView(ApiView):
         operation_id="conversations_messages_list",
         summary="A conversation's messages, most recent first",
         parameters=[
-            OpenApiParameter("after", int, description="Only messages with a greater id."),
-            OpenApiParameter("before", int, description="Only messages with a smaller id."),
+            id_query("after", "Only messages with a greater id."),
+            id_query("before", "Only messages with a smaller id."),
             START,
-            OpenApiParameter(
+            int_query(
                 "count",
-                int,
-                description=f"How many, 1 to {DEFAULTS['MAX_MESSAGES_PAGE']}; "
-                f"default {DEFAULTS['PAGE_SIZE']}.",
+                minimum=1,
+                maximum=DEFAULTS["MAX_MESSAGES_PAGE"],
+                description=f"How many; default {DEFAULTS['PAGE_SIZE']}.",
             ),
         ],
         responses={200: MessageSerializer(many=True), 404: NOT_A_PARTICIPANT},
@@ -222,7 +235,8 @@ class MessagesView(ApiView):
     @extend_schema(
         summary="Mark messages read",
         description="Sends **read** to every participant when the caller's read marker moved "
-        "forward (it never moves back; an unchanged one sends nothing).",
+        "forward (it never moves back; an unchanged one sends nothing). "
+        + refusals("seen: no such message in this conversation"),
         request=MarkReadSerializer,
         responses={
             200: ConversationDetailSerializer,

@@ -20,14 +20,26 @@ from typing import Any
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
+from gleepost.params import MAX_ID
 from gleepost.routes import ID_PATTERN
 
 # The largest id a path accepts (gleepost.routes: at most 15 digits).
 MAX_PATH_ID = 10**15 - 1
+# What gleepost.params.parse_id accepts as an id parameter.
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID - 1}
+# Ids as the id list parameters read them (gleepost.params.id_list_param): comma-separated
+# positive integers. The server also takes spaces around an id, leading zeros and 16 digits
+# (below 2**53); the document asks for the plain form every client sends.
+ID_LIST_PATTERN = r"^[1-9][0-9]{0,14}(,[1-9][0-9]{0,14})*$"
+# A text parameter (gleepost.params.string_param) is stripped of surrounding whitespace before
+# its length is checked, and holds no NUL character.
+TEXT_PATTERN = r"^[^\x00]*[^\x00\s][^\x00]*$"
+# A password is taken as typed, but it cannot hold NUL either.
+PASSWORD_PATTERN = r"^[^\x00]*$"
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -42,6 +54,49 @@ class ErrorSerializer(serializers.Serializer[Any]):
 def error(description: str) -> OpenApiResponse:
     """An error response of the API's shape, for ``@extend_schema(responses=...)``."""
     return OpenApiResponse(ErrorSerializer, description=description)
+
+
+def refusals(*reasons: str) -> str:
+    """The sentence of an operation's description that lists its refusals (400) of requests its
+    schema accepts: rules no schema can state, such as "not a live conversation". ``<...>``
+    stands for the part of a reason that varies (an id)."""
+    return "Refused with 400 although well formed: " + "; ".join(f"`{r}`" for r in reasons) + "."
+
+
+def id_query(name: str, description: str) -> OpenApiParameter:
+    """An optional id in the query string, as ``gleepost.params.id_param`` reads it."""
+    return OpenApiParameter(name, ID_SCHEMA, description=description)
+
+
+def int_query(name: str, *, minimum: int, maximum: int, description: str) -> OpenApiParameter:
+    """An optional bounded integer, as ``gleepost.params.int_param`` reads it."""
+    schema = {"type": "integer", "minimum": minimum, "maximum": maximum}
+    return OpenApiParameter(name, schema, description=description)
+
+
+def id_field(**kwargs: Any) -> serializers.IntegerField:
+    """An id in a request body, as ``gleepost.params.id_param`` reads it."""
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID - 1, **kwargs)
+
+
+def ids_field(**kwargs: Any) -> serializers.CharField:
+    """Comma-separated ids in a request body, as ``gleepost.params.id_list_param`` reads them."""
+    return serializers.RegexField(ID_LIST_PATTERN, **kwargs)
+
+
+def text_field(**kwargs: Any) -> serializers.CharField:
+    """A text parameter, as ``gleepost.params.string_param`` reads it: not blank."""
+    return serializers.RegexField(TEXT_PATTERN, min_length=1, **kwargs)
+
+
+@extend_schema_field({"type": "boolean", "enum": [True]})
+class TrueField(serializers.BooleanField):
+    """A boolean parameter whose only accepted value is ``true``."""
+
+
+@extend_schema_field({"type": "boolean", "enum": [False]})
+class FalseField(serializers.BooleanField):
+    """A boolean parameter whose only accepted value is ``false``."""
 
 
 def without_trailing_slash(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -> list[Any]:

@@ -9,6 +9,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from accounts.serializers import UserSerializer
+from gleepost.openapi import TrueField, id_field
 
 
 class NotificationScheme(OpenApiSerializerExtension):
@@ -34,14 +35,12 @@ class ContactSerializer(serializers.Serializer[Any]):
 
 
 class MarkSeenSerializer(serializers.Serializer[Any]):
-    seen = serializers.IntegerField(
-        min_value=1, help_text="A notification id: it and every older one are seen."
-    )
+    seen = id_field(help_text="A notification id: it and every older one are seen.")
 
 
 class RequestContactSerializer(serializers.Serializer[Any]):
-    user = serializers.IntegerField(min_value=1, help_text="The user to add.")
+    user = id_field(help_text="The user to add.")
 
 
 class AcceptContactSerializer(serializers.Serializer[Any]):
-    accepted = serializers.BooleanField(help_text="Only `true`.")
+    accepted = TrueField(help_text="Only `true`.")

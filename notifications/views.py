@@ -13,7 +13,7 @@ from accounts.models import User
 from gleepost.api import ApiView
 from gleepost.conf import gp_settings
 from gleepost.errors import bad_request
-from gleepost.openapi import error
+from gleepost.openapi import error, id_query, refusals
 from gleepost.params import bool_param, id_param
 from notifications.actions import do_accept_contact, do_mark_notifications_seen, do_request_contact
 from notifications.models import Notification
@@ -31,8 +31,8 @@ class NotificationsView(ApiView):
         summary="The caller's notifications, newest first",
         parameters=[
             OpenApiParameter("include_seen", bool, description="`true`: seen ones too."),
-            OpenApiParameter("before", int, description="Only notifications with a smaller id."),
-            OpenApiParameter("after", int, description="Only notifications with a greater id."),
+            id_query("before", "Only notifications with a smaller id."),
+            id_query("after", "Only notifications with a greater id."),
         ],
         responses=NotificationSerializer(many=True),
     )
@@ -66,7 +66,10 @@ class NotificationsView(ApiView):
 class ContactsView(ApiView):
     @extend_schema(
         summary="Ask a user to become a contact",
-        description="Sends that user an `added_you` **notification**.",
+        description="Sends that user an `added_you` **notification**. "
+        + refusals(
+            "user: you cannot add yourself", "user: a contact request between you already exists"
+        ),
         request=RequestContactSerializer,
         responses={
             201: ContactSerializer,
@@ -85,7 +88,8 @@ class ContactsView(ApiView):
 class ContactView(ApiView):
     @extend_schema(
         summary="Accept a contact request",
-        description="Sends the requester an `accepted_you` **notification**.",
+        description="Sends the requester an `accepted_you` **notification**. "
+        + refusals("accepted: the request is already accepted"),
         request=AcceptContactSerializer,
         responses={
             200: ContactSerializer,

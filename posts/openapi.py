@@ -9,15 +9,16 @@ from rest_framework import serializers
 
 from accounts.serializers import UserSerializer
 from gleepost.conf import DEFAULTS
+from gleepost.openapi import id_field, ids_field, text_field
 from posts.actions import MAX_NETWORK_NAME_CHARS
 
 
 class CreateNetworkSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=MAX_NETWORK_NAME_CHARS)
+    name = text_field(max_length=MAX_NETWORK_NAME_CHARS)
 
 
 class AddNetworkUsersSerializer(serializers.Serializer[Any]):
-    users = serializers.CharField(
+    users = ids_field(
         help_text="Comma-separated user ids, e.g. `2,3` (a JSON body may send a list of ids)."
     )
 
@@ -27,11 +28,11 @@ class NetworkMembersSerializer(serializers.Serializer[Any]):
 
 
 class TextSerializer(serializers.Serializer[Any]):
-    text = serializers.CharField(min_length=1, max_length=DEFAULTS["MAX_POST_CHARS"])
+    text = text_field(max_length=DEFAULTS["MAX_POST_CHARS"])
 
 
 class CommentTextSerializer(serializers.Serializer[Any]):
-    text = serializers.CharField(min_length=1, max_length=DEFAULTS["MAX_COMMENT_CHARS"])
+    text = text_field(max_length=DEFAULTS["MAX_COMMENT_CHARS"])
 
 
 class LikeSerializer(serializers.Serializer[Any]):
@@ -39,7 +40,7 @@ class LikeSerializer(serializers.Serializer[Any]):
 
 
 class ViewSerializer(serializers.Serializer[Any]):
-    post = serializers.IntegerField(min_value=1)
+    post = id_field()
     time = serializers.DateTimeField(
         required=False, help_text="When it was seen (RFC 3339 with a zone); default now."
     )

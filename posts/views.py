@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +23,7 @@ from accounts.serializers import UserSerializer
 from gleepost.api import ApiView
 from gleepost.conf import DEFAULTS, gp_settings
 from gleepost.errors import bad_request
-from gleepost.openapi import error
+from gleepost.openapi import error, id_query, int_query, refusals
 from gleepost.params import bool_param, id_list_param, id_param, int_param, parse_id, string_param
 from gleepost.parsers import AnyJSONParser, FormParser, MultiPartParser
 from gleepost.times import parse_time
@@ -78,7 +78,8 @@ class NetworkUsersView(ApiView):
     @extend_schema(
         summary="Add members to a network",
         description="Members only may add. Answers with every current member; adding a "
-        "member again is not an error.",
+        "member again is not an error. "
+        + refusals("users: no such user <ids>", "users: at most <count> ids"),
         request=AddNetworkUsersSerializer,
         responses={
             200: NetworkMembersSerializer,
@@ -125,9 +126,9 @@ class NetworkPostsView(ApiView):
         operation_id="networks_posts_list",
         summary="A network's posts, newest first",
         parameters=[
-            OpenApiParameter("before", int, description="Only posts with a smaller id."),
-            OpenApiParameter(
-                "start", int, description=f"How many to skip, 0 to {MAX_START:,}; default 0."
+            id_query("before", "Only posts with a smaller id."),
+            int_query(
+                "start", minimum=0, maximum=MAX_START, description="How many to skip; default 0."
             ),
         ],
         responses={200: PostSerializer(many=True), 404: NOT_A_MEMBER},
@@ -239,7 +240,7 @@ class PostLikesView(ApiView):
 
 
 def parse_views(data: Any, *, max_count: int) -> list[tuple[int, datetime]]:
-    """``(post id, time)`` pairs from a views body (a missing ``time`` is now); 400 if malformed."""
+    """``(post id, time)`` pairs from a views body (an absent ``time`` is now); 400 if malformed."""
     if not isinstance(data, list):
         raise bad_request("Expected a JSON list of views")
     if len(data) > max_count:
@@ -255,9 +256,10 @@ def _parse_view(item: Any, index: int, now: datetime) -> tuple[int, datetime]:
     if item.get("post") is None:
         raise bad_request(f"{name}.post: required")
     post_id = parse_id(item["post"], f"{name}.post")
-    raw_time = item.get("time")
-    if raw_time is None:
+    if "time" not in item:
         return post_id, now
+    # Absent is now; null is not a time (the document says a string, and null is not one).
+    raw_time = item["time"]
     time = parse_time(raw_time) if isinstance(raw_time, str) else None
     if time is None:
         raise bad_request(f"{name}.time: must be an RFC 3339 time with a time zone")

@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gleepost.conf import DEFAULTS
 
 
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class UploadField(serializers.FileField):
+    """A file part of a multipart body, not empty."""
+
+
 class VideoUploadSerializer(serializers.Serializer[Any]):
-    video = serializers.FileField(
+    video = UploadField(
         help_text=f"The video file, at most {DEFAULTS['MAX_VIDEO_MB']} MB (GLEEPOST_MAX_VIDEO_MB)."
     )
 

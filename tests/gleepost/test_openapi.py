@@ -312,6 +312,42 @@ def test_the_check_rejects_an_undocumented_missing_or_wrong_field() -> None:
 V1 = "/api/v1"
 
 
+def test_a_user_without_an_image_is_documented_with_an_empty_profile_image() -> None:
+    image = load_document()["components"]["schemas"]["User"]["properties"]["profile_image"]
+    assert image["anyOf"] == [
+        {"type": "string", "format": "uri"},
+        {"type": "string", "enum": [""]},
+    ]
+
+
+@pytest.mark.django_db
+def test_the_documented_bounds_of_each_query_parameter_are_the_servers(
+    alice: Member, bob: Member
+) -> None:
+    network = post_actions.do_create_network(alice.user, "Campus")
+    conversation, _ = conversation_actions.do_create_conversation(alice.user, [bob.id])
+    ids = {"{conversation_id}": conversation.pk, "{network_id}": network.pk}
+    checked = []
+    for path, method, operation in operations():
+        url = path
+        for variable, value in ids.items():
+            url = url.replace(variable, str(value))
+        for parameter in operation.get("parameters", []):
+            schema = parameter["schema"]
+            if method != "get" or parameter["in"] != "query" or "minimum" not in schema:
+                continue
+            low, high = schema["minimum"], schema["maximum"]
+            for value, accepted in ((low, True), (high, True), (low - 1, False), (high + 1, False)):
+                response = alice.client.get(url, {parameter["name"]: value})
+                assert (response.status_code == 200) is accepted, (
+                    f"{path}?{parameter['name']}={value}: {response.status_code} "
+                    f"{response.content[:200]!r}"
+                )
+            checked.append((path, parameter["name"]))
+    # start, after, before, count of the conversations, posts and notifications lists.
+    assert len(checked) == 9, checked
+
+
 @pytest.mark.django_db
 def test_accounts_answer_as_documented(anon: APIClient, alice: Member, bob: Member) -> None:
     details = {"username": "erin", "email": "erin@example.com", "pass": "long enough"}

@@ -610,6 +610,8 @@ def test_more_than_the_maximum_number_of_views_is_refused(post: Post, bob: Membe
         ),
         ([{"post": 1, "time": "2024-05-01T10:00:00"}], BAD_TIME_0),
         ([{"post": 1, "time": 1714557600}], BAD_TIME_0),
+        # The document says a string: null is not an absent time.
+        ([{"post": 1, "time": None}], BAD_TIME_0),
     ],
 )
 def test_a_malformed_views_body_is_refused_and_records_nothing(
