@@ -19,7 +19,7 @@ from websockets.typing import Origin
 
 from conversations import actions as conversation_actions
 from tests.conftest import Member
-from tests.realtime.e2e import http, in_thread, next_event, ws_url
+from tests.realtime.e2e import auth_query, http, in_thread, next_event, session_key, ws_url
 from tests.servers import ROOT, run_command
 from tests.servers import test_database_url as database_url
 
@@ -76,6 +76,20 @@ async def still_streaming(
 def _conversation_between(alice: Member, member: Member) -> int:
     conversation, _ = conversation_actions.do_create_conversation(alice.user, [member.id])
     return int(conversation.pk)
+
+
+@asynccontextmanager
+async def user_sockets(
+    base: str, member: Member
+) -> AsyncIterator[tuple[ClientConnection, ClientConnection]]:
+    """Two sockets of ``member``: a phone's, opened with their token, and a browser's, opened
+    with a new session of theirs."""
+    session = await in_thread(session_key, member.user)
+    async with (
+        connect(ws_url(base, query=auth_query(member))) as token_socket,
+        session_socket(base, session) as browser_socket,
+    ):
+        yield token_socket, browser_socket
 
 
 @asynccontextmanager

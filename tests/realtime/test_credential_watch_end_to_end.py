@@ -27,6 +27,7 @@ from tests.realtime.access_e2e import (
     session_socket,
     shell,
     still_streaming,
+    user_sockets,
 )
 from tests.realtime.e2e import auth_query, in_thread, session_key, ws_url
 from tests.servers import daphne
@@ -47,11 +48,7 @@ def server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
 async def test_a_password_set_in_a_shell_closes_token_and_session_sockets(
     server: str, alice: Member, bob: Member
 ) -> None:
-    session = await in_thread(session_key, bob.user)
-    async with (
-        connect(ws_url(server, query=auth_query(bob))) as token_socket,
-        session_socket(server, session) as browser_socket,
-    ):
+    async with user_sockets(server, bob) as (token_socket, browser_socket):
         # Open and streaming before the change: a socket refused at once would also "close".
         await still_streaming([token_socket, browser_socket], alice, bob, server)
         watches = CloseWatch(token_socket), CloseWatch(browser_socket)
@@ -80,11 +77,7 @@ async def test_changepassword_closes_the_users_sockets(server: str, bob: Member)
 async def test_deactivating_with_an_update_in_a_shell_closes_every_socket(
     server: str, bob: Member
 ) -> None:
-    session = await in_thread(session_key, bob.user)
-    async with (
-        connect(ws_url(server, query=auth_query(bob))) as token_socket,
-        session_socket(server, session) as browser_socket,
-    ):
+    async with user_sockets(server, bob) as (token_socket, browser_socket):
         watches = CloseWatch(token_socket), CloseWatch(browser_socket)
         committed = await asyncio.to_thread(
             shell_on_defaults,

@@ -35,6 +35,7 @@ from tests.realtime.access_e2e import (
     session_socket,
     shell,
     still_streaming,
+    user_sockets,
 )
 from tests.realtime.e2e import auth_query, http, in_thread, session_key, ws_url
 from tests.servers import run_command
@@ -103,11 +104,7 @@ async def test_admin_password_form_closes_token_and_session_sockets_and_revokes_
 ) -> None:
     first, second = servers
     admin_session = await in_thread(session_key, admin_user)
-    bob_session = await in_thread(session_key, bob.user)
-    async with (
-        connect(ws_url(first, query=auth_query(bob))) as token_socket,
-        session_socket(first, bob_session) as browser_socket,
-    ):
+    async with user_sockets(first, bob) as (token_socket, browser_socket):
         await still_streaming([token_socket, browser_socket], alice, bob, second)
         watches = CloseWatch(token_socket), CloseWatch(browser_socket)
         await asyncio.to_thread(
@@ -295,11 +292,7 @@ async def test_deactivating_in_the_admin_closes_every_socket_of_the_user(
     servers: tuple[str, str], admin_user: Any, bob: Member
 ) -> None:
     first, _ = servers
-    session = await in_thread(session_key, bob.user)
-    async with (
-        connect(ws_url(first, query=auth_query(bob))) as token_socket,
-        session_socket(first, session) as browser_socket,
-    ):
+    async with user_sockets(first, bob) as (token_socket, browser_socket):
         watches = CloseWatch(token_socket), CloseWatch(browser_socket)
         await in_thread(_deactivate_in_admin, admin_user, bob.id)
         returned = time.monotonic()
@@ -333,11 +326,7 @@ async def test_deactivating_with_a_queryset_update_in_a_shell_closes_every_socke
 async def test_deleting_the_account_closes_every_socket(
     servers: tuple[str, str], bob: Member
 ) -> None:
-    session = await in_thread(session_key, bob.user)
-    async with (
-        connect(ws_url(servers[0], query=auth_query(bob))) as token_socket,
-        session_socket(servers[0], session) as browser_socket,
-    ):
+    async with user_sockets(servers[0], bob) as (token_socket, browser_socket):
         watches = CloseWatch(token_socket), CloseWatch(browser_socket)
         committed = await asyncio.to_thread(
             shell, f"from accounts.models import User; User.objects.get(pk={bob.id}).delete()"
