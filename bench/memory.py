@@ -74,7 +74,10 @@ PARTS = (
     ("frame rate limits (realtime/throttling.py)", ("realtime/throttling",)),
     ("connection slot + heartbeat", ("realtime/connection_limits",)),
     ("message loop (realtime/dispatch.py)", ("realtime/dispatch",)),
-    ("consumer (realtime/consumers.py, auth.py)", ("realtime/consumers", "realtime/auth")),
+    (
+        "consumer (realtime/consumers.py, consumer/, auth.py)",
+        ("realtime/consumers", "realtime/consumer/", "realtime/auth"),
+    ),
     ("ASGI stack (middleware, router)", ("realtime/asgi", "channels/")),
     ("Django (User, session, ORM)", ("django/",)),
     ("redis-py", ("redis/",)),

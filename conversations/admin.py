@@ -15,7 +15,8 @@ class ReadOnlyParticipants:
     """Who is in a conversation changes through the actions alone (joining, leaving), which
     announce it: a row added, changed or deleted here would go unannounced, and a user removed
     so would go on hearing the conversation's typing for as long as the others' connections
-    trust what they read of it (realtime.consumers, the setting PARTICIPATION_CACHE_SECS)."""
+    trust what they read of it (realtime.consumer.client_frames, the setting
+    PARTICIPATION_CACHE_SECS)."""
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -19,8 +19,9 @@ from accounts.actions import do_logout
 from accounts.models import AuthToken, User
 from accounts.signals import CredentialsRevoked
 from conversations import actions as conversation_actions
-from realtime import access, consumers
+from realtime import access
 from realtime.access import Credential, revocation_message, session_fingerprint, still_valid
+from realtime.consumer import handshake
 from tests.conftest import Member
 from tests.realtime.conftest import Connect, Socket
 from tests.realtime.e2e import session_key
@@ -130,14 +131,14 @@ async def test_a_revocation_committed_during_the_handshake_refuses_it(
     """Revoked after the handshake read the token and before it joined the user's group:
     the revocation's message went out before the connection could hear it, so only the
     second read after the join can catch it."""
-    take_slot = consumers.take_slot
+    take_slot = handshake.take_slot
 
     async def revoke_then_take_slot(*args: Any) -> Any:
         token = await run(AuthToken.objects.get)(user=bob.user)
         await run(do_logout)(token)
         return await take_slot(*args)
 
-    monkeypatch.setattr(consumers, "take_slot", revoke_then_take_slot)
+    monkeypatch.setattr(handshake, "take_slot", revoke_then_take_slot)
     socket = await connect(bob)
     await assert_ended(socket)
 

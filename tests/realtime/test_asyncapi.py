@@ -28,7 +28,8 @@ from gleepost.conf import DEFAULTS
 from notifications import actions as notification_actions
 from notifications.models import Notification
 from posts import actions as post_actions
-from realtime import consumers, events, frames
+from realtime import events, frames
+from realtime.consumer import credentials
 from realtime.throttling import TELL_INTERVAL_SECS
 from tests.conftest import SPEC_FOLDER, Member
 from tests.realtime.schemas import (
@@ -237,7 +238,7 @@ class TestDocumentStructure:
         assert post_ids["items"] == {"$ref": "#/components/schemas/ClientId"}
         assert resolve("#/components/schemas/ClientId")["maximum"] == frames.MAX_ID - 1
         assert resolve("#/components/schemas/Epoch")["maxLength"] == frames.MAX_EPOCH_CHARS
-        validate_event(json.loads(consumers.INVALID_CREDENTIALS))
+        validate_event(json.loads(credentials.INVALID_CREDENTIALS))
 
 
 # ---- The examples of the user's protocol ----

@@ -26,7 +26,7 @@ from notifications.models import Notification
 from notifications.serializers import NotificationSerializer
 from posts import actions as post_actions
 from posts.models import Post
-from realtime import consumers
+from realtime.consumer import handshake
 from realtime.throttling import FrameRateLimit
 from tests.conftest import Member
 from tests.realtime.conftest import Connect, Socket
@@ -423,7 +423,7 @@ class TestFrameRateLimit:
         slowly a busy machine sends them, and the next window is a step, not a sleep."""
         clock = StoppedClock()
         monkeypatch.setattr(
-            consumers, "FrameRateLimit", functools.partial(FrameRateLimit, clock=clock)
+            handshake, "FrameRateLimit", functools.partial(FrameRateLimit, clock=clock)
         )
         return clock
 

@@ -318,10 +318,10 @@ async def test_events_committed_while_the_connection_is_set_up_arrive_once_from_
     before that read is below the position (the client reads it over REST, as for anything
     before it opened), one committed just after it arrives live: each at most once, and the
     stream starts at the position read without a gap."""
-    from realtime import consumers
+    from realtime.consumer import handshake
 
     conversation = await chat(alice, bob)
-    read_position = consumers._position_if_still_valid
+    read_position = handshake._position_if_still_valid
     read: list[history.Position] = []
 
     async def position_with_messages_around(credential: Any) -> Any:
@@ -334,7 +334,7 @@ async def test_events_committed_while_the_connection_is_set_up_arrive_once_from_
         return state
 
     ids: list[int] = []
-    monkeypatch.setattr(consumers, "_position_if_still_valid", position_with_messages_around)
+    monkeypatch.setattr(handshake, "_position_if_still_valid", position_with_messages_around)
     socket = await connect(bob)
     event = await socket.next_raw_event()
     assert event["data"]["id"] == ids[1]

@@ -1,5 +1,6 @@
-"""What realtime.consumers relies on in Channels beyond its documented consumer API
-(docs/frameworks.md): each test fails naming the name or the copied method, and our module."""
+"""What the websocket consumer (realtime.consumer) relies on in Channels beyond its documented
+consumer API (docs/frameworks.md): each test fails naming the name or the copied method, and our
+module."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def test_channels_async_consumer_call_is_the_one_copied() -> None:
     require_unchanged(
         AsyncConsumer.__call__,
         "3ece9d59f86a0968",
-        copy="realtime.consumers.EventConsumer.__call__",
+        copy="realtime.consumer.delivery.DeliveryMixin.__call__",
         distribution=CHANNELS,
         audited=AUDITED,
     )
@@ -26,7 +27,7 @@ def test_channels_async_consumer_dispatch_is_the_one_copied() -> None:
     require_unchanged(
         AsyncConsumer.dispatch,
         "fb797181cb7cf340",
-        copy="realtime.consumers.EventConsumer.dispatch (without aclose_old_connections)",
+        copy="realtime.consumer.delivery.DeliveryMixin.dispatch (without aclose_old_connections)",
         distribution=CHANNELS,
         audited=AUDITED,
     )
@@ -38,7 +39,7 @@ def test_channels_consumer_send_goes_through_base_send() -> None:
         AsyncConsumer.send,
         "self.base_send(message)",
         meaning="every send of a consumer goes through base_send, which __call__ sets",
-        used_by="realtime.consumers.EventConsumer.__call__ and _send_now",
+        used_by="realtime.consumer.delivery.DeliveryMixin.__call__ and _send_now",
         distribution=CHANNELS,
     )
 
@@ -47,6 +48,6 @@ def test_channels_get_handler_name() -> None:
     require(
         channels.consumer,
         "get_handler_name",
-        used_by="realtime.consumers.EventConsumer.dispatch",
+        used_by="realtime.consumer.delivery.DeliveryMixin.dispatch",
         distribution=CHANNELS,
     )

@@ -1,0 +1,183 @@
+"""The consumer's message loop and the forwarding of events (``websockets.md``): the hot path.
+
+Stream events (those with a ``seq``) are delivered without gap or duplicate: a connection knows
+the last position it sent, drops live copies at or below it (the seam after a replay), and reads
+any it missed from the history before sending a later one (a publish lost while Redis was away).
+
+Two paths deliver an event, and both decide by ``_place``: the channel layer's direct delivery
+(``_deliver_now``, in the Redis reader's turn, realtime.layers) when nothing is queued or under
+way, and the queue (``realtime_event``) for everything else. Events arrive already serialized
+and are forwarded as text.
+
+Two methods are copies of Channels' (docs/frameworks.md, rows 18 and 19): ``__call__``, to run
+realtime.dispatch's message loop and attach direct delivery, and ``dispatch``, without its
+database thread hop per message. Each costs measured time or memory per connection
+(bench/README.md); their contract tests are in tests/gleepost/extensions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import functools
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
+from channels.layers import get_channel_layer
+
+from realtime import events, metrics
+from realtime.consumer.credentials import CredentialsMixin
+from realtime.consumer.resume import ResumeMixin
+from realtime.credential_watch import credential_watch
+from realtime.dispatch import SerialDispatcher
+from realtime.publish import CHANNEL_MESSAGE_TYPE
+
+
+class _Place(enum.Enum):
+    """An event's position against the last one a connection sent (see ``_place``)."""
+
+    NEXT = "next"  # the next position, or an event without one: send it
+    DUPLICATE = "duplicate"  # at or below the last sent: drop it
+    GAP = "gap"  # positions missing before it: replay them from the history first
+    RESET = "reset"  # another epoch: the stream was reset; tell the client to resync
+
+
+class DeliveryMixin(ResumeMixin, CredentialsMixin):
+    """Runs the connection's messages in turn and forwards events to the client."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """``AsyncConsumer.__call__`` of Channels 4.3, with realtime.dispatch's message loop.
+        (In one coroutine: every connection holds each frame of its stack while it is open.)"""
+        attach = None
+        try:
+            self.scope = scope
+            self.channel_layer = get_channel_layer(self.channel_layer_alias)
+            sources = [receive]
+            if self.channel_layer is not None:
+                self.channel_name = await self.channel_layer.new_channel()
+                self.channel_receive = functools.partial(
+                    self.channel_layer.receive, self.channel_name
+                )
+                sources.append(self.channel_receive)
+            self.base_send = send
+            self.dispatcher = SerialDispatcher()
+            attach = getattr(self.channel_layer, "attach_direct", None)
+            if attach is not None:
+                attach(self.channel_name, self._deliver_now)
+            with contextlib.suppress(StopConsumer):
+                await self.dispatcher.run(sources, self.dispatch)
+        finally:
+            if self.expiry_timer is not None:
+                self.expiry_timer.cancel()
+            if self.credential_check is not None:
+                self.credential_check.cancel()
+            if self.watched is not None:
+                credential_watch.release(self.watched, self._check_credential)
+            if attach is not None:
+                self.channel_layer.detach_direct(self.channel_name)
+            # Here rather than in disconnect: this runs however the connection ends, a handler
+            # that raised included, so no slot outlives its connection and no subscription
+            # stays counted.
+            metrics.post_subscriptions.dec(len(getattr(self, "subscribed_posts", ())))
+            metrics.network_subscriptions.dec(len(getattr(self, "subscribed_networks", ())))
+            if self.slot is not None:
+                await self.slot.release()
+
+    def _deliver_now(self, message: dict[str, Any]) -> bool:
+        """The channel layer's direct delivery (realtime.layers): forward an event now, in the
+        Redis reader's turn, when that is exactly what ``realtime_event`` would do and nothing
+        is queued or under way before it. Anything else (a gap to fill from the history, a
+        reset stream, a control message, a connection not yet set up) is declined and takes
+        the queue."""
+        if self.dispatcher.busy or self.user_id is None:
+            return False
+        if message.get("type") != CHANNEL_MESSAGE_TYPE:
+            return False
+        place = self._place(message)
+        if place is _Place.DUPLICATE:
+            return True  # already sent (replayed, or a duplicate live copy)
+        if place is not _Place.NEXT:
+            return False
+        self._advance_to(message)
+        self._send_now(message["text"])
+        metrics.delivered[message.get("event_type")].inc()
+        return True
+
+    def _send_now(self, text: str) -> None:
+        """Hand ``text`` to the server without a task switch. daphne's send completes without
+        waiting; a server whose send waits gets it finished on a task, with this consumer
+        marked busy until then so that nothing overtakes it."""
+        sending = self.base_send({"type": "websocket.send", "text": text})
+        try:
+            waiting = sending.send(None)
+        except StopIteration:
+            return
+        self.dispatcher.in_hand += 1
+        self._finishing = asyncio.ensure_future(self._finish_send(sending, waiting))
+
+    async def _finish_send(self, sending: Any, waiting: Any) -> None:
+        try:
+            while True:
+                if waiting is None:
+                    await asyncio.sleep(0)
+                else:
+                    with contextlib.suppress(BaseException):
+                        await waiting
+                try:
+                    waiting = sending.send(None)
+                except StopIteration:
+                    return
+        finally:
+            self.dispatcher.in_hand -= 1
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' dispatch first runs close_old_connections in the database thread, for
+        # every message: for an event forwarded as is that thread hop cost more than the send
+        # itself (bench/results), and it was one of a handshake's three hops (bench/README.md,
+        # "Handshakes"). Every database call here goes through database_sync_to_async, which
+        # closes old connections on its own, before and after, on the thread that uses them.
+        if message["type"] == CHANNEL_MESSAGE_TYPE:
+            await self.realtime_event(message)
+            return
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def realtime_event(self, message: dict[str, Any]) -> None:
+        """A pre-serialized event from the channel layer, forwarded as is."""
+        place = self._place(message)
+        if place is _Place.DUPLICATE:
+            return  # already sent (replayed, or a duplicate live copy)
+        if place is _Place.RESET:
+            # The stream was reset under us (its history lost): the client must refetch,
+            # then go on from this event, the new epoch's position seq - 1.
+            self.epoch = message["epoch"]
+            self.delivered_seq = message["seq"] - 1
+            await self._send_event(events.resync_required_event(self.delivered_seq, self.epoch))
+        elif place is _Place.GAP:
+            await self._replay(self.delivered_seq, up_to=message["seq"] - 1)
+        self._advance_to(message)
+        await self.send(text_data=message["text"])
+        metrics.delivered[message.get("event_type")].inc()
+
+    def _place(self, message: dict[str, Any]) -> _Place:
+        """Where an event stands against what this connection has sent. Both delivery paths
+        (the queue's ``realtime_event`` and the layer's ``_deliver_now``) decide by this."""
+        seq = message.get("seq")
+        if seq is None:
+            return _Place.NEXT  # live-only: no position
+        if message.get("epoch") != self.epoch:
+            return _Place.RESET
+        if seq <= self.delivered_seq:
+            return _Place.DUPLICATE
+        if seq > self.delivered_seq + 1:
+            return _Place.GAP
+        return _Place.NEXT
+
+    def _advance_to(self, message: dict[str, Any]) -> None:
+        seq = message.get("seq")
+        if seq is not None:
+            self.delivered_seq = seq
