@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -22,6 +23,9 @@ class UserAdmin(DjangoUserAdmin):
         ("Presence", {"fields": ("presence_form", "presence_at")}),
     )
     readonly_fields = ("presence_form", "presence_at")
+    # A profile image typed without a scheme is an https:// URL: what Django 6 assumes, said
+    # now (Django 5.2 warns that its default, http://, is changing).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),
     )
