@@ -113,7 +113,9 @@ class LogoutView(ApiView):
         if isinstance(request.auth, AuthToken):
             do_logout(request.auth)
         else:
-            session_logout(request._request)
+            # Django's logout reads the user and the session and resets the user: DRF's request
+            # gives both, and its user setter resets the wrapped request's too.
+            session_logout(request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

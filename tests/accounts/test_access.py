@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.signals import user_logged_out
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.test import Client, override_settings
@@ -215,9 +217,23 @@ def test_logging_out_a_session_ends_that_session(alice: Member) -> None:
 
 def test_api_logout_with_a_session_ends_that_session(alice: Member) -> None:
     client, key = logged_in_client(alice)
-    with recording(credentials_revoked) as sent:
-        assert client.post("/api/v1/logout").status_code == 204
+    logged_out: list[Any] = []
+
+    def on_logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+        logged_out.append(user)
+
+    user_logged_out.connect(on_logged_out)
+    try:
+        with recording(credentials_revoked) as sent:
+            assert client.post("/api/v1/logout").status_code == 204
+    finally:
+        user_logged_out.disconnect(on_logged_out)
     assert sent == [CredentialsRevoked(user_id=alice.id, session_keys=(key,))]
+    # Django's logout ran whole: its signal named the user, the session row is gone, and the
+    # cookie no longer authenticates.
+    assert [user.pk for user in logged_out] == [alice.id]
+    assert not Session.objects.filter(session_key=key).exists()
+    assert client.get(f"/api/v1/user/{alice.id}").status_code == 401
 
 
 def test_clearsessions_ends_the_expired_sessions(alice: Member) -> None:
