@@ -24,6 +24,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user
+from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
 from django.http import HttpRequest
 from django.utils import timezone
@@ -68,6 +69,36 @@ def revocation_message(revoked: CredentialsRevoked) -> dict[str, Any]:
     }
 
 
+class ReadOnlySession:
+    """A session as ``django.contrib.auth.get_user`` reads it, kept from writing.
+
+    ``get_user`` also writes: it flushes a session whose auth hash no longer verifies, and
+    rotates one signed with a key of ``SECRET_KEY_FALLBACKS`` (``cycle_key``, a new key for the
+    same data). On an HTTP request the response carries the new cookie; read from a websocket
+    nothing can, so the browser would be left holding a deleted session, logged out by a
+    reading. Here the reading only answers: the browser's next HTTP request does the writing,
+    as Django does it. (tests/realtime/test_access.py holds a rotated session unchanged; were
+    Django to call anything else on the session, the reading would fail there, loudly.)"""
+
+    def __init__(self, store: SessionBase) -> None:
+        self._store = store
+
+    def __getitem__(self, key: str) -> Any:
+        return self._store[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._store.get(key, default)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        """Not written: the new hash that ``get_user`` sets after a fallback key matched."""
+
+    def cycle_key(self) -> None:
+        """Not rotated here (see the class)."""
+
+    def flush(self) -> None:
+        """Not flushed here: the caller ends the connection; the next request flushes it."""
+
+
 def still_valid(credential: Credential) -> datetime | None:
     """When ``credential`` expires if it is still valid now (the user active), else None."""
     if credential.token_id is not None:
@@ -83,7 +114,7 @@ def still_valid(credential: Credential) -> datetime | None:
     # Django's own reading of a session's user (its auth hash verified, an inactive user
     # refused), given a session store; it reads nothing else of a request.
     store = import_module(settings.SESSION_ENGINE).SessionStore(credential.session_key)
-    user = get_user(cast(HttpRequest, SimpleNamespace(session=store)))
+    user = get_user(cast(HttpRequest, SimpleNamespace(session=ReadOnlySession(store))))
     if user.pk != credential.user_id:
         return None
     session_expiry: datetime | None = (

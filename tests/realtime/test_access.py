@@ -198,3 +198,30 @@ async def test_another_users_revocation_ends_nothing(
     socket = await connect(bob)
     await run(do_logout)(await run(AuthToken.objects.get)(user=alice.user))
     await message_reaches(socket, alice, bob)
+
+
+def test_still_valid_writes_nothing_after_a_secret_key_rotation(
+    alice: Member, settings: Any
+) -> None:
+    """A session signed with a key now in SECRET_KEY_FALLBACKS is still the user's: Django's
+    own reading rotates it on the browser's next HTTP request, which can set the new cookie.
+    Read from a websocket, which cannot, it must stay as it is: rotated there, the browser's
+    cookie would name a deleted session (logged out) and the socket would end with it."""
+    key = session_key(alice.user)
+    before = Session.objects.get(session_key=key)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a new secret key, rotated in " + "x" * 40
+    assert still_valid(Credential(alice.id, session_key=key)) == before.expire_date
+    after = Session.objects.get(session_key=key)
+    assert (after.session_data, after.expire_date) == (before.session_data, before.expire_date)
+    assert Session.objects.count() == 1
+
+
+def test_still_valid_refuses_a_session_of_another_secret_and_leaves_it_to_django(
+    alice: Member, settings: Any
+) -> None:
+    """Signed with a key that is neither SECRET_KEY nor a fallback: not the user's any more.
+    The reading ends the connection and writes nothing (the next HTTP request flushes it)."""
+    key = session_key(alice.user)
+    settings.SECRET_KEY = "an unrelated secret key " + "y" * 40
+    assert still_valid(Credential(alice.id, session_key=key)) is None

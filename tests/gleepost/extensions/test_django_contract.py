@@ -124,3 +124,24 @@ def test_django_query_dict_mutable_flag() -> None:
         used_by="gleepost.parsers",
         distribution=DJANGO,
     )
+
+
+def test_django_get_user_uses_only_what_a_read_only_session_gives() -> None:
+    """realtime.access.ReadOnlySession stands for the session ``get_user`` reads: it must not
+    call anything on it the read-only view lacks (it would fail loudly, but only then)."""
+    import inspect
+    import re
+
+    from django.contrib import auth
+
+    from realtime.access import ReadOnlySession
+
+    source = inspect.getsource(auth.get_user) + inspect.getsource(auth._get_user_session_key)
+    called = set(re.findall(r"request\.session\.(\w+)", source))
+    given = {name for name in vars(ReadOnlySession) if not name.startswith("_")}
+    assert called <= given, (
+        f"django.contrib.auth.get_user now calls session.{sorted(called - given)} (django "
+        f"{AUDITED} audited): realtime.access.ReadOnlySession does not give it; re-review it"
+    )
+    # Subscripts (read and write) are the other ways it touches the session.
+    assert "request.session[" in source
