@@ -99,6 +99,13 @@ class ReadOnlySession:
         """Not flushed here: the caller ends the connection; the next request flushes it."""
 
 
+def session_user(session: SessionBase) -> Any:
+    """The user of ``session`` as Django reads it (its auth hash verified, with the keys of
+    ``SECRET_KEY_FALLBACKS`` too; an inactive user refused: an ``AnonymousUser``), writing
+    nothing (``ReadOnlySession``). ``get_user`` reads nothing else of a request."""
+    return get_user(cast(HttpRequest, SimpleNamespace(session=ReadOnlySession(session))))
+
+
 def still_valid(credential: Credential) -> datetime | None:
     """When ``credential`` expires if it is still valid now (the user active), else None."""
     if credential.token_id is not None:
@@ -111,11 +118,8 @@ def still_valid(credential: Credential) -> datetime | None:
         return expiry
     if credential.session_key is None:
         return None
-    # Django's own reading of a session's user (its auth hash verified, an inactive user
-    # refused), given a session store; it reads nothing else of a request.
     store = import_module(settings.SESSION_ENGINE).SessionStore(credential.session_key)
-    user = get_user(cast(HttpRequest, SimpleNamespace(session=ReadOnlySession(store))))
-    if user.pk != credential.user_id:
+    if session_user(store).pk != credential.user_id:
         return None
     session_expiry: datetime | None = (
         Session.objects.filter(session_key=credential.session_key, expire_date__gt=timezone.now())

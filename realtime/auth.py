@@ -13,7 +13,6 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.auth import get_user
 from channels.db import database_sync_to_async
 
 from accounts.models import AuthToken, User
@@ -23,6 +22,7 @@ from accounts.tokens import (
     parse_auth_header,
     parse_credentials,
 )
+from realtime.access import session_user
 from realtime.origin import origin_allowed
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,12 @@ def credentials_from_scope(scope: dict[str, Any]) -> Credentials | None:
     return credentials
 
 
+# Django's reading of the session, not Channels' get_user: that one flushes a session signed
+# with a key of SECRET_KEY_FALLBACKS (logging the browser out) where Django's accepts it, and
+# both would write to the session from a handshake, which cannot send its cookie back.
+_session_user = database_sync_to_async(session_user)
+
+
 @database_sync_to_async
 def _token_user(credentials: Credentials) -> tuple[User, AuthToken] | None:
     return authenticate_credentials(credentials)
@@ -87,7 +93,7 @@ async def _authenticate(scope: dict[str, Any]) -> tuple[User, AuthToken | None] 
         return result
     if "session" not in scope or not origin_allowed(scope):
         return "no credentials, or a session from a foreign origin"
-    user = await get_user(scope)
+    user = await _session_user(scope["session"])
     if not isinstance(user, User) or not user.is_active:
         return "no logged-in active user in the session"
     return user, None

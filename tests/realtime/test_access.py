@@ -225,3 +225,19 @@ def test_still_valid_refuses_a_session_of_another_secret_and_leaves_it_to_django
     key = session_key(alice.user)
     settings.SECRET_KEY = "an unrelated secret key " + "y" * 40
     assert still_valid(Credential(alice.id, session_key=key)) is None
+
+
+async def test_a_session_of_a_rotated_secret_key_connects_and_is_left_as_it_was(
+    connect: Connect, alice: Member, bob: Member, settings: Any
+) -> None:
+    """Signed with a key now in SECRET_KEY_FALLBACKS, the session is still the user's (Django's
+    rule): the handshake accepts it and writes nothing; the browser's next HTTP request rotates
+    it, as only a response can."""
+    key = await run(session_key)(bob.user)
+    before = await run(Session.objects.get)(session_key=key)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a new secret key, rotated in " + "x" * 40
+    socket = await open_session_socket(connect, key)
+    await message_reaches(socket, alice, bob)
+    after = await run(Session.objects.get)(session_key=key)
+    assert after.session_data == before.session_data
