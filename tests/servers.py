@@ -82,6 +82,21 @@ def run_command(*args: str, extra_env: dict[str, str] | None = None) -> str:
 GLEEPOST_SERVER = (sys.executable, "-m", "gleepost.server")
 # The listen backlog every start command gives daphne in its endpoint string.
 LISTEN_BACKLOG = 1024
+# Login and register limits off in every daphne a test starts, unless the test sets them: its
+# clients are all 127.0.0.1, and with Redis every daphne of a test run counts in one place, so
+# one test's logins got another's refused with 429 (the Schemathesis run made 59 in a minute;
+# the access-log tests' wrong passwords add up across daphnes too). In-process tests count in
+# a namespace of their own (tests/conftest.py), where the limits are tested
+# (tests/accounts/test_throttling.py).
+UNLIMITED_LOGINS = {
+    f"GLEEPOST_{name}": "0"
+    for name in (
+        "LOGIN_ATTEMPTS_PER_IP",
+        "LOGIN_FAILURES_PER_ACCOUNT_AND_IP",
+        "LOGIN_FAILURES_PER_ACCOUNT",
+        "REGISTER_ATTEMPTS_PER_IP",
+    )
+}
 PLAIN_DAPHNE = (str(Path(sys.executable).parent / "daphne"),)
 PLAIN_DAPHNE_MODULE = (sys.executable, "-m", "daphne")
 
@@ -113,6 +128,7 @@ def daphne(
         "DATABASE_CONN_MAX_AGE": "60",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PYTHONUNBUFFERED": "1",
+        **UNLIMITED_LOGINS,
         **(extra_env or {}),
     }
     log_path = daphne_log_path(port)

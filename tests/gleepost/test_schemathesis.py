@@ -94,24 +94,9 @@ def _config(document: dict[str, Any], data: dict[str, list[int]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# Login and register limits off for this daphne: the run makes dozens of attempts from
-# 127.0.0.1 (77 registers in one run), and with Redis every daphne of a test run counts in one
-# place, so a later test's login in the same minute was refused with 429 (its daphne shares the
-# counts). The limits have their own tests (tests/accounts/test_throttling.py).
-UNLIMITED = {
-    f"GLEEPOST_{name}": "0"
-    for name in (
-        "LOGIN_ATTEMPTS_PER_IP",
-        "LOGIN_FAILURES_PER_ACCOUNT_AND_IP",
-        "LOGIN_FAILURES_PER_ACCOUNT",
-        "REGISTER_ATTEMPTS_PER_IP",
-    )
-}
-
-
 @pytest.fixture
 def server(django_db_blocker: Any) -> Iterator[str]:
-    with django_db_blocker.unblock(), daphne(extra_env=UNLIMITED) as base:
+    with django_db_blocker.unblock(), daphne() as base:
         yield base
 
 
