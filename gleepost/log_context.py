@@ -11,17 +11,22 @@ Kept free of Django imports: the daphne entry point uses it before Django is set
 
 from __future__ import annotations
 
+import contextvars
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import ParamSpec, TypeVar
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # What an incoming X-Request-ID may be to be kept (a proxy's UUID, a client's trace id);
 # anything else (too long, spaces, quotes, control characters) is replaced by a fresh id, so a
 # client cannot write arbitrary text into every log line of its request.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 connection_id: ContextVar[str | None] = ContextVar("connection_id", default=None)
@@ -54,3 +59,13 @@ def ids_bound(*, request: str | None = None, connection: str | None = None) -> I
     finally:
         for variable, token in reversed(tokens):
             variable.reset(token)
+
+
+def run_unbound(function: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
+    """Call ``function`` with no id bound, in a fresh context, as do tasks and callbacks it
+    schedules (they copy the context they are created in).
+
+    For work that serves the whole process (a background task, the shutdown), started from
+    wherever it happens to be first needed: in a connection's context its log lines would
+    carry that connection's id long after the connection has gone."""
+    return contextvars.Context().run(function, *args, **kwargs)

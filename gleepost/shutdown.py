@@ -29,6 +29,7 @@ from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer
 from twisted.internet import reactor as _reactor
 
+from gleepost import log_context
 from gleepost.conf import gp_settings
 from realtime.close_codes import CLOSE_GOING_AWAY
 
@@ -89,8 +90,10 @@ class GracefulServer(Server):
             signal.signal(signum, self.on_signal)
 
     def on_signal(self, signum: int, frame: FrameType | None) -> None:
-        # A signal handler may interrupt the reactor anywhere: act from its next turn.
-        reactor.callFromThread(self.shut_down, signal.Signals(signum).name)
+        # A signal handler may interrupt the reactor anywhere: act from its next turn. The
+        # handler runs in whatever context the reactor was in when the signal came (a
+        # connection's, inside gleepost.server's ids_bound), which the call would copy.
+        log_context.run_unbound(reactor.callFromThread, self.shut_down, signal.Signals(signum).name)
 
     def shut_down(self, signal_name: str) -> None:
         if self.stopping:
@@ -123,13 +126,16 @@ class GracefulServer(Server):
         self.deadline = self.drain_started + self.grace_secs
         stopped = [defer.maybeDeferred(port.stopListening) for port in self.listening_ports]
         self.listening_ports = []
-        in_use = [p for p, details in list(self.connections.items()) if _in_use(details)]
-        websockets = sum(isinstance(p, WebSocketProtocol) for p in in_use)
+        in_use = [(p, details) for p, details in list(self.connections.items()) if _in_use(details)]
+        websockets = [details for p, details in in_use if isinstance(p, WebSocketProtocol)]
+        still_open = sum("disconnected" not in details for details in websockets)
         logger.info(
-            "refusing new connections; closing %d websocket(s) with %d; %d request(s) under way",
-            websockets,
+            "refusing new connections; closing %d websocket(s) with %d; waiting for %d "
+            "request(s) and %d closed websocket(s) to finish",
+            still_open,
             CLOSE_GOING_AWAY,
-            len(in_use) - websockets,
+            len(in_use) - len(websockets),
+            len(websockets) - still_open,
         )
         defer.DeferredList(stopped).addCallback(lambda _: self.poll_drain())
         return self.drained

@@ -20,7 +20,6 @@ The limit fails open: a Redis error or timeout lets the connection in, and is lo
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
+from gleepost import log_context
 from gleepost.conf import gp_settings
 
 logger = logging.getLogger(__name__)
@@ -217,9 +217,8 @@ class _Heartbeat:
     def add(self, slot: Slot) -> None:
         self.slots.add(slot)
         if self.task is None:
-            # A fresh context: not the log ids of the connection that happened to start it.
             loop = asyncio.get_running_loop()
-            self.task = loop.create_task(self._beat(), context=contextvars.Context())
+            self.task = log_context.run_unbound(loop.create_task, self._beat())
 
     async def _beat(self) -> None:
         try:

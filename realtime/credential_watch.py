@@ -22,6 +22,7 @@ from collections.abc import Callable
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
+from gleepost import log_context
 from gleepost.conf import gp_settings
 from realtime import access
 
@@ -57,7 +58,7 @@ class CredentialWatch:
         self._held.setdefault(credential, set()).add(recheck)
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
-            self._task = loop.create_task(self._watch())
+            self._task = log_context.run_unbound(loop.create_task, self._watch())
 
     def release(self, credential: access.Credential, recheck: Recheck) -> None:
         rechecks = self._held.get(credential)

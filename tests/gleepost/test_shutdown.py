@@ -5,6 +5,7 @@ way answered, exit 0 within the grace period; a second signal, or the grace peri
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import signal
 import socket
@@ -15,7 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from gleepost.shutdown import CLOSE_HANDSHAKE_SECS
+from gleepost import log_context, shutdown
+from gleepost.shutdown import CLOSE_HANDSHAKE_SECS, GracefulServer
 from realtime.close_codes import CLOSE_GOING_AWAY
 from tests.conftest import Member
 from tests.realtime.e2e import auth_query, ws_url
@@ -140,3 +142,28 @@ async def test_a_second_signal_ends_the_wait() -> None:
         assert await _exit_status(base, 5) == 0
         assert time.monotonic() - again < 1.5
         request.close()
+
+
+def test_the_shutdown_runs_in_a_context_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signal that comes while the reactor works for a connection: the shutdown's log lines
+    must not carry that connection's id (seen in a real daphne's log: the drain's three lines
+    were counted among a refused websocket's)."""
+    server = GracefulServer(application=None, endpoints=["tcp:port=0"])
+    ids_seen: list[tuple[str, str | None]] = []
+    monkeypatch.setattr(
+        server, "shut_down", lambda name: ids_seen.append((name, log_context.connection_id.get()))
+    )
+    scheduled: list[tuple[contextvars.Context, tuple[object, ...]]] = []
+
+    def call_from_thread(*call: object) -> None:
+        # As the asyncio loop's call_soon_threadsafe does: the call runs later, in a copy of
+        # the context it was scheduled from.
+        scheduled.append((contextvars.copy_context(), call))
+
+    monkeypatch.setattr(shutdown.reactor, "callFromThread", call_from_thread)
+    with log_context.ids_bound(connection="a connection's id"):
+        server.on_signal(signal.SIGTERM, None)
+    for context, (function, *args) in scheduled:
+        assert callable(function)
+        context.run(function, *args)
+    assert ids_seen == [("SIGTERM", None)]
