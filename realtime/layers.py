@@ -3,9 +3,11 @@
 channels-redis keeps one pub/sub connection per process. If Redis restarts while that connection
 is idle (no subscriptions, so nothing reads from it), the connection is dead but not yet known to
 be, and the next SUBSCRIBE or PUBLISH on it fails once — which would fail the handshake of the
-first client to connect after the outage. redis-py drops a connection that failed, so one more
-try reconnects (and re-subscribes what the process still listens to). Why pub/sub at all:
-docs/channel-layer.md.
+first client to connect after the outage. redis-py drops a connection that failed, so another
+try reconnects (and re-subscribes what the process still listens to). That reconnect can meet
+channels-redis's receive task reconnecting the same connection (redis-py has no lock around a
+reconnect): asyncio refuses the second reader with a RuntimeError, and the try after it starts
+from a fresh connection. Why pub/sub at all: docs/channel-layer.md.
 
 Two additions for throughput (docs/channel-layer.md): ``group_send_many`` pipelines many group
 sends into one round trip per shard, and direct delivery lets a consumer attach a synchronous
@@ -25,10 +27,18 @@ from channels_redis import pubsub
 from channels_redis.utils import _wrap_close
 from redis import exceptions as redis_errors
 
+from gleepost import log_context
 from realtime import metrics
 from realtime.channel_queue import ChannelQueue
 
 _CONNECTION_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+# asyncio's refusal of a second coroutine reading one connection: this operation and the receive
+# task both reconnecting the pub/sub connection after a Redis restart (module docstring).
+_RECONNECTING_TWICE = RuntimeError
+# Tries of one shard operation whose connection fails, and the pause before the n-th retry
+# (n times this): the receive task's reconnect is over within milliseconds.
+_ATTEMPTS = 3
+_RETRY_PAUSE_SECS = 0.05
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +46,22 @@ logger = logging.getLogger(__name__)
 DirectHandler = Callable[[dict[str, Any]], bool]
 
 
-async def _retry_once(operation: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-    try:
-        return await operation(*args)
-    except _CONNECTION_ERRORS:
-        return await operation(*args)
+async def _retrying(
+    operation: Callable[..., Awaitable[Any]],
+    *args: Any,
+    reset: Callable[[], Awaitable[None]] | None = None,
+) -> Any:
+    """``operation(*args)``, tried again (at most ``_ATTEMPTS`` in all) when its connection
+    fails; ``reset`` is awaited first when the failure was a reconnect met by another."""
+    for attempt in range(1, _ATTEMPTS):
+        try:
+            return await operation(*args)
+        except (*_CONNECTION_ERRORS, _RECONNECTING_TWICE) as error:
+            logger.info("redis operation failed (%r); trying again", error)
+            if reset is not None and isinstance(error, _RECONNECTING_TWICE):
+                await reset()
+            await asyncio.sleep(_RETRY_PAUSE_SECS * attempt)
+    return await operation(*args)
 
 
 class _RetryingShard(pubsub.RedisSingleShardConnection):
@@ -76,17 +97,27 @@ class _RetryingShard(pubsub.RedisSingleShardConnection):
             queue.put_nowait(data)
 
     async def publish(self, channel: str, message: bytes) -> None:
-        await _retry_once(super().publish, channel, message)
+        await _retrying(super().publish, channel, message)
 
     async def subscribe(self, channel: str) -> None:
-        await _retry_once(super().subscribe, channel)
+        # channels-redis starts its receive task on the first subscribe, in the subscriber's
+        # context; the task serves every connection of the process.
+        log_context.run_unbound(self._ensure_receiver)
+        await _retrying(super().subscribe, channel, reset=self._fresh_pubsub_connection)
 
     async def unsubscribe(self, channel: str) -> None:
-        await _retry_once(super().unsubscribe, channel)
+        await _retrying(super().unsubscribe, channel, reset=self._fresh_pubsub_connection)
+
+    async def _fresh_pubsub_connection(self) -> None:
+        """Drop the pub/sub connection two reconnects have shared: the next command opens a
+        new one and re-subscribes the channels redis-py's PubSub holds."""
+        connection = self._pubsub.connection if self._pubsub is not None else None
+        if connection is not None:
+            await connection.disconnect()
 
     async def publish_many(self, messages: list[tuple[str, bytes]]) -> None:
         """PUBLISH each (channel, message) in order, all in one round trip to Redis."""
-        await _retry_once(self._publish_pipelined, messages)
+        await _retrying(self._publish_pipelined, messages)
 
     async def _publish_pipelined(self, messages: list[tuple[str, bytes]]) -> None:
         # channels-redis is untyped: its attributes are Any here.
@@ -128,8 +159,8 @@ class _LoopLayer(pubsub.RedisPubSubLoopLayer):
 
 
 class RedisPubSubChannelLayer(pubsub.RedisPubSubChannelLayer):
-    """``channels_redis.pubsub.RedisPubSubChannelLayer`` whose connections retry once, and
-    which can send to many groups in one round trip (``group_send_many``)."""
+    """``channels_redis.pubsub.RedisPubSubChannelLayer`` whose connections try again after a
+    Redis restart, and which can send to many groups in one round trip (``group_send_many``)."""
 
     async def group_send_many(self, sends: Iterable[tuple[str, dict[str, Any]]]) -> None:
         await self._get_layer().group_send_many(sends)

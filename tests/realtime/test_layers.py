@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -180,3 +181,83 @@ async def test_direct_delivery_takes_what_handlers_accept_and_queues_the_rest() 
     for name in ("declines", "raises", "plain"):
         assert layer.channels[name].get_nowait() == data
     assert [layer.channels["backlogged"].get_nowait() for _ in range(2)] == [b"older", data]
+
+
+class FlakyOperation:
+    """Fails with each of ``errors`` in turn, then returns "done"."""
+
+    def __init__(self, *errors: BaseException) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    async def __call__(self, *args: Any) -> str:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return "done"
+
+
+async def test_a_failed_connection_is_tried_again_up_to_three_times() -> None:
+    from realtime.layers import _retrying
+
+    resets: list[str] = []
+
+    async def reset() -> None:
+        resets.append("fresh connection")
+
+    twice = FlakyOperation(redis.ConnectionError("stale"), OSError("reset by peer"))
+    assert await _retrying(twice, "channel", reset=reset) == "done"
+    assert twice.calls == 3 and resets == []
+
+    # Two coroutines reconnecting one connection: asyncio refuses the second reader; the next
+    # try starts from a fresh connection.
+    met = FlakyOperation(RuntimeError("readuntil() called while another coroutine is waiting"))
+    assert await _retrying(met, "channel", reset=reset) == "done"
+    assert met.calls == 2 and resets == ["fresh connection"]
+
+    down = FlakyOperation(*(redis.ConnectionError("down") for _ in range(3)))
+    with pytest.raises(redis.ConnectionError):
+        await _retrying(down, "channel")
+    assert down.calls == 3
+
+    wrong = FlakyOperation(ValueError("not a connection's failure"))
+    with pytest.raises(ValueError):
+        await _retrying(wrong, "channel")
+    assert wrong.calls == 1
+
+
+class ConnectionIds(logging.Handler):
+    """The connection id bound where each record is logged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str | None] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from gleepost import log_context
+
+        self.seen.append(log_context.connection_id.get())
+
+
+async def test_the_receive_tasks_lines_carry_no_connections_id() -> None:
+    from gleepost import log_context
+
+    ids = ConnectionIds()
+    channels_redis_log = logging.getLogger("channels_redis.pubsub")
+    channels_redis_log.addHandler(ids)
+    try:
+        with redis_server() as server:
+            layer = RedisPubSubChannelLayer(hosts=[server.url])
+            with log_context.ids_bound(connection="the first subscriber"):
+                channel = await layer.new_channel()
+                await layer.group_add("g", channel)
+            # The receive task logs the failure of the connection it reads.
+            with redis.Redis.from_url(server.url) as admin:
+                admin.client_kill_filter(_type="pubsub")
+            deadline = time.monotonic() + 5
+            while not ids.seen and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            await layer.flush()
+    finally:
+        channels_redis_log.removeHandler(ids)
+    assert ids.seen and set(ids.seen) == {None}

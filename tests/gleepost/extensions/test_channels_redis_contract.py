@@ -78,9 +78,11 @@ def test_channels_redis_loop_layer_names(name: str, used_by: str) -> None:
         ("_redis", "realtime.layers._RetryingShard._publish_pipelined"),
         ("_ensure_redis", "realtime.layers._RetryingShard._publish_pipelined"),
         ("_receive_message", "realtime.layers._RetryingShard._receive_message"),
-        ("publish", "realtime.layers._RetryingShard.publish (retries once)"),
-        ("subscribe", "realtime.layers._RetryingShard.subscribe (retries once)"),
-        ("unsubscribe", "realtime.layers._RetryingShard.unsubscribe (retries once)"),
+        ("publish", "realtime.layers._RetryingShard.publish (retries)"),
+        ("subscribe", "realtime.layers._RetryingShard.subscribe (retries)"),
+        ("unsubscribe", "realtime.layers._RetryingShard.unsubscribe (retries)"),
+        ("_ensure_receiver", "realtime.layers._RetryingShard.subscribe (task context)"),
+        ("_pubsub", "realtime.layers._RetryingShard._fresh_pubsub_connection"),
     ],
 )
 def test_channels_redis_shard_names(name: str, used_by: str) -> None:
