@@ -57,7 +57,7 @@ async def _retrying(
         try:
             return await operation(*args)
         except (*_CONNECTION_ERRORS, _RECONNECTING_TWICE) as error:
-            logger.info("redis operation failed (%r); trying again", error)
+            logger.info("redis failed (%s: %s); trying again", type(error).__name__, error)
             if reset is not None and isinstance(error, _RECONNECTING_TWICE):
                 await reset()
             await asyncio.sleep(_RETRY_PAUSE_SECS * attempt)
