@@ -10,15 +10,16 @@ message was handled. A reader task per source, and ``asyncio.wait`` over them, c
 per idle connection (bench/README.md, "Memory per connection").
 
 ``busy`` tells the channel layer's direct delivery (``realtime.layers``) whether a message is
-being handled or waits to be: only when none is may an event bypass the queue, so that events
-never overtake each other or a handler.
+being handled or waits to be, or a send is still under way: only when none is may an event
+bypass the queue, so that events never overtake each other or a handler. ``in_hand`` counts all
+three and is changed here only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ class SerialDispatcher:
         self._lock = asyncio.Lock()
         # Messages read from a source and not yet handled, plus sends still under way.
         self.in_hand = 0
+        # The last send that did not complete in its first step, while it is under way.
+        self._unfinished_send: asyncio.Future[None] | None = None
 
     @property
     def busy(self) -> bool:
@@ -100,6 +103,54 @@ class SerialDispatcher:
         try:
             async with self._lock:
                 await dispatch(message)
+        finally:
+            self.in_hand -= 1
+
+    def send_without_waiting(self, sending: Coroutine[Any, Any, Any]) -> None:
+        """Run a send coroutine with no task switch when it completes in its first step, as
+        daphne's does. One that waits is finished on a task, and one started while such a send
+        is under way waits behind it: sends complete in the order they were started, and the
+        consumer stays ``busy`` until they have."""
+        previous = self._unfinished_send
+        if previous is not None and not previous.done():
+            self.in_hand += 1
+            self._unfinished_send = asyncio.ensure_future(self._send_after(previous, sending))
+            return
+        try:
+            waiting = sending.send(None)
+        except StopIteration:
+            return
+        self.in_hand += 1
+        self._unfinished_send = asyncio.ensure_future(self._finish_send(sending, waiting))
+
+    async def _finish_send(self, sending: Coroutine[Any, Any, Any], waiting: Any) -> None:
+        """Drive a coroutine already stepped once to its end, as a task would have: wait until
+        what it yielded is done, then resume it (it reads the outcome itself)."""
+        try:
+            while True:
+                try:
+                    if waiting is None:
+                        await asyncio.sleep(0)
+                    else:
+                        # Not ``await waiting``: the future is still marked as awaited by the
+                        # coroutine's own step, and asyncio refuses to await it twice.
+                        await asyncio.wait([waiting])
+                except asyncio.CancelledError:
+                    sending.close()
+                    raise
+                try:
+                    waiting = sending.send(None)
+                except StopIteration:
+                    return
+        finally:
+            self.in_hand -= 1
+
+    async def _send_after(
+        self, previous: asyncio.Future[None], sending: Coroutine[Any, Any, Any]
+    ) -> None:
+        try:
+            await asyncio.wait([previous])
+            await sending
         finally:
             self.in_hand -= 1
 

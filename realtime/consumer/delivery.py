@@ -4,10 +4,11 @@ Stream events (those with a ``seq``) are delivered without gap or duplicate: a c
 the last position it sent, drops live copies at or below it (the seam after a replay), and reads
 any it missed from the history before sending a later one (a publish lost while Redis was away).
 
-Two paths deliver an event, and both decide by ``_place``: the channel layer's direct delivery
+An event reaches ``_forward_in_order`` by one of two doors: the channel layer's direct delivery
 (``_deliver_now``, in the Redis reader's turn, realtime.layers) when nothing is queued or under
-way, and the queue (``realtime_event``) for everything else. Events arrive already serialized
-and are forwarded as text.
+way, and the queue (``realtime_event``) for everything else. That one method decides, sends and
+counts; only what it cannot do without waiting (a gap to replay from the history, a reset
+stream) is left to the queue. Events arrive already serialized and are forwarded as text.
 
 Two methods are copies of Channels' (docs/frameworks.md, rows 18 and 19): ``__call__``, to run
 realtime.dispatch's message loop and attach direct delivery, and ``dispatch``, without its
@@ -17,7 +18,6 @@ database thread hop per message. Each costs measured time or memory per connecti
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import enum
 import functools
@@ -86,51 +86,35 @@ class DeliveryMixin(ResumeMixin, CredentialsMixin):
                 await self.slot.release()
 
     def _deliver_now(self, message: dict[str, Any]) -> bool:
-        """The channel layer's direct delivery (realtime.layers): forward an event now, in the
-        Redis reader's turn, when that is exactly what ``realtime_event`` would do and nothing
-        is queued or under way before it. Anything else (a gap to fill from the history, a
-        reset stream, a control message, a connection not yet set up) is declined and takes
-        the queue."""
+        """The channel layer's direct delivery (realtime.layers): take an event now, in the
+        Redis reader's turn, when nothing is queued or under way before it; decline (it takes
+        the queue) what ``_forward_in_order`` cannot forward at once, a control message, or
+        anything before the connection is set up."""
         if self.dispatcher.busy or self.user_id is None:
             return False
         if message.get("type") != CHANNEL_MESSAGE_TYPE:
             return False
+        return self._forward_in_order(message)
+
+    def _forward_in_order(self, message: dict[str, Any]) -> bool:
+        """Forward an event that comes next in this connection's stream (or has no position),
+        or drop one it has sent already: True. False, having done nothing, for an event with a
+        gap before it or from another epoch: that needs waiting (``realtime_event``)."""
         place = self._place(message)
         if place is _Place.DUPLICATE:
             return True  # already sent (replayed, or a duplicate live copy)
         if place is not _Place.NEXT:
             return False
-        self._advance_to(message)
-        self._send_now(message["text"])
-        metrics.delivered[message.get("event_type")].inc()
+        self._forward(message)
         return True
 
-    def _send_now(self, text: str) -> None:
-        """Hand ``text`` to the server without a task switch. daphne's send completes without
-        waiting; a server whose send waits gets it finished on a task, with this consumer
-        marked busy until then so that nothing overtakes it."""
-        sending = self.base_send({"type": "websocket.send", "text": text})
-        try:
-            waiting = sending.send(None)
-        except StopIteration:
-            return
-        self.dispatcher.in_hand += 1
-        self._finishing = asyncio.ensure_future(self._finish_send(sending, waiting))
-
-    async def _finish_send(self, sending: Any, waiting: Any) -> None:
-        try:
-            while True:
-                if waiting is None:
-                    await asyncio.sleep(0)
-                else:
-                    with contextlib.suppress(BaseException):
-                        await waiting
-                try:
-                    waiting = sending.send(None)
-                except StopIteration:
-                    return
-        finally:
-            self.dispatcher.in_hand -= 1
+    def _forward(self, message: dict[str, Any]) -> None:
+        self._advance_to(message)
+        # daphne's send completes without waiting (docs/frameworks.md, row 10): no task
+        # switch per event.
+        send = self.base_send({"type": "websocket.send", "text": message["text"]})
+        self.dispatcher.send_without_waiting(send)
+        metrics.delivered[message.get("event_type")].inc()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' dispatch first runs close_old_connections in the database thread, for
@@ -148,24 +132,20 @@ class DeliveryMixin(ResumeMixin, CredentialsMixin):
 
     async def realtime_event(self, message: dict[str, Any]) -> None:
         """A pre-serialized event from the channel layer, forwarded as is."""
-        place = self._place(message)
-        if place is _Place.DUPLICATE:
-            return  # already sent (replayed, or a duplicate live copy)
-        if place is _Place.RESET:
+        if self._forward_in_order(message):
+            return
+        if self._place(message) is _Place.RESET:
             # The stream was reset under us (its history lost): the client must refetch,
             # then go on from this event, the new epoch's position seq - 1.
             self.epoch = message["epoch"]
             self.delivered_seq = message["seq"] - 1
             await self._send_event(events.resync_required_event(self.delivered_seq, self.epoch))
-        elif place is _Place.GAP:
+        else:  # a gap
             await self._replay(self.delivered_seq, up_to=message["seq"] - 1)
-        self._advance_to(message)
-        await self.send(text_data=message["text"])
-        metrics.delivered[message.get("event_type")].inc()
+        self._forward(message)
 
     def _place(self, message: dict[str, Any]) -> _Place:
-        """Where an event stands against what this connection has sent. Both delivery paths
-        (the queue's ``realtime_event`` and the layer's ``_deliver_now``) decide by this."""
+        """Where an event stands against what this connection has sent."""
         seq = message.get("seq")
         if seq is None:
             return _Place.NEXT  # live-only: no position

@@ -122,3 +122,59 @@ async def test_cancelling_the_consumer_cancels_every_reader() -> None:
     with pytest.raises(asyncio.CancelledError):
         await running
     assert len(asyncio.all_tasks()) == tasks_before
+
+
+async def test_a_send_that_completes_at_once_runs_without_a_task() -> None:
+    dispatcher = SerialDispatcher()
+    sent: list[str] = []
+
+    async def send(text: str) -> None:
+        sent.append(text)
+
+    dispatcher.send_without_waiting(send("a"))
+    # Sent before anything else ran, and nothing left under way.
+    assert sent == ["a"] and not dispatcher.busy
+
+
+async def test_sends_that_wait_finish_in_order_and_keep_the_dispatcher_busy() -> None:
+    dispatcher = SerialDispatcher()
+    sent: list[str] = []
+    gate = asyncio.Event()
+
+    async def send(text: str, wait: bool) -> None:
+        if wait:
+            await gate.wait()
+        sent.append(text)
+
+    dispatcher.send_without_waiting(send("slow", wait=True))
+    # Started while the slow one is under way: it must not overtake it.
+    dispatcher.send_without_waiting(send("quick", wait=False))
+    assert dispatcher.busy
+    await asyncio.sleep(0.01)
+    assert sent == [] and dispatcher.busy
+    gate.set()
+    for _ in range(20):
+        if not dispatcher.busy:
+            break
+        await asyncio.sleep(0.01)
+    assert sent == ["slow", "quick"] and not dispatcher.busy
+
+
+async def test_a_failure_the_send_waited_on_reaches_the_send() -> None:
+    dispatcher = SerialDispatcher()
+    seen: list[str] = []
+    failing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def send() -> None:
+        try:
+            await failing
+        except ConnectionError as error:
+            seen.append(str(error))
+
+    dispatcher.send_without_waiting(send())
+    failing.set_exception(ConnectionError("peer gone"))
+    for _ in range(20):
+        if not dispatcher.busy:
+            break
+        await asyncio.sleep(0.01)
+    assert seen == ["peer gone"] and not dispatcher.busy

@@ -39,7 +39,7 @@ def test_channels_consumer_send_goes_through_base_send() -> None:
         AsyncConsumer.send,
         "self.base_send(message)",
         meaning="every send of a consumer goes through base_send, which __call__ sets",
-        used_by="realtime.consumer.delivery.DeliveryMixin.__call__ and _send_now",
+        used_by="realtime.consumer.delivery.DeliveryMixin.__call__ and _forward",
         distribution=CHANNELS,
     )
 

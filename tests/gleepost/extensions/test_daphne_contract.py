@@ -192,6 +192,6 @@ def test_daphne_handle_reply_completes_without_waiting() -> None:
     body = code.split('"""')[-1]
     assert "await" not in body, (
         f"daphne.server.Server.handle_reply now awaits (daphne {version('daphne')}): "
-        "realtime.consumer.delivery.DeliveryMixin._send_now still sends, but each direct delivery "
+        "realtime.dispatch.SerialDispatcher.send_without_waiting still sends, but each delivery "
         "then finishes on a task; re-measure it (bench/README.md, direct delivery)"
     )
