@@ -14,6 +14,7 @@ import functools
 from typing import Any
 
 from django.db import connection
+from django.db.models import Field
 from django.utils import timezone
 
 from accounts.models import User
@@ -77,32 +78,35 @@ def read_markers(conversation_id: int) -> dict[int, int]:
         return {int(user_id): int(last_read) for user_id, last_read in cursor.fetchall()}
 
 
+@functools.cache
+def _message_insert(vendor: str) -> tuple[str, tuple[Field[Any, Any], ...]]:
+    """The INSERT of a message, naming every column of Message but its id, and those fields:
+    a new field with a default or null needs no change here."""
+    fields = tuple(f for f in Message._meta.concrete_fields if not f.primary_key)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    pk = quote(Message._meta.pk.column)
+    return f"INSERT INTO {MESSAGES} ({columns}) VALUES ({placeholders}) RETURNING {pk}", fields
+
+
 def add_message(conversation: Conversation, sender: User, text: str) -> Message:
     """``Message.objects.create(…)``, and the conversation's last activity moved to its time
     (on ``conversation`` too)."""
     now = timezone.now()
-    at = connection.ops.adapt_datetimefield_value(now)
+    insert, fields = _message_insert(connection.vendor)
+    values = {f.attname: f.get_default() for f in fields}
+    values.update(conversation_id=conversation.pk, by_id=sender.pk, text=text, timestamp=now)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f'INSERT INTO {MESSAGES} (conversation_id, by_id, text, "timestamp")'
-            " VALUES (%s, %s, %s, %s) RETURNING id",
-            [conversation.pk, sender.pk, text, at],
-        )
+        cursor.execute(insert, [f.get_db_prep_save(values[f.attname], connection) for f in fields])
         (message_id,) = cursor.fetchone()
         cursor.execute(
-            f"UPDATE {CONVERSATIONS} SET last_activity = %s WHERE id = %s", [at, conversation.pk]
+            f"UPDATE {CONVERSATIONS} SET last_activity = %s WHERE id = %s",
+            [connection.ops.adapt_datetimefield_value(now), conversation.pk],
         )
-    values = {
-        "id": int(message_id),
-        "conversation_id": conversation.pk,
-        "by_id": sender.pk,
-        "text": text,
-        "timestamp": now,
-    }
-    fields = Message._meta.concrete_fields
-    message = Message.from_db(
-        connection.alias, [f.attname for f in fields], [values[f.attname] for f in fields]
-    )
+    values[Message._meta.pk.attname] = int(message_id)
+    attnames = [f.attname for f in Message._meta.concrete_fields]
+    message = Message.from_db(connection.alias, attnames, [values[name] for name in attnames])
     message.conversation = conversation
     message.by = sender
     conversation.last_activity = now
