@@ -120,8 +120,15 @@ def test_every_published_event_is_recorded_once_per_connection(node: str, tmp_pa
             assert ready["ready"] is True
             assert (ready["open"], ready["failed"]) == (20, 0), ready
 
-            before = time.monotonic_ns()
             publisher = redis.Redis.from_url(redis_process.url)
+            # A connection is open before the server has subscribed its channel in Redis (it
+            # does so in the connection's handler): publish once every channel is.
+            channels = [f"user.{user}" for user in USERS] + [f"post.{POST}"]
+            deadline = time.monotonic() + 10
+            while not all(count for _, count in publisher.pubsub_numsub(*channels)):
+                assert time.monotonic() < deadline, publisher.pubsub_numsub(*channels)
+                time.sleep(0.01)
+            before = time.monotonic_ns()
             for seq in range(USER_EVENTS):
                 for user in USERS:
                     event = {"type": "video-ready", "seq": seq, "data": {}}
