@@ -554,14 +554,35 @@ def test_wrong_event_is_rejected_with_a_readable_reason(
         validate_event(event)
 
 
-def test_new_attributes_are_allowed_everywhere() -> None:
+def test_new_attributes_are_allowed_everywhere_as_clients_read_the_document() -> None:
     # The protocol's compatibility rule: events and resources may gain attributes.
     event = copy.deepcopy(MESSAGE)
     event["priority"] = "high"
     event["data"]["edited"] = False
     event["data"]["by"]["presence"] = {"form": "mobile"}
-    validate_event(event)
-    validate_event({**VIEWS, "data": {"views": 1, "unique": 1}})
+    validate_event(event, closed=False)
+    validate_event({**VIEWS, "data": {"views": 1, "unique": 1}}, closed=False)
+
+
+@pytest.mark.parametrize(
+    ("event", "where"),
+    [
+        pytest.param({**MESSAGE, "priority": "high"}, "at $:", id="envelope"),
+        pytest.param(_changed(MESSAGE, _set("data.edited", False)), "at $.data:", id="resource"),
+        pytest.param(
+            _changed(MESSAGE, _set("data.by.presence", "mobile")), "at $.data.by:", id="nested"
+        ),
+        pytest.param(
+            {**VIEWS, "data": {"views": 1, "unique": 1}}, "at $.data:", id="live-only event"
+        ),
+    ],
+)
+def test_what_the_server_sends_may_carry_no_attribute_the_document_does_not_name(
+    event: dict[str, Any], where: str
+) -> None:
+    # Every event a test receives is checked this way (tests/realtime/conftest.py, e2e.py).
+    with pytest.raises(AssertionError, match=re.escape(where) + ".*was unexpected"):
+        validate_event(event)
 
 
 @pytest.mark.parametrize(
