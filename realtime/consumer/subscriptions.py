@@ -44,22 +44,19 @@ class SubscriptionsMixin(ConnectionState):
         posts = [p for p in action.posts if p not in self.subscribed_posts]
         networks = [n for n in action.networks if n not in self.subscribed_networks]
         limits = self.limits
-        if len(self.subscribed_posts) + len(posts) > limits.post_subscriptions:
-            metrics.count_error("subscription_limit")
-            await self._send_event(
-                events.error_event(
-                    f"at most {limits.post_subscriptions} subscriptions per connection"
-                )
-            )
-            return
-        if len(self.subscribed_networks) + len(networks) > limits.network_subscriptions:
-            metrics.count_error("subscription_limit")
-            await self._send_event(
-                events.error_event(
-                    f"at most {limits.network_subscriptions} network subscriptions per connection"
-                )
-            )
-            return
+        for held, wanted, limit, what in (
+            (len(self.subscribed_posts), posts, limits.post_subscriptions, "subscriptions"),
+            (
+                len(self.subscribed_networks),
+                networks,
+                limits.network_subscriptions,
+                "network subscriptions",
+            ),
+        ):
+            if held + len(wanted) > limit:
+                metrics.count_error("subscription_limit")
+                await self._send_event(events.error_event(f"at most {limit} {what} per connection"))
+                return
         if posts:
             await self._subscribe_posts(posts)
         if networks:
