@@ -1,7 +1,8 @@
 """Every close code is defined once, in ``realtime/close_codes.py``; what repeats it agrees.
 
-The protocol doc's "Close codes" table, ``docs/asyncapi.yaml`` (``x-close-codes``), the README's
-metrics table, the other docs' prose and the three clients (``examples/python/client.py``,
+The protocol doc's "Close codes" table, ``docs/asyncapi.yaml`` (``x-close-codes``, whose codes
+``manage.py update_asyncapi`` writes from the module), the README's metrics table, the other
+docs' prose and the three clients (``examples/python/client.py``,
 ``examples/browser/gleepost-client.js``, ``console/static/console/console.js``) may repeat the
 numbers. Each is read here and checked against the module in both directions: every code they
 name exists, every code the service sends is documented, and each says, or does, what the
@@ -25,10 +26,12 @@ from realtime.close_codes import (
     CLOSE_POLICY,
     CLOSE_TOO_SLOW,
 )
+from realtime.management.commands.update_asyncapi import close_code_named, with_close_codes
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL_DOC = ROOT / "docs" / "websocket-protocol.md"
 ASYNCAPI = ROOT / "docs" / "asyncapi.yaml"
+UPDATE_ASYNCAPI = "python manage.py update_asyncapi"
 README = ROOT / "README.md"
 PYTHON_CLIENT = ROOT / "examples" / "python" / "client.py"
 JS_CLIENTS = [
@@ -138,9 +141,18 @@ def test_prose_names_only_known_codes(path: Path) -> None:
     assert _mentions(path.read_text()) <= KNOWN
 
 
+def test_asyncapis_close_codes_are_those_the_command_writes() -> None:
+    committed = ASYNCAPI.read_text(encoding="utf-8")
+    if with_close_codes(committed) != committed:
+        pytest.fail(f"docs/asyncapi.yaml's x-close-codes are stale; run\n  {UPDATE_ASYNCAPI}")
+
+
 def test_asyncapi_lists_exactly_the_codes_sent_with_what_the_client_does() -> None:
     channel = yaml.safe_load(ASYNCAPI.read_text())["channels"]["websocket"]
-    documented = {entry["code"]: _normal(entry["meaning"]) for entry in channel["x-close-codes"]}
+    entries = channel["x-close-codes"]
+    # Every entry has a name the command can fill its code in from.
+    assert {close_code_named(entry["name"]) for entry in entries} == set(SENT.values())
+    documented = {entry["code"]: _normal(entry["meaning"]) for entry in entries}
     assert set(documented) == set(SENT.values())
     for code, meaning in documented.items():
         assert CLIENT_DOES[code] in meaning, code
