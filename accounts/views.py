@@ -104,8 +104,11 @@ class LoginView(ApiView):
 class LogoutView(ApiView):
     @extend_schema(
         summary="Log out",
-        description="Revokes the token used at once, and closes every websocket opened with it "
-        "(code 4001). With a session, ends the session.",
+        # The close is named, not numbered: accounts does not import realtime (STYLE.md), and
+        # the number is in the protocol's one table of close codes.
+        description="Revokes the token used at once; every websocket opened with it closes with "
+        "the invalid-credentials code (`x-close-codes` of /api/v1/asyncapi.yaml; "
+        "docs/websocket-protocol.md, Close codes). With a session, ends the session.",
         request=None,
         responses={204: OpenApiResponse(description="Logged out.")},
     )

@@ -61,7 +61,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONNECTIONS_PER_USER": 20,
     # With a channel layer that cannot carry a revocation from another process (the in-memory
     # one, REDIS_URL unset), each daphne process asks the database this often which of the
-    # credentials its connections hold ended, and closes those with 4001
+    # credentials its connections hold ended, and closes those as on a revocation
     # (realtime.credential_watch); 0: never. Unused with Redis, which carries revocations.
     "CREDENTIAL_RECHECK_SECS": 0.5,
     # GET /metrics, Prometheus's text format of this process's metrics (README, Metrics). Off:

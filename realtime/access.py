@@ -4,8 +4,9 @@ A websocket remembers the credential it was opened with: a token's id, or a fing
 Django session's key. When ``accounts`` announces that credentials of a user ended
 (``credentials_revoked``, whatever path ended them), ``revocation_message`` goes to that user's
 group after commit, so it reaches the user's connections on every process; each closes with
-4001 if it holds one of them. A credential that expires instead is ended by the connection at
-its expiry time, after checking the database again (a session may have been extended).
+``CLOSE_INVALID_CREDENTIALS`` if it holds one of them. A credential that expires instead is
+ended by the connection at its expiry time, after checking the database again (a session may
+have been extended).
 
 The handshake checks the credential a second time after joining the user's group
 (``still_valid``): a revocation committed between the first check and the join published its

@@ -7,7 +7,8 @@ of ``./scripts/serve``, carries nothing between processes: without this, those s
 open until the credential's expiry while REST already refused it. So with that layer this
 process asks the database every ``CREDENTIAL_RECHECK_SECS`` which of the credentials held here
 ended (``access.ended_among``: one query for every token), and tells each connection holding
-one to look at it again; the connection decides, by the same reading, and closes with 4001.
+one to look at it again; the connection decides, by the same reading, and closes as on a
+revocation.
 
 It also catches what sends no signal at all (raw SQL, an expiry moved earlier). With Redis,
 which carries revocations, it does not run: a process's connections cost it nothing then.

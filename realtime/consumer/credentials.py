@@ -1,6 +1,7 @@
 """Access that ends while connected: the credential a connection was opened with (a token or a
 session) is revoked, expires, or is seen ending by this process's credential watch
-(realtime.credential_watch); the connection then leaves every group and closes with 4001.
+(realtime.credential_watch); the connection then leaves every group and closes with
+``CLOSE_INVALID_CREDENTIALS``.
 
 A revocation reaches the connection through its user's group (realtime.access); an expiry
 through a timer set for it; either is checked against the database in turn with the
@@ -30,7 +31,7 @@ class CredentialsMixin(SubscriptionsMixin):
 
     async def realtime_credentials_revoked(self, message: dict[str, Any]) -> None:
         """Credentials of the user ended (realtime.access): if this connection's is one, it
-        ends with 4001."""
+        ends (``_end_access``)."""
         if self.credential is not None and self.credential.ended_by(message):
             await self._end_access()
 

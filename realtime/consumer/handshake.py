@@ -2,9 +2,10 @@
 group, check the credential again, then accept; and leave every group when it closes.
 
 Bad credentials are accepted, answered with ``{"error":"Invalid credentials"}`` and closed with
-4001. A connection that would take its user past ``MAX_CONNECTIONS_PER_USER`` is closed with
-4008 (issue 5, Limits; realtime.connection_limits). The order of the join, the second check and
-the position read is what makes the stream start without gap or duplicate (see ``connect``).
+``CLOSE_INVALID_CREDENTIALS``. A connection that would take its user past
+``MAX_CONNECTIONS_PER_USER`` is closed with 4008 (issue 5, Limits; realtime.connection_limits).
+The order of the join, the second check and the position read is what makes the stream start
+without gap or duplicate (see ``connect``).
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ class HandshakeMixin(ResumeMixin, CredentialsMixin):
             await self._resume(*resume)
 
     async def _refuse_credentials(self) -> None:
-        """The protocol's answer to bad credentials: accept, say why, close with 4001."""
+        """The protocol's answer to bad credentials: accept, say why, close."""
         metrics.count_error("invalid_credentials")
         await self.accept()
         await self.send(text_data=INVALID_CREDENTIALS)

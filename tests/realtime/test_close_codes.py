@@ -127,6 +127,20 @@ def test_the_protocol_docs_table_says_what_the_client_does(code: int) -> None:
     assert CLIENT_DOES[code] in _normal(_table()[code])
 
 
+def test_the_protocol_docs_table_names_each_code_as_asyncapi_and_the_module_do() -> None:
+    """A row's "when" starts with the code's name in bold: ``**invalid-credentials**``, the
+    name other docs use for it, x-close-codes' ``name`` and the module's CLOSE_<NAME>."""
+    named = {}
+    for line in _close_codes_section(PROTOCOL_DOC.read_text()).splitlines():
+        if match := re.match(r"\| (\d+) \| \*\*([a-z-]+)\*\*: ", line):
+            named[int(match[1])] = match[2]
+    assert set(named) == set(SENT.values())
+    for code, name in named.items():
+        assert close_code_named(name) == code, name
+    channel = yaml.safe_load(ASYNCAPI.read_text())["channels"]["websocket"]
+    assert {entry["code"]: entry["name"] for entry in channel["x-close-codes"]} == named
+
+
 def test_the_protocol_doc_names_only_known_codes_and_says_which_are_not_sent() -> None:
     text = PROTOCOL_DOC.read_text()
     assert _mentions(text) <= KNOWN
