@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib.auth import views as auth_views
@@ -10,6 +11,15 @@ from django.http import HttpResponse
 from django.views.generic import TemplateView
 
 from console.forms import ConsoleLoginForm
+from realtime import close_codes
+
+# The close codes the server sends, for console.js to act on: {"INVALID_CREDENTIALS": 4001, ...}
+# (CLOSE_<name> of realtime/close_codes.py), so that the page never repeats a number.
+CLOSE_CODES = {
+    name.removeprefix("CLOSE_"): value
+    for name, value in vars(close_codes).items()
+    if name.startswith("CLOSE_") and isinstance(value, int)
+}
 
 
 class ConsoleView(LoginRequiredMixin, TemplateView):
@@ -17,6 +27,7 @@ class ConsoleView(LoginRequiredMixin, TemplateView):
 
     template_name = "console/index.html"
     login_url = "console:login"
+    extra_context = {"close_codes": json.dumps(CLOSE_CODES)}
 
 
 class ConsoleLoginView(auth_views.LoginView):

@@ -1,7 +1,8 @@
 """The live console in headless Chromium against real daphne processes: login through the form,
 events caused by another user over REST, subscriptions, a server restart the page survives
-by reconnecting and resuming without losing or repeating an event, the events' one-line view,
-the conversation list kept in order by the events, and a page of 500 events."""
+by reconnecting and resuming without losing or repeating an event, a logout it does not
+reconnect after, the events' one-line view, the conversation list kept in order by the events,
+and a page of 500 events."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from playwright.sync_api import Page, expect
 
 from conversations import actions as conversation_actions
 from posts import actions as post_actions
+from realtime.close_codes import CLOSE_INVALID_CREDENTIALS
 from tests.browser import (
     LAPTOP,
     PHONE,
@@ -158,6 +160,20 @@ def test_console_follows_the_stream_across_a_server_restart(
             seqs = [event["seq"] for event in messages]
             assert seqs == list(range(seqs[0], seqs[0] + 3))
             assert len({event["epoch"] for event in messages}) == 1
+
+            # The session ends (POST logout, from the page's own origin): the server closes
+            # with the invalid-credentials code the page was rendered with, and the page stops
+            # rather than reconnecting.
+            page.evaluate(
+                """() => fetch("/api/v1/logout", {
+                  method: "POST",
+                  headers: {"X-CSRFToken": document.querySelector("meta[name=csrf-token]").content},
+                })"""
+            )
+            expect(state).to_have_attribute("data-state", "closed")
+            expect(page.locator("#state-detail")).to_have_text(
+                f"code {CLOSE_INVALID_CREDENTIALS}: the session is no longer valid; log in again"
+            )
             assert int(page.inner_text("#connections")) == 2
 
             page.select_option("#event-filter", "message")

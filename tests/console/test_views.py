@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +13,7 @@ from django.test import Client
 
 from accounts.models import User
 from conversations import actions as conversation_actions
+from realtime import close_codes
 from tests.conftest import Member
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +44,15 @@ def test_login_with_email_and_password_opens_the_console(client: Client, alice: 
     scripts = re.findall(rb'<script src="/static/console/([a-z]+\.js)" defer>', page.content)
     assert scripts == [b"summary.js", b"conversations.js", b"console.js"]
     assert b'data-ws-path="/api/v1/ws"' in page.content
+    # console.js acts on the close codes the page gives it, each the module's CLOSE_<name>.
+    (rendered,) = re.findall(rb'data-close-codes="([^"]*)"', page.content)
+    sent = {
+        name.removeprefix("CLOSE_"): value
+        for name, value in vars(close_codes).items()
+        if name.startswith("CLOSE_") and isinstance(value, int)
+    }
+    assert json.loads(html.unescape(rendered.decode())) == sent
+    assert sent["INVALID_CREDENTIALS"] == close_codes.CLOSE_INVALID_CREDENTIALS
     assert b'<meta name="csrf-token" content="' in page.content
     assert page.context["user"] == alice.user
 

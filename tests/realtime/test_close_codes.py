@@ -250,18 +250,30 @@ def _matching_brace(text: str, opening: int) -> int:
     raise AssertionError("unbalanced braces")
 
 
+# What a JavaScript client compares ``code`` with: a number (the example client), or the
+# module's CLOSE_<NAME> that the console's page was rendered with (``CLOSE.<NAME>``).
+JS_CLOSE_CODE = r"(\d+|CLOSE\.\w+)"
+
+
+def _js_code(written: str) -> int:
+    if written.startswith("CLOSE."):
+        return SENT["CLOSE_" + written.removeprefix("CLOSE.")]
+    return int(written)
+
+
 def _js_branches(path: Path) -> dict[int, list[str]]:
     """The ``if (... code === N ...) { ... }`` blocks of a JavaScript client, by code."""
     text = path.read_text()
     branches: dict[int, list[str]] = {}
     in_conditions = 0
     for match in re.finditer(r"\bif\s*\(([^)]*)\)\s*\{", text):
-        codes = [int(code) for code in re.findall(r"\bcode\s*===\s*(\d+)", match[1])]
+        written = re.findall(rf"\bcode\s*===\s*{JS_CLOSE_CODE}", match[1])
+        codes = [_js_code(code) for code in written]
         in_conditions += len(codes)
         block = text[match.end() - 1 : _matching_brace(text, match.end() - 1) + 1]
         for code in codes:
             branches.setdefault(code, []).append(block)
-    compared = re.findall(r"\bcode\s*[!=]==?\s*\d+", text)
+    compared = re.findall(rf"\bcode\s*[!=]==?\s*{JS_CLOSE_CODE}", text)
     assert len(compared) == in_conditions, f"{path.name}: a close code compared outside an if"
     return branches
 
@@ -275,7 +287,8 @@ def _client_mentions(path: Path) -> set[int]:
     found += [
         (code,) for comment in re.findall(r"//.*", text) for code in CODE_LIKE.findall(comment)
     ]
-    return {int(code) for groups in found for code in groups if code}
+    named = {SENT.get(f"CLOSE_{name}", -1) for name in re.findall(r"\bCLOSE\.(\w+)", text)}
+    return {int(code) for groups in found for code in groups if code} | named
 
 
 CLIENTS = [PYTHON_CLIENT, *JS_CLIENTS]

@@ -21,6 +21,9 @@
 
   var root = document.getElementById("console");
   var api = root.dataset.api;
+  // The close codes of realtime/close_codes.py by name, as the page was rendered with them:
+  // CLOSE.INVALID_CREDENTIALS and so on (docs/websocket-protocol.md, "Close codes").
+  var CLOSE = JSON.parse(root.dataset.closeCodes);
   var csrfToken = document.querySelector('meta[name="csrf-token"]').content;
   var el = function (id) { return document.getElementById(id); };
 
@@ -86,23 +89,23 @@
   }
 
   function closed(code) {
-    if (code === 4001) {
-      setState("closed", "code 4001: the session is no longer valid; log in again");
+    if (code === CLOSE.INVALID_CREDENTIALS) {
+      setState("closed", "code " + code + ": the session is no longer valid; log in again");
       return;
     }
-    if (code === 1000) {
-      setState("closed", "code 1000: closed as asked (UNSUBSCRIBE of every post)");
+    if (code === CLOSE.NORMAL) {
+      setState("closed", "code " + code + ": closed as asked (UNSUBSCRIBE of every post)");
       return;
     }
     var healthy = openedAt !== 0 && Date.now() - openedAt > STABLE_AFTER_MS;
     attempt = healthy ? 0 : attempt + 1;
-    if (code === 1001) {
+    if (code === CLOSE.GOING_AWAY) {
       // The server process is going away; another answers: a random delay under a second.
       attempt = 0;
     }
     // Full jitter: clients dropped together by a restart do not come back together.
     var delay = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * Math.pow(2, attempt));
-    if (code === 4009) {
+    if (code === CLOSE.TOO_SLOW) {
       // It fell behind and the server closed it; the server has the events: resume at once.
       delay = 0;
     }
