@@ -107,7 +107,7 @@
       this.onResync(event);
       this.position = { seq: event.data.since, epoch: event.data.epoch };
     } else {
-      this.onEvent(event); // live-only events, errors, and {"error": ...} before a 4001
+      this.onEvent(event); // live-only events, errors, and {"error": ...} before its close
     }
   };
 
@@ -117,7 +117,7 @@
       return;
     }
     if (code === 4001) {
-      this.onState("closed", "code 4001: the token is no longer valid; log in again");
+      this.onState("closed", "code " + code + ": the token is no longer valid; log in again");
       return;
     }
     var healthy = this.openedAt !== 0 && Date.now() - this.openedAt >= STABLE_AFTER_MS;

@@ -31,7 +31,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-# Close codes of docs/websocket-protocol.md, "Close codes".
+# Close codes of docs/websocket-protocol.md, "Close codes": copied, so that this file stands
+# alone (the service's tests check that they are the service's).
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
 CLOSE_INVALID_CREDENTIALS = 4001
@@ -174,7 +175,7 @@ async def run(args: argparse.Namespace) -> int:
             return 0
         if close_code == CLOSE_INVALID_CREDENTIALS:
             # The token expired or was revoked: log in again; the stream goes on where it was.
-            status("credentials refused (4001): logging in again")
+            status(f"credentials refused ({close_code}): logging in again")
             credentials = None
         if close_code == CLOSE_GOING_AWAY or time.monotonic() - opened_at > HEALTHY_CONNECTION_SECS:
             # 1001: the process is shutting down and no longer accepts connections; another
