@@ -37,6 +37,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.test import Client
 from websockets.asyncio.client import ClientConnection, connect
 
+from realtime.close_codes import CLOSE_INVALID_CREDENTIALS
 from tests.conftest import IN_CI, Member
 from tests.realtime.e2e import in_thread
 from tests.servers import ROOT, daphne, daphne_log_path, free_port, wait_for_port
@@ -613,7 +614,7 @@ async def test_a_session_websocket_through_nginx_needs_the_sites_https_origin(
             answer = json.loads(await asyncio.wait_for(socket.recv(), 5))
             assert answer == {"error": "Invalid credentials"}
             await asyncio.wait_for(socket.wait_closed(), 5)
-            assert socket.close_code == 4001
+            assert socket.close_code == CLOSE_INVALID_CREDENTIALS
             return
         created = await asyncio.to_thread(
             post_form, deployment, "/api/v1/conversations", alice, participants=str(bob.id)

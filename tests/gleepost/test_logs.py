@@ -34,6 +34,7 @@ from gleepost.logs import (
     checked_log_format,
     make_handler,
 )
+from realtime.close_codes import CLOSE_INVALID_CREDENTIALS
 from tests.conftest import Member
 from tests.realtime.e2e import auth_query, in_thread, ws_url
 from tests.servers import daphne, daphne_log_path, processes
@@ -207,7 +208,7 @@ async def test_every_line_of_a_real_daphne_is_json_with_ids_and_no_credential(
             bad_port = bad.local_address[1]
             assert json.loads(await bad.recv()) == {"error": "Invalid credentials"}
             await bad.wait_closed()
-            assert bad.close_code == 4001
+            assert bad.close_code == CLOSE_INVALID_CREDENTIALS
 
         process = processes[base]
         process.send_signal(signal.SIGTERM)
@@ -248,10 +249,10 @@ async def test_every_line_of_a_real_daphne_is_json_with_ids_and_no_credential(
         "WSCONNECTING /api/v1/ws",
         f"websocket credentials refused: unknown, expired or revoked token of user {alice.id}",
         "WSCONNECT /api/v1/ws",
-        "websocket closed by the server with 4001",
+        f"websocket closed by the server with {CLOSE_INVALID_CREDENTIALS}",
         "WSDISCONNECT /api/v1/ws",
     ]
-    assert _lines_of(bad_lines, close_code=4001, closed_by="server")
+    assert _lines_of(bad_lines, close_code=CLOSE_INVALID_CREDENTIALS, closed_by="server")
 
     # Ids stay on their own lines: none leaks onto the server's own, such as the shutdown's.
     shutdown = _lines_of(entries, logger="gleepost.shutdown")

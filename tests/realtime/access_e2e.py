@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
 from conversations import actions as conversation_actions
+from realtime.close_codes import CLOSE_INVALID_CREDENTIALS
 from tests.conftest import Member
 from tests.realtime.e2e import auth_query, http, in_thread, next_event, session_key, ws_url
 from tests.servers import ROOT, run_command
@@ -46,11 +47,11 @@ class CloseWatch:
             return message, arrived, closed.rcvd.code if closed.rcvd else None
         raise AssertionError("a message after the close's error")
 
-    async def closed_with_4001(self, since: float, what: str) -> float:
+    async def closed_for_invalid_credentials(self, since: float, what: str) -> float:
         """Seconds from ``since`` to the close's arrival (negative: before ``since``)."""
         message, arrived, code = await asyncio.wait_for(self.task, 10)
         assert message == INVALID_CREDENTIALS
-        assert code == 4001
+        assert code == CLOSE_INVALID_CREDENTIALS
         elapsed = arrived - since
         print(f"\naccess end, {what}: closed {elapsed * 1000:.0f} ms after")
         assert elapsed < CLOSE_BOUND_SECS, f"{what}: closed after {elapsed:.2f} s"

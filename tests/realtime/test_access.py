@@ -21,6 +21,7 @@ from accounts.signals import CredentialsRevoked
 from conversations import actions as conversation_actions
 from realtime import access
 from realtime.access import Credential, revocation_message, session_fingerprint, still_valid
+from realtime.close_codes import CLOSE_INVALID_CREDENTIALS
 from realtime.consumer import handshake
 from tests.conftest import Member
 from tests.realtime.conftest import Connect, Socket
@@ -35,7 +36,7 @@ INVALID_CREDENTIALS = {"error": "Invalid credentials"}
 async def assert_ended(socket: Socket, timeout: float = 3) -> None:
     assert json.loads(await socket.receive_from(timeout=timeout)) == INVALID_CREDENTIALS
     closed = await socket.receive_output(timeout=timeout)
-    assert closed == {"type": "websocket.close", "code": 4001}
+    assert closed == {"type": "websocket.close", "code": CLOSE_INVALID_CREDENTIALS}
 
 
 async def message_reaches(socket: Socket, alice: Member, member: Member) -> None:

@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from conversations import actions as conversation_actions
 from posts import actions as post_actions
+from realtime.close_codes import CLOSE_INVALID_CREDENTIALS
 from realtime.events import views_event
 from realtime.groups import post_group
 from realtime.publish import publisher
@@ -150,7 +151,7 @@ async def test_logout_on_one_process_closes_the_connection_on_the_other(
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(socket.recv(), 2)
         elapsed = time.monotonic() - started
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_INVALID_CREDENTIALS
     assert elapsed < 1.0
 
 
@@ -172,7 +173,10 @@ async def test_a_session_websocket_is_accepted_only_from_this_sites_own_scheme(
             assert message == {"error": "Invalid credentials"}
             with pytest.raises(ConnectionClosed) as closed:
                 await asyncio.wait_for(socket.recv(), 5)
-            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+            assert (
+                closed.value.rcvd is not None
+                and closed.value.rcvd.code == CLOSE_INVALID_CREDENTIALS
+            )
             return
         status, _ = await asyncio.to_thread(
             http, "POST", f"{second}/api/v1/conversations", alice, {"participants": str(bob.id)}

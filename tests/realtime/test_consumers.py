@@ -26,6 +26,7 @@ from notifications.models import Notification
 from notifications.serializers import NotificationSerializer
 from posts import actions as post_actions
 from posts.models import Post
+from realtime.close_codes import CLOSE_INVALID_CREDENTIALS
 from realtime.consumer import handshake
 from realtime.throttling import FrameRateLimit
 from tests.conftest import Member
@@ -40,7 +41,7 @@ RATE_LIMITED = {"type": "error", "data": {"reason": "rate limited"}}
 
 async def assert_connected_as(socket: Socket, member: Member, other: Member) -> None:
     """The connection is ``member``'s: an event for them reaches it, and nothing before it (a
-    refused handshake is accepted too, then answers an error and closes with 4001)."""
+    refused handshake is accepted too, then answers an error and closes: invalid credentials)."""
     conversation, _ = await run(conversation_actions.do_create_conversation)(
         other.user, [member.id]
     )
@@ -77,13 +78,13 @@ class TestAuthentication:
             "id=1&id=2&token=x",
         ],
     )
-    async def test_bad_credentials_get_error_and_4001(
+    async def test_bad_credentials_get_an_error_and_the_invalid_credentials_close(
         self, connect: Connect, alice: Member, query: str | None
     ) -> None:
         socket = await connect(query=query or "")
         assert json.loads(await socket.receive_from()) == {"error": "Invalid credentials"}
         closed = await socket.receive_output(timeout=3)
-        assert closed == {"type": "websocket.close", "code": 4001}
+        assert closed == {"type": "websocket.close", "code": CLOSE_INVALID_CREDENTIALS}
 
     async def test_another_users_id_with_your_token_is_refused(
         self, connect: Connect, alice: Member, bob: Member
@@ -519,7 +520,7 @@ class TestAccessEndingWhileConnected:
         assert await with_token.next_event() == {"error": "Invalid credentials"}
         assert await with_token.receive_output(timeout=3) == {
             "type": "websocket.close",
-            "code": 4001,
+            "code": CLOSE_INVALID_CREDENTIALS,
         }
         await with_other.assert_silent()
 

@@ -57,8 +57,12 @@ async def test_a_password_set_in_a_shell_closes_token_and_session_sockets(
             "from accounts.models import User; "
             f"u = User.objects.get(pk={bob.id}); u.set_password('set in a shell'); u.save()",
         )
-        await watches[0].closed_with_4001(committed, "in-memory layer: set_password (token)")
-        await watches[1].closed_with_4001(committed, "in-memory layer: set_password (session)")
+        await watches[0].closed_for_invalid_credentials(
+            committed, "in-memory layer: set_password (token)"
+        )
+        await watches[1].closed_for_invalid_credentials(
+            committed, "in-memory layer: set_password (session)"
+        )
 
 
 async def test_changepassword_closes_the_users_sockets(server: str, bob: Member) -> None:
@@ -71,7 +75,9 @@ async def test_changepassword_closes_the_users_sockets(server: str, bob: Member)
             stdin="changed in a terminal\nchanged in a terminal\n",
             extra_env=DEFAULTS,
         )
-        await watch.closed_with_4001(time.monotonic(), "in-memory layer: changepassword")
+        await watch.closed_for_invalid_credentials(
+            time.monotonic(), "in-memory layer: changepassword"
+        )
 
 
 async def test_deactivating_with_an_update_in_a_shell_closes_every_socket(
@@ -84,8 +90,12 @@ async def test_deactivating_with_an_update_in_a_shell_closes_every_socket(
             "from accounts.models import User; "
             f"User.objects.filter(pk={bob.id}).update(is_active=False)",
         )
-        await watches[0].closed_with_4001(committed, "in-memory layer: deactivated (token)")
-        await watches[1].closed_with_4001(committed, "in-memory layer: deactivated (session)")
+        await watches[0].closed_for_invalid_credentials(
+            committed, "in-memory layer: deactivated (token)"
+        )
+        await watches[1].closed_for_invalid_credentials(
+            committed, "in-memory layer: deactivated (session)"
+        )
 
 
 async def test_deleting_the_account_in_a_shell_closes_every_socket(
@@ -97,7 +107,7 @@ async def test_deleting_the_account_in_a_shell_closes_every_socket(
             shell_on_defaults,
             f"from accounts.models import User; User.objects.get(pk={bob.id}).delete()",
         )
-        await watch.closed_with_4001(committed, "in-memory layer: account deleted")
+        await watch.closed_for_invalid_credentials(committed, "in-memory layer: account deleted")
 
 
 async def test_a_session_flushed_in_a_shell_closes_its_sockets_only(
@@ -116,7 +126,7 @@ async def test_a_session_flushed_in_a_shell_closes_its_sockets_only(
             f"s = import_module(settings.SESSION_ENGINE).SessionStore('{ended}'); s.load(); "
             "s.flush()",
         )
-        await watch.closed_with_4001(committed, "in-memory layer: session flushed")
+        await watch.closed_for_invalid_credentials(committed, "in-memory layer: session flushed")
         await still_streaming([kept_socket, token_socket], alice, bob, server)
 
 
@@ -136,5 +146,7 @@ async def test_logging_out_one_token_in_a_shell_leaves_the_other(
             "from accounts.actions import do_logout; from accounts.models import AuthToken; "
             f"do_logout(AuthToken.objects.get(pk={laptop_id}))",
         )
-        await watch.closed_with_4001(committed, "in-memory layer: one token logged out")
+        await watch.closed_for_invalid_credentials(
+            committed, "in-memory layer: one token logged out"
+        )
         await still_streaming([phone_socket], alice, bob, server)

@@ -3,8 +3,8 @@
 Each test opens websockets on the first daphne process and ends a credential another way: over
 HTTP on the second process (the admin, the API, the console), in a separate ``manage.py``
 process (a shell, ``changepassword``, ``clearsessions``), or by letting it expire. Within a
-second, every connection opened with it closes with 4001 and the user's other credentials keep
-working. ``-s`` prints each close's time (docs/reliability.md's table).
+second, every connection opened with it closes (invalid credentials) and the user's other
+credentials keep working. ``-s`` prints each close's time (docs/reliability.md's table).
 """
 
 from __future__ import annotations
@@ -119,8 +119,8 @@ async def test_admin_password_form_closes_token_and_session_sockets_and_revokes_
             },
         )
         returned = time.monotonic()
-        await watches[0].closed_with_4001(returned, "admin password form (token)")
-        await watches[1].closed_with_4001(returned, "admin password form (session)")
+        await watches[0].closed_for_invalid_credentials(returned, "admin password form (token)")
+        await watches[1].closed_for_invalid_credentials(returned, "admin password form (session)")
     for base in servers:
         status, _ = await asyncio.to_thread(http, "GET", f"{base}/api/v1/conversations", bob)
         assert status == 401
@@ -137,7 +137,7 @@ async def test_changepassword_command_closes_the_users_sockets(
             bob.user.username,
             stdin="changed in a terminal\nchanged in a terminal\n",
         )
-        await watch.closed_with_4001(time.monotonic(), "manage.py changepassword")
+        await watch.closed_for_invalid_credentials(time.monotonic(), "manage.py changepassword")
 
 
 async def test_set_password_and_save_in_a_shell_closes_the_users_sockets(
@@ -150,7 +150,7 @@ async def test_set_password_and_save_in_a_shell_closes_the_users_sockets(
             "from accounts.models import User; "
             f"u = User.objects.get(pk={bob.id}); u.set_password('set in a shell'); u.save()",
         )
-        await watch.closed_with_4001(committed, "set_password() + save() in a shell")
+        await watch.closed_for_invalid_credentials(committed, "set_password() + save() in a shell")
 
 
 # Sessions
@@ -178,7 +178,7 @@ async def test_api_logout_of_a_session_closes_its_sockets_only(
             headers={"X-CSRFToken": cookies["csrftoken"]},
         )
         assert status == 204, body
-        await watch.closed_with_4001(time.monotonic(), "POST logout with the session")
+        await watch.closed_for_invalid_credentials(time.monotonic(), "POST logout with the session")
         # The user's other session and token go on.
         await still_streaming([token_socket, kept_socket], alice, bob, second)
     status, _, _ = await asyncio.to_thread(
@@ -195,7 +195,7 @@ async def test_console_logout_closes_the_sessions_sockets(
     async with session_socket(first, key) as socket:
         watch = CloseWatch(socket)
         await asyncio.to_thread(form_post, second, "/console/logout/", key, {}, "/console/")
-        await watch.closed_with_4001(time.monotonic(), "console logout")
+        await watch.closed_for_invalid_credentials(time.monotonic(), "console logout")
 
 
 async def test_a_session_flushed_in_a_shell_closes_its_sockets(
@@ -210,7 +210,7 @@ async def test_a_session_flushed_in_a_shell_closes_its_sockets(
             f"s = import_module(settings.SESSION_ENGINE).SessionStore('{key}'); s.load(); "
             "s.flush()",
         )
-        await watch.closed_with_4001(committed, "session.flush() in a shell")
+        await watch.closed_for_invalid_credentials(committed, "session.flush() in a shell")
 
 
 async def test_a_session_that_expires_closes_its_sockets_at_its_expiry(
@@ -222,7 +222,9 @@ async def test_a_session_that_expires_closes_its_sockets_at_its_expiry(
     async with session_socket(servers[0], key) as socket:
         watch = CloseWatch(socket)
         at_expiry = time.monotonic() + (expiry - timezone.now()).total_seconds()
-        elapsed = await watch.closed_with_4001(at_expiry, "a session reaching its expiry")
+        elapsed = await watch.closed_for_invalid_credentials(
+            at_expiry, "a session reaching its expiry"
+        )
         assert elapsed > -0.1, "closed before its session expired"
 
 
@@ -250,7 +252,7 @@ async def test_clearsessions_closes_the_expired_sessions_sockets(
         await in_thread(lambda: Session.objects.filter(session_key=key).update(expire_date=past))
         watch = CloseWatch(socket)
         await asyncio.to_thread(run_command, "clearsessions")
-        await watch.closed_with_4001(time.monotonic(), "manage.py clearsessions")
+        await watch.closed_for_invalid_credentials(time.monotonic(), "manage.py clearsessions")
 
 
 # Tokens
@@ -269,7 +271,7 @@ async def test_logout_of_one_token_leaves_the_other_tokens_sockets_open(
         watch = CloseWatch(laptop_socket)
         status, _ = await asyncio.to_thread(http, "POST", f"{second}/api/v1/logout", bob)
         assert status == 204
-        await watch.closed_with_4001(time.monotonic(), "POST logout with a token")
+        await watch.closed_for_invalid_credentials(time.monotonic(), "POST logout with a token")
         await still_streaming([phone_socket], alice, phone, second)
 
 
@@ -281,7 +283,9 @@ async def test_a_token_that_expires_closes_its_sockets_at_its_expiry(
     async with connect(ws_url(servers[0], query=auth_query(bob))) as socket:
         watch = CloseWatch(socket)
         at_expiry = time.monotonic() + (expiry - timezone.now()).total_seconds()
-        elapsed = await watch.closed_with_4001(at_expiry, "a token reaching its expiry")
+        elapsed = await watch.closed_for_invalid_credentials(
+            at_expiry, "a token reaching its expiry"
+        )
         assert elapsed > -0.1, "closed before its token expired"
 
 
@@ -296,8 +300,10 @@ async def test_deactivating_in_the_admin_closes_every_socket_of_the_user(
         watches = CloseWatch(token_socket), CloseWatch(browser_socket)
         await in_thread(_deactivate_in_admin, admin_user, bob.id)
         returned = time.monotonic()
-        await watches[0].closed_with_4001(returned, "admin unticks is_active (token)")
-        await watches[1].closed_with_4001(returned, "admin unticks is_active (session)")
+        await watches[0].closed_for_invalid_credentials(returned, "admin unticks is_active (token)")
+        await watches[1].closed_for_invalid_credentials(
+            returned, "admin unticks is_active (session)"
+        )
     for base in servers:
         status, _ = await asyncio.to_thread(http, "GET", f"{base}/api/v1/conversations", bob)
         assert status == 401
@@ -320,7 +326,9 @@ async def test_deactivating_with_a_queryset_update_in_a_shell_closes_every_socke
             "from accounts.models import User; "
             f"User.objects.filter(pk={bob.id}).update(is_active=False)",
         )
-        await watch.closed_with_4001(committed, "User.objects.update(is_active=False)")
+        await watch.closed_for_invalid_credentials(
+            committed, "User.objects.update(is_active=False)"
+        )
 
 
 async def test_deleting_the_account_closes_every_socket(
@@ -331,5 +339,5 @@ async def test_deleting_the_account_closes_every_socket(
         committed = await asyncio.to_thread(
             shell, f"from accounts.models import User; User.objects.get(pk={bob.id}).delete()"
         )
-        await watches[0].closed_with_4001(committed, "the account deleted (token)")
-        await watches[1].closed_with_4001(committed, "the account deleted (session)")
+        await watches[0].closed_for_invalid_credentials(committed, "the account deleted (token)")
+        await watches[1].closed_for_invalid_credentials(committed, "the account deleted (session)")

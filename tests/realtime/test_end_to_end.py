@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 
 from conversations import actions as conversation_actions
 from conversations.models import Conversation
+from realtime.close_codes import CLOSE_INVALID_CREDENTIALS
 from realtime.publish import publisher
 from tests.conftest import Member
 from tests.realtime.e2e import (
@@ -125,12 +126,14 @@ async def test_rest_calls_cause_each_conversation_event(
         assert ended["data"]["expiry"]["ended"] is True
 
 
-async def test_bad_credentials_close_with_4001(servers: tuple[str, str], bob: Member) -> None:
+async def test_bad_credentials_close_with_the_invalid_credentials_code(
+    servers: tuple[str, str], bob: Member
+) -> None:
     async with connect(ws_url(servers[0], query=f"id={bob.id}&token=wrong")) as socket:
         assert json.loads(await socket.recv()) == {"error": "Invalid credentials"}
         with pytest.raises(ConnectionClosed) as closed:
             await socket.recv()
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_INVALID_CREDENTIALS
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from conversations import actions as conversation_actions
 from posts import actions as post_actions
 from posts.models import Post
 from realtime import history, metrics, publish
+from realtime.close_codes import CLOSE_INVALID_CREDENTIALS
 from realtime.consumers import EventConsumer
 from realtime.dispatch import SerialDispatcher
 from realtime.publish import Outgoing, Publisher, _LoopQueue
@@ -55,12 +56,12 @@ def test_a_close_is_counted_by_its_code_and_without_one_as_none() -> None:
     opened_before = value("gleepost_websocket_connections_opened_total")
     closed_before = {
         code: value("gleepost_websocket_connections_closed_total", code=code)
-        for code in ("4001", "none")
+        for code in (str(CLOSE_INVALID_CREDENTIALS), "none")
     }
     metrics.connection_opened()
     metrics.connection_opened()
     assert value("gleepost_websocket_connections_open") == open_before + 2
-    metrics.connection_closed(4001)
+    metrics.connection_closed(CLOSE_INVALID_CREDENTIALS)
     metrics.connection_closed(None)
     assert value("gleepost_websocket_connections_open") == open_before
     assert value("gleepost_websocket_connections_opened_total") == opened_before + 2

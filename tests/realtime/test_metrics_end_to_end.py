@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 
 from posts import actions as post_actions
+from realtime.close_codes import CLOSE_INVALID_CREDENTIALS
 from tests.conftest import Member
 from tests.realtime.e2e import http, in_thread, next_event, post_view, ws_url
 
@@ -151,8 +152,13 @@ async def test_a_refused_handshake_is_counted_with_its_close_code(
     async with connect(ws_url(base, query=f"id={alice.id}&token=wrong")) as socket:
         assert json.loads(await socket.recv()) == {"error": "Invalid credentials"}
         await socket.wait_closed()
-    assert socket.close_code == 4001
+    assert socket.close_code == CLOSE_INVALID_CREDENTIALS
     await metrics.until(lambda: metrics.moved("gleepost_websocket_connections_open") == 0)
     assert metrics.moved("gleepost_websocket_connections_opened_total") == 1
-    assert metrics.moved("gleepost_websocket_connections_closed_total", code="4001") == 1
+    assert (
+        metrics.moved(
+            "gleepost_websocket_connections_closed_total", code=str(CLOSE_INVALID_CREDENTIALS)
+        )
+        == 1
+    )
     assert metrics.moved("gleepost_errors_total", kind="invalid_credentials") == 1

@@ -25,6 +25,7 @@ from notifications import actions as notification_actions
 from posts import actions as post_actions
 from posts.models import Network
 from realtime import events, receivers
+from realtime.close_codes import CLOSE_INVALID_CREDENTIALS
 from realtime.history import current_position
 from realtime.models import StreamEvent
 from realtime.publish import publisher
@@ -555,4 +556,7 @@ class TestRolledBackChangesSendNothing:
         assert (await socket.next_event())["data"]["text"] == "open?"
         await run(revoke)()
         assert await socket.next_event() == {"error": "Invalid credentials"}
-        assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4001}
+        assert await socket.receive_output(timeout=3) == {
+            "type": "websocket.close",
+            "code": CLOSE_INVALID_CREDENTIALS,
+        }
