@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 from console.forms import ConsoleLoginForm
 from realtime import close_codes
 
-# The close codes the server sends, for console.js to act on: {"INVALID_CREDENTIALS": 4001, ...}
+# The close codes the server sends, for console.js to act on: {"INVALID_CREDENTIALS": <its code>}
 # (CLOSE_<name> of realtime/close_codes.py), so that the page never repeats a number.
 CLOSE_CODES = {
     name.removeprefix("CLOSE_"): value

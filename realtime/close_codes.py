@@ -1,8 +1,10 @@
 """Websocket close codes of the protocol (docs/websocket-protocol.md, Close codes).
 
-The one definition of each code: the docs and the example clients repeat the numbers, and
-tests/realtime/test_close_codes.py checks that they agree with this module. Kept free of Django
-imports: the daphne entry point (gleepost.server) uses them before Django is set up.
+The one definition of each code. The protocol doc's Close codes table lists the numbers, each
+with the name that CLOSE_<NAME> gives it; ``manage.py update_asyncapi`` writes them into
+docs/asyncapi.yaml; the console's page is rendered with them; the example clients copy them.
+tests/realtime/test_close_codes.py checks that all of these agree with this module. Kept free of
+Django imports: the daphne entry point (gleepost.server) uses them before Django is set up.
 """
 
 # The codes the service sends (CLOSE_*), each with what the client does on it.

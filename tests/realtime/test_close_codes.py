@@ -1,18 +1,22 @@
 """Every close code is defined once, in ``realtime/close_codes.py``; what repeats it agrees.
 
-The protocol doc's "Close codes" table, ``docs/asyncapi.yaml`` (``x-close-codes``, whose codes
-``manage.py update_asyncapi`` writes from the module), the README's metrics table, the other
-docs' prose and the three clients (``examples/python/client.py``,
-``examples/browser/gleepost-client.js``, ``console/static/console/console.js``) may repeat the
-numbers. Each is read here and checked against the module in both directions: every code they
-name exists, every code the service sends is documented, and each says, or does, what the
-protocol doc says a client does on it.
+The protocol doc's "Close codes" table is the docs' one list of the numbers, each with its name
+(``invalid-credentials``); ``docs/asyncapi.yaml``'s ``x-close-codes`` has them as
+``manage.py update_asyncapi`` writes them from the module; the console's page is rendered with
+them; the two example clients (``examples/python/client.py``,
+``examples/browser/gleepost-client.js``) copy them, to stand alone. Other docs and code name a
+close and link to the table: the invalid-credentials number is written nowhere else, so that
+renumbering it touches the module and the table's row. Each is read here and checked against
+the module in both directions: every code they name exists, every code the service sends is
+documented, and each says, or does, what the protocol doc says a client does on it.
 """
 
 from __future__ import annotations
 
 import ast
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -171,6 +175,42 @@ def test_asyncapi_lists_exactly_the_codes_sent_with_what_the_client_does() -> No
     for code, meaning in documented.items():
         assert CLIENT_DOES[code] in meaning, code
     assert _mentions(ASYNCAPI.read_text()) <= KNOWN
+
+
+# Where the number of the invalid-credentials close may be written, outside the tests: its
+# definition, the protocol doc's table row, the line `manage.py update_asyncapi` writes, and the
+# example clients (standalone files users copy; the tests below check that they agree).
+# Everything else names the close, so that renumbering it touches two files.
+INVALID_CREDENTIALS_NUMBER_MAY_BE = {
+    "realtime/close_codes.py": f"CLOSE_INVALID_CREDENTIALS = {CLOSE_INVALID_CREDENTIALS}",
+    "docs/websocket-protocol.md": f"| {CLOSE_INVALID_CREDENTIALS} | **invalid-credentials**: ",
+    "docs/asyncapi.yaml": f"        code: {CLOSE_INVALID_CREDENTIALS}",
+}
+NOT_THE_PROJECTS = {"tests", "examples", "staticfiles", "media", "test-artifacts", "__pycache__"}
+TEXT_SUFFIXES = {".py", ".js", ".html", ".css", ".md", ".yaml", ".yml", ".toml", ".conf", ".sh"}
+
+
+def _project_text_files() -> Iterator[Path]:
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [
+            name for name in subfolders if name not in NOT_THE_PROJECTS and not name.startswith(".")
+        ]
+        for name in files:
+            path = Path(folder, name)
+            if path.suffix in TEXT_SUFFIXES or path.parent.name == "scripts":
+                yield path
+
+
+def test_only_the_definition_and_the_table_write_the_invalid_credentials_number() -> None:
+    number = re.compile(rf"(?<![\d.]){CLOSE_INVALID_CREDENTIALS}(?![\d.])")
+    found = []
+    for path in _project_text_files():
+        relative = path.relative_to(ROOT).as_posix()
+        allowed = INVALID_CREDENTIALS_NUMBER_MAY_BE.get(relative)
+        for index, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if number.search(line) and not (allowed and line.startswith(allowed)):
+                found.append(f"{relative}:{index}: {line.strip()[:100]}")
+    assert not found, "name the close (the invalid-credentials code) instead:\n" + "\n".join(found)
 
 
 def test_readmes_metrics_table_points_to_the_close_codes_table_for_the_codes_sent() -> None:
