@@ -1,6 +1,7 @@
 // The live console's one-line descriptions: what an event says, in a few words, for its
-// collapsed line (the event types of docs/websocket-protocol.md). Pure functions: the caller
-// puts the result in the page as text, never as HTML.
+// collapsed line. Pure functions: the caller puts the result in the page as text, never as HTML.
+// A type without a describer here is shown with its data as JSON (summarize, below), so a new
+// event type of docs/asyncapi.yaml needs nothing here; give it a describer when JSON reads badly.
 (function () {
   "use strict";
 
