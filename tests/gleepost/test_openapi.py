@@ -232,6 +232,9 @@ def _closed(node: Any) -> Any:
         closed["additionalProperties"] = False
     if closed.get("format") == "date-time":
         closed["pattern"] = API_TIME
+    if closed.pop("nullable", False):
+        # OpenAPI 3.0's flag, which JSON Schema 2020-12 does not know: null is one more choice.
+        return {"anyOf": [closed, {"type": "null"}]}
     return closed
 
 
