@@ -37,8 +37,37 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"nothing listened on {port} within {timeout}s")
 
 
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat after the command's name: [0] is the state, [1] the parent's pid."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (its children, theirs, ...), from one pass over /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int(_stat_fields(int(entry.name))[1])
+        except (OSError, IndexError, ValueError):  # gone since the listing
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    below = list(children.get(pid, ()))
+    while below:
+        child = below.pop()
+        found.append(child)
+        below.extend(children.get(child, ()))
+    return found
+
+
 class Process:
-    """One child process, optionally pinned to a set of cores, logging to a file."""
+    """One child process, optionally pinned to a set of cores, logging to a file.
+
+    With ``whole_tree`` its CPU time is that of every process it started too (gunicorn's
+    master and workers), those it has already reaped included.
+    """
 
     def __init__(
         self,
@@ -48,8 +77,10 @@ class Process:
         cores: set[int] | None = None,
         stdin: int | None = None,
         stdout_pipe: bool = False,
+        whole_tree: bool = False,
     ) -> None:
         self.name = name
+        self.whole_tree = whole_tree
         self.log_path = Path(tempfile.gettempdir()) / f"gleepost-bench-{name}-{os.getpid()}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115  (open for the process's lifetime)
         self.popen = subprocess.Popen(
@@ -67,9 +98,19 @@ class Process:
         return self.popen.pid
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        """User + system CPU time the process (or its whole tree) has used so far."""
+        fields = _stat_fields(self.pid)
+        ticks = int(fields[11]) + int(fields[12])
+        if self.whole_tree:
+            # A worker that exited and was reaped counts through its parent's cutime + cstime.
+            ticks += int(fields[13]) + int(fields[14])
+            for pid in descendants(self.pid):
+                try:
+                    below = _stat_fields(pid)
+                except OSError:  # exited since the listing; counted once reaped
+                    continue
+                ticks += int(below[11]) + int(below[12])
+        return ticks / CLOCK_TICKS
 
     def rss_kib(self) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
