@@ -169,6 +169,50 @@ def start_daphne(
     return process, port
 
 
+# gunicorn for one core: threads (gthread) keep HTTP/1.1 connections alive between requests, as
+# daphne does and as the load generator's pool expects (a sync worker closes each one), and
+# let a request wait on the database or Redis while another runs; two processes, so that a
+# worker busy in a long request or a garbage collection does not hold up every other. 8 threads
+# in all, as gleepost/handler.py has on PostgreSQL. (Gunicorn's (2 x cores) + 1 is for sync
+# workers.)
+GUNICORN_WORKER_ARGS = ("--worker-class", "gthread", "--workers", "2", "--threads", "4")
+
+
+def start_gunicorn(
+    name: str,
+    env: dict[str, str],
+    cores: set[int] | None,
+    app: str = "gleepost.wsgi:application",
+    worker_args: Sequence[str] = GUNICORN_WORKER_ARGS,
+) -> tuple[Process, int]:
+    """gunicorn serving Django's WSGI application on a free port, its master and workers
+    counted as one process (``whole_tree``); an access line per request, as daphne writes."""
+    port = free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--backlog",
+        "1024",
+        # Within Process.stop's 10 s, so that the master is never killed before its workers.
+        "--graceful-timeout",
+        "5",
+        "--access-logfile",
+        "-",
+        # gunicorn 26's control socket: one path per user, shared by every gunicorn started.
+        "--no-control-socket",
+        *worker_args,
+        app,
+    ]
+    process = Process(
+        name, args, env={**env, "PYTHONUNBUFFERED": "1"}, cores=cores, whole_tree=True
+    )
+    wait_for_port(port, process.popen)
+    return process, port
+
+
 def start_reference(redis_url: str, cores: set[int] | None) -> tuple[Process, int]:
     port = free_port()
     args = [sys.executable, "bench/reference/server.py", "--port", str(port), "--redis", redis_url]
