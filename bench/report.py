@@ -28,7 +28,7 @@ def _best_line(name: str, result: dict[str, Any], results: dict[str, Any]) -> st
 
 
 # Scenarios with a section of their own rather than a row per stack.
-OWN_SECTIONS = ("idle", "rest", "publish", "handshakes")
+OWN_SECTIONS = ("idle", "rest", "publish", "handshakes", "http-layouts")
 
 
 def _rest_section(rest: dict[str, Any]) -> str:
@@ -152,6 +152,13 @@ def markdown(results: dict[str, Any]) -> str:
             out.append(_best_line(name, result, results))
     if "rest" in results["scenarios"]:
         out.append(_rest_section(results["scenarios"]["rest"]))
+    layouts = results["scenarios"].get("http-layouts")
+    if layouts:
+        out.append(
+            "\n## HTTP layouts\n\nServer CPU per REST request in three layouts "
+            "(bench/http_layouts.py): today's daphne, daphne with Django's ASGIHandler, "
+            "gunicorn beside a daphne that holds the websockets.\n\n" + layouts["table"]
+        )
     if "publish" in results["scenarios"]:
         out.append(_publish_section(results["scenarios"]["publish"]))
     idle = results["scenarios"].get("idle")

@@ -13,7 +13,7 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -229,15 +229,20 @@ def cpu_per_request(
     rate: float,
     duration: float,
     plans: list[dict[str, Any]] | None = None,
+    also: Sequence[Process] = (),
     **fixed: str,
 ) -> dict[str, Any]:
     """The server's CPU time per request at a rate it keeps up with: what one request costs,
-    whatever else the machine runs (the floor rows of the end-to-end scenario)."""
+    whatever else the machine runs (the floor rows of the end-to-end scenario). The CPU of the
+    processes in ``also`` (a daphne delivering what a WSGI server's requests publish) is read
+    over the same time and reported beside it, by name."""
     cpu_before = server.cpu_seconds()
+    also_before = [each.cpu_seconds() for each in also]
     started = time.monotonic()
     results, request_rate = _post_messages(base_url, plans or [], rate, duration, **fixed)
     time.sleep(0.5)  # the deliveries a message causes are part of its cost
     cpu = server.cpu_seconds() - cpu_before
+    also_cpu = [each.cpu_seconds() - before for each, before in zip(also, also_before, strict=True)]
     wall = time.monotonic() - started
     statuses: dict[str, int] = {}
     http_ms = []
@@ -257,4 +262,8 @@ def cpu_per_request(
         "http_p99_ms": round(percentile(http_ms, 0.99), 2),
         "server_cpu_percent": round(100 * cpu / wall, 1),
         "server_cpu_us_per_request": round(cpu / max(len(results), 1) * 1e6),
+        "also_cpu_us_per_request": {
+            each.name: round(spent / max(len(results), 1) * 1e6)
+            for each, spent in zip(also, also_cpu, strict=True)
+        },
     }

@@ -315,6 +315,9 @@ def main() -> None:
     parser.add_argument(
         "--handshakes", type=int, default=5000, help="connections opened at once (handshakes)"
     )
+    parser.add_argument(
+        "--layout-rounds", type=int, default=3, help="turns of every layout (http-layouts)"
+    )
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per step")
     parser.add_argument("--quick", action="store_true", help="a smoke run: few users and rates")
@@ -329,6 +332,7 @@ def main() -> None:
         args.users, args.duration = min(args.users, 50), min(args.duration, 2.0)
         args.idle_counts = "50,100"
         args.handshakes = min(args.handshakes, 100)
+        args.layout_rounds = 1
 
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -416,6 +420,23 @@ def main() -> None:
 
                 results["scenarios"]["publish"] = measure(redis_url, 200 if args.quick else 5000)
                 print(f"  publish {results['scenarios']['publish']}", flush=True)
+                continue
+            if name == "http-layouts":
+                from bench import http_layouts
+
+                layouts = http_layouts.measure(
+                    env,
+                    members,
+                    args.duration,
+                    args.layout_rounds,
+                    SERVER_CORES,
+                    OTHER_CORES,
+                    lambda line: print(f"  http-layouts {line}", flush=True),
+                    # --rates RATE: a smoke run below the measurement's rate.
+                    float(args.rates.split(",")[0]) if args.rates else http_layouts.RATE,
+                )
+                results["scenarios"]["http-layouts"] = layouts
+                print(layouts["table"], flush=True)
                 continue
             if name == "rest":
                 rates = QUICK_RATES[:1] if args.quick else REST_RATES
