@@ -7,23 +7,8 @@ Only the ``http`` entry of the router differs from gleepost/asgi.py: the same da
 extensions, the same websocket stack, the publisher bound to the server's loop.
 """
 
-import os
+from django.core.asgi import get_asgi_application
 
-import django
+from gleepost.asgi import application_with
 
-from gleepost.extensions import daphne_access, daphne_body
-
-daphne_access.install()
-daphne_body.install()
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gleepost.settings")
-django.setup(set_prefix=False)
-
-from channels.routing import ProtocolTypeRouter  # noqa: E402
-from django.core.asgi import get_asgi_application  # noqa: E402
-
-from realtime.asgi import BindPublisherToServerLoop, websocket_application  # noqa: E402
-
-application = BindPublisherToServerLoop(
-    ProtocolTypeRouter({"http": get_asgi_application(), "websocket": websocket_application()})
-)
+application = application_with(get_asgi_application())
