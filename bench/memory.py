@@ -70,7 +70,10 @@ def _where(traceback: tracemalloc.Traceback, depth: int = 4) -> str:
 # Who holds an allocation: the part named by the innermost frame outside asyncio and Twisted's
 # internals that matches one of these (first match in the traceback, innermost first).
 PARTS = (
-    ("channel layer (channels-redis, realtime/layers.py)", ("channels_redis/", "realtime/layers")),
+    (
+        "channel layer (channels-redis, gleepost/extensions/channels_redis.py)",
+        ("channels_redis/", "gleepost/extensions/channels_redis"),
+    ),
     ("frame rate limits (realtime/throttling.py)", ("realtime/throttling",)),
     ("connection slot + heartbeat", ("realtime/connection_limits",)),
     ("message loop (realtime/dispatch.py)", ("realtime/dispatch",)),

@@ -157,7 +157,7 @@ class FakeLoopLayer:
 
 
 async def test_direct_delivery_takes_what_handlers_accept_and_queues_the_rest() -> None:
-    from realtime.layers import _RetryingShard
+    from gleepost.extensions.channels_redis import _RetryingShard
 
     layer = FakeLoopLayer()
     taken: list[tuple[str, dict[str, Any]]] = []
@@ -198,7 +198,7 @@ class FlakyOperation:
 
 
 async def test_a_failed_connection_is_tried_again_up_to_three_times() -> None:
-    from realtime.layers import _retrying
+    from gleepost.extensions.channels_redis import _retrying
 
     resets: list[str] = []
 

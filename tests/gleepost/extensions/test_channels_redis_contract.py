@@ -1,6 +1,6 @@
-"""What realtime.layers relies on in channels-redis beyond its documented configuration
-(docs/frameworks.md): each test fails naming the private name or the copied method, and our
-module. Nothing here connects to Redis: building a layer opens no connection."""
+"""What gleepost.extensions.channels_redis relies on in channels-redis beyond its documented
+configuration (docs/frameworks.md): each test fails naming the private name or the copied method,
+and our module. Nothing here connects to Redis: building a layer opens no connection."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from tests.gleepost.extensions.contracts import require, require_unchanged
 
 CHANNELS_REDIS = "channels_redis"
 AUDITED = "4.3.0"
+OURS = "gleepost.extensions.channels_redis"
 
 
 @pytest.mark.parametrize(
@@ -19,22 +20,22 @@ AUDITED = "4.3.0"
         (
             "RedisSingleShardConnection._receive_message",
             "bbc1e4ac19a5419a",
-            "realtime.layers._RetryingShard._receive_message (direct delivery)",
+            f"{OURS}._RetryingShard._receive_message (direct delivery)",
         ),
         (
             "RedisSingleShardConnection.publish",
             "44a8134f61c36a06",
-            "realtime.layers._RetryingShard._publish_pipelined (group_send_many)",
+            f"{OURS}._RetryingShard._publish_pipelined (group_send_many)",
         ),
         (
             "RedisPubSubLoopLayer._subscribe_to_channel",
             "9a10dc8c9df9abd7",
-            "realtime.layers._LoopLayer._subscribe_to_channel (a ChannelQueue per channel)",
+            f"{OURS}._LoopLayer._subscribe_to_channel (a ChannelQueue per channel)",
         ),
         (
             "RedisPubSubChannelLayer._get_layer",
             "40f40530d32ba6a6",
-            "realtime.layers.RedisPubSubChannelLayer._get_layer (builds _LoopLayer)",
+            f"{OURS}.RedisPubSubChannelLayer._get_layer (builds _LoopLayer)",
         ),
     ],
 )
@@ -52,12 +53,12 @@ def test_channels_redis_methods_copied(name: str, digest: str, copy: str) -> Non
 @pytest.mark.parametrize(
     ("name", "used_by"),
     [
-        ("_shards", "realtime.layers._LoopLayer.__init__ (replaces the shards)"),
-        ("_get_shard", "realtime.layers._LoopLayer.group_send_many"),
-        ("_get_group_channel_name", "realtime.layers._LoopLayer.group_send_many"),
-        ("channels", "realtime.layers._RetryingShard._receive_message"),
-        ("groups", "realtime.layers._RetryingShard._receive_message"),
-        ("channel_layer", "realtime.layers._RetryingShard._receive_message"),
+        ("_shards", f"{OURS}._LoopLayer.__init__ (replaces the shards)"),
+        ("_get_shard", f"{OURS}._LoopLayer.group_send_many"),
+        ("_get_group_channel_name", f"{OURS}._LoopLayer.group_send_many"),
+        ("channels", f"{OURS}._RetryingShard._receive_message"),
+        ("groups", f"{OURS}._RetryingShard._receive_message"),
+        ("channel_layer", f"{OURS}._RetryingShard._receive_message"),
     ],
 )
 def test_channels_redis_loop_layer_names(name: str, used_by: str) -> None:
@@ -67,22 +68,23 @@ def test_channels_redis_loop_layer_names(name: str, used_by: str) -> None:
         shard = layer._shards[0]
         assert isinstance(shard, pubsub.RedisSingleShardConnection) and hasattr(shard, "host"), (
             "channels_redis.pubsub.RedisPubSubLoopLayer._shards no longer holds "
-            "RedisSingleShardConnection(host, layer): realtime.layers._LoopLayer rebuilds them"
+            "RedisSingleShardConnection(host, layer): "
+            f"{OURS}._LoopLayer rebuilds them"
         )
 
 
 @pytest.mark.parametrize(
     ("name", "used_by"),
     [
-        ("_lock", "realtime.layers._RetryingShard._publish_pipelined"),
-        ("_redis", "realtime.layers._RetryingShard._publish_pipelined"),
-        ("_ensure_redis", "realtime.layers._RetryingShard._publish_pipelined"),
-        ("_receive_message", "realtime.layers._RetryingShard._receive_message"),
-        ("publish", "realtime.layers._RetryingShard.publish (retries)"),
-        ("subscribe", "realtime.layers._RetryingShard.subscribe (retries)"),
-        ("unsubscribe", "realtime.layers._RetryingShard.unsubscribe (retries)"),
-        ("_ensure_receiver", "realtime.layers._RetryingShard.subscribe (task context)"),
-        ("_pubsub", "realtime.layers._RetryingShard._fresh_pubsub_connection"),
+        ("_lock", f"{OURS}._RetryingShard._publish_pipelined"),
+        ("_redis", f"{OURS}._RetryingShard._publish_pipelined"),
+        ("_ensure_redis", f"{OURS}._RetryingShard._publish_pipelined"),
+        ("_receive_message", f"{OURS}._RetryingShard._receive_message"),
+        ("publish", f"{OURS}._RetryingShard.publish (retries)"),
+        ("subscribe", f"{OURS}._RetryingShard.subscribe (retries)"),
+        ("unsubscribe", f"{OURS}._RetryingShard.unsubscribe (retries)"),
+        ("_ensure_receiver", f"{OURS}._RetryingShard.subscribe (task context)"),
+        ("_pubsub", f"{OURS}._RetryingShard._fresh_pubsub_connection"),
     ],
 )
 def test_channels_redis_shard_names(name: str, used_by: str) -> None:
@@ -96,7 +98,7 @@ def test_channels_redis_channel_layer_names(name: str) -> None:
     require(
         layer,
         name,
-        used_by="realtime.layers.RedisPubSubChannelLayer._get_layer",
+        used_by=f"{OURS}.RedisPubSubChannelLayer._get_layer",
         distribution=CHANNELS_REDIS,
     )
 
@@ -105,6 +107,6 @@ def test_channels_redis_wrap_close() -> None:
     require(
         utils,
         "_wrap_close",
-        used_by="realtime.layers.RedisPubSubChannelLayer._get_layer",
+        used_by=f"{OURS}.RedisPubSubChannelLayer._get_layer",
         distribution=CHANNELS_REDIS,
     )
