@@ -1,6 +1,6 @@
 """A queue per websocket connection that costs a few bytes while idle: the pub/sub layer's
-queue of the connection's channel (realtime.layers), and daphne's of what the client sends
-(gleepost.server).
+queue of the connection's channel (gleepost.extensions.channels_redis), and daphne's of what
+the client sends (gleepost.server).
 
 Both would be an ``asyncio.Queue``, which allocates three deques and an ``Event`` with a
 fourth: ~3 KiB per connection before any message arrives, a tenth of what an idle connection

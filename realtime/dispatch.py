@@ -9,10 +9,10 @@ per consumer, each source's messages in order, and a source read again only once
 message was handled. A reader task per source, and ``asyncio.wait`` over them, cost ~1.9 KiB
 per idle connection (bench/README.md, "Memory per connection").
 
-``busy`` tells the channel layer's direct delivery (``realtime.layers``) whether a message is
-being handled or waits to be, or a send is still under way: only when none is may an event
-bypass the queue, so that events never overtake each other or a handler. ``in_hand`` counts all
-three and is changed here only.
+``busy`` tells the channel layer's direct delivery (gleepost.extensions.channels_redis) whether
+a message is being handled or waits to be, or a send is still under way: only when none is may
+an event bypass the queue, so that events never overtake each other or a handler. ``in_hand``
+counts all three and is changed here only.
 """
 
 from __future__ import annotations

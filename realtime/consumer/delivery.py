@@ -5,10 +5,10 @@ the last position it sent, drops live copies at or below it (the seam after a re
 any it missed from the history before sending a later one (a publish lost while Redis was away).
 
 An event reaches ``_forward_in_order`` by one of two doors: the channel layer's direct delivery
-(``_deliver_now``, in the Redis reader's turn, realtime.layers) when nothing is queued or under
-way, and the queue (``realtime_event``) for everything else. That one method decides, sends and
-counts; only what it cannot do without waiting (a gap to replay from the history, a reset
-stream) is left to the queue. Events arrive already serialized and are forwarded as text.
+(``_deliver_now``, in the Redis reader's turn, gleepost.extensions.channels_redis) when nothing is
+queued or under way, and the queue (``realtime_event``) for everything else. That one method
+decides, sends and counts; only what it cannot do without waiting (a gap to replay from the history,
+a reset stream) is left to the queue. Events arrive already serialized and are forwarded as text.
 
 Two methods are copies of Channels' (docs/frameworks.md, rows 18 and 19): ``__call__``, to run
 realtime.dispatch's message loop and attach direct delivery, and ``dispatch``, without its
@@ -86,10 +86,10 @@ class DeliveryMixin(ResumeMixin, CredentialsMixin):
                 await self.slot.release()
 
     def _deliver_now(self, message: dict[str, Any]) -> bool:
-        """The channel layer's direct delivery (realtime.layers): take an event now, in the
-        Redis reader's turn, when nothing is queued or under way before it; decline (it takes
-        the queue) what ``_forward_in_order`` cannot forward at once, a control message, or
-        anything before the connection is set up."""
+        """The channel layer's direct delivery (gleepost.extensions.channels_redis): take an
+        event now, in the Redis reader's turn, when nothing is queued or under way before it;
+        decline (it takes the queue) what ``_forward_in_order`` cannot forward at once, a
+        control message, or anything before the connection is set up."""
         if self.dispatcher.busy or self.user_id is None:
             return False
         if message.get("type") != CHANNEL_MESSAGE_TYPE:
