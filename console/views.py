@@ -13,13 +13,9 @@ from django.views.generic import TemplateView
 from console.forms import ConsoleLoginForm
 from realtime import close_codes
 
-# The close codes the server sends, for console.js to act on: {"INVALID_CREDENTIALS": <its code>}
-# (CLOSE_<name> of realtime/close_codes.py), so that the page never repeats a number.
-CLOSE_CODES = {
-    name.removeprefix("CLOSE_"): value
-    for name, value in vars(close_codes).items()
-    if name.startswith("CLOSE_") and isinstance(value, int)
-}
+# The close codes the server sends, for console.js to act on: {"INVALID_CREDENTIALS": <its code>},
+# so that the page never repeats a number.
+CLOSE_CODES = close_codes.SENT_BY_NAME
 
 
 class ConsoleView(LoginRequiredMixin, TemplateView):

@@ -31,3 +31,11 @@ CLOSE_POLICY = 4008
 NO_CLOSE_FRAME = 1006
 # Sent by daphne itself when the application raised while the connection was open.
 DAPHNE_INTERNAL_ERROR = 1011
+
+# Every code the service sends, by its name without ``CLOSE_`` (``"INVALID_CREDENTIALS"``): the
+# console's page and ``manage.py update_asyncapi`` take their numbers from here.
+SENT_BY_NAME: dict[str, int] = {
+    name.removeprefix("CLOSE_"): value
+    for name, value in dict(globals()).items()
+    if name.startswith("CLOSE_") and isinstance(value, int)
+}

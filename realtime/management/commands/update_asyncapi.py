@@ -10,22 +10,21 @@ command's output.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from gleepost.views import ASYNCAPI_PATH
 from realtime import close_codes
 
-ASYNCAPI_PATH = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.yaml"
 # An entry of x-close-codes: its name, then its code, on the next line.
 CLOSE_CODE_ENTRY = re.compile(r"^(?P<head>( +)- name: (?P<name>[a-z-]+)\n\2  code: )\d+$", re.M)
 
 
 def close_code_named(name: str) -> int:
     """The value of the close code ``name`` (``invalid-credentials``) in realtime.close_codes."""
-    value = getattr(close_codes, "CLOSE_" + name.upper().replace("-", "_"), None)
-    if not isinstance(value, int):
+    value = close_codes.SENT_BY_NAME.get(name.upper().replace("-", "_"))
+    if value is None:
         raise CommandError(f"x-close-codes: realtime/close_codes.py has no close code {name!r}")
     return value
 
