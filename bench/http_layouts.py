@@ -1,10 +1,8 @@
-"""The http-layouts scenario (issue 14, item 1): the server's CPU per REST request in three
-layouts, to decide from measurements whether REST should run in a WSGI server beside daphne.
+"""The http-layouts scenario (issue 14, item 1): the server's CPU per REST request in two
+layouts, the measurement behind REST in a WSGI server beside daphne in production (deploy/).
 
-- **daphne**: today's, ``python -m gleepost.server`` with ``gleepost.asgi`` (HTTP through
-  gleepost/handler.py);
-- **daphne-django**: the same launcher with Django's own ``ASGIHandler`` for HTTP
-  (bench/layouts/django_asgi.py), the websocket side unchanged;
+- **daphne**: the embedded default, ``python -m gleepost.server`` with ``gleepost.asgi`` (HTTP
+  through Django's own ASGIHandler);
 - **gunicorn**: gunicorn serving ``gleepost.wsgi`` (processes.GUNICORN_WORKER_ARGS) while a
   daphne as in the first layout holds the websockets; a message's events reach that daphne
   through the Redis channel layer. gunicorn's master and workers are counted together, and the
@@ -33,8 +31,7 @@ PARTICIPANTS = 10
 # (name, what it is): the columns of the table, in order; the first is what the others are
 # compared with.
 LAYOUTS = (
-    ("daphne", "daphne + gleepost/handler.py"),
-    ("daphne-django", "daphne + Django's ASGIHandler"),
+    ("daphne", "daphne + Django's ASGIHandler"),
     ("gunicorn", "gunicorn (WSGI) + daphne for websockets"),
 )
 HEALTHZ = "GET /healthz"
@@ -46,11 +43,6 @@ def _start_servers(
     layout: str, env: dict[str, str], cores: set[int]
 ) -> tuple[Process, int, list[Process], int]:
     """The server that answers HTTP and its port, every server started, the websockets' port."""
-    if layout == "daphne-django":
-        server, port = start_daphne(
-            "daphne-django", env, cores, app="bench.layouts.django_asgi:application"
-        )
-        return server, port, [server], port
     websockets, ws_port = start_daphne("daphne", env, cores)
     if layout == "daphne":
         return websockets, ws_port, [websockets], ws_port
@@ -174,17 +166,16 @@ def table(results: dict[str, Any]) -> str:
     base_name = LAYOUTS[0][0]
     header = [
         "request",
-        *(title for _, title in LAYOUTS[:2]),
+        LAYOUTS[0][1],
         "gunicorn alone",
         "its daphne (websockets)",
-        LAYOUTS[2][1],
+        LAYOUTS[1][1],
     ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label in (HEALTHZ, POST):
         base = _median(runs[base_name], label, _both)
         cells = [
             f"{base:.0f}",
-            _with_ratio(_median(runs["daphne-django"], label, _both), base),
             _with_ratio(_median(runs["gunicorn"], label, lambda http, ws: http), base),
             f"{_median(runs['gunicorn'], label, lambda http, ws: ws):.0f}",
             _with_ratio(_median(runs["gunicorn"], label, _both), base),

@@ -155,8 +155,8 @@ def markdown(results: dict[str, Any]) -> str:
     layouts = results["scenarios"].get("http-layouts")
     if layouts:
         out.append(
-            "\n## HTTP layouts\n\nServer CPU per REST request in three layouts "
-            "(bench/http_layouts.py): today's daphne, daphne with Django's ASGIHandler, "
+            "\n## HTTP layouts\n\nServer CPU per REST request in two layouts "
+            "(bench/http_layouts.py): daphne with Django's ASGIHandler, "
             "gunicorn beside a daphne that holds the websockets.\n\n" + layouts["table"]
         )
     if "publish" in results["scenarios"]:

@@ -17,20 +17,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gleepost.settings")
 # Django must be set up before anything imports models.
 django.setup(set_prefix=False)
 
-from typing import Any  # noqa: E402
-
 from channels.routing import ProtocolTypeRouter  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
 
-from gleepost.handler import DjangoHttp  # noqa: E402
+from gleepost.middleware import RequestBodyLimit  # noqa: E402
 from realtime.asgi import BindPublisherToServerLoop, websocket_application  # noqa: E402
 
 
-def application_with(http: Any) -> BindPublisherToServerLoop:
-    """The service's application with ``http`` answering HTTP (the benchmark compares
-    handlers this way, bench/layouts)."""
-    return BindPublisherToServerLoop(
-        ProtocolTypeRouter({"http": http, "websocket": websocket_application()})
-    )
+def http_application() -> RequestBodyLimit:
+    """HTTP as Django answers it under ASGI: its own ASGIHandler, behind the bound on what
+    it reads of a request's body."""
+    return RequestBodyLimit(get_asgi_application())
 
 
-application = application_with(DjangoHttp())
+application = BindPublisherToServerLoop(
+    ProtocolTypeRouter({"http": http_application(), "websocket": websocket_application()})
+)

@@ -68,11 +68,6 @@ DEFAULTS: dict[str, Any] = {
     # 404. With a token, a scrape must send "Authorization: Bearer <token>" or gets 401.
     "METRICS_ENABLED": True,
     "METRICS_TOKEN": "",
-    # Threads of each daphne process that run Django's HTTP requests (gleepost.handler): how
-    # many requests its views handle at once; 0 chooses (gleepost.handler.http_threads): 8,
-    # under DATABASE_POOL_MAX_SIZE (10) so that websocket handshakes and view counts always find
-    # a pooled connection beside them; 1 on SQLite, which has one writer at a time.
-    "HTTP_THREADS": 0,
     # Log lines (gleepost.logs): "text" for a terminal, "json" (one object per line, with the
     # request's or connection's id) for a log collector. The settings module builds LOGGING
     # from it.

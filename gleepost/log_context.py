@@ -1,10 +1,10 @@
 """The ids that tie log lines to what they were about: an HTTP request, a websocket connection.
 
 Held in context variables, so they follow the work through async code: an asyncio task copies
-the context it was created in, and ``sync_to_async`` (for websockets) or gleepost.handler (for
-HTTP requests) carries it into the thread that runs Django's sync code. gleepost.server sets
-them where daphne creates each request's and each connection's application instance;
-gleepost.logs.ContextFilter puts them on every record.
+the context it was created in, and ``sync_to_async`` (Channels' for websockets, Django's ASGI
+handler's for HTTP requests) carries it into the thread that runs Django's sync code.
+gleepost.server sets them where daphne creates each request's and each connection's application
+instance; gleepost.logs.ContextFilter puts them on every record.
 
 Kept free of Django imports: the daphne entry point uses it before Django is set up.
 """

@@ -134,12 +134,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-# Django's ASGI handler ran each HTTP request's view on a thread of its own, so a connection kept
-# per thread (CONN_MAX_AGE) was never reused, and kept ones piled up until PostgreSQL refused
+# Django's ASGI handler runs each HTTP request's view on a thread of its own, so a connection
+# kept per thread (CONN_MAX_AGE) is never reused, and kept ones pile up until PostgreSQL refuses
 # more ("too many clients", seen under the REST benchmark; Django's docs: disable persistent
-# connections under ASGI and use pooling). Requests now run on a fixed set of threads
-# (gleepost/handler.py); the pool still bounds the process's connections, lending one to
-# whichever thread needs it; 0 turns it off.
+# connections under ASGI and use pooling). The pool bounds the process's connections, lending one
+# to whichever thread needs it; 0 turns it off.
 DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool does not combine with kept connections

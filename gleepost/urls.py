@@ -5,11 +5,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from gleepost import views
 from gleepost.conf import gp_settings
+from gleepost.files import serve
 from gleepost.metrics import MetricsView
 from gleepost.routes import api_route
 

@@ -1,13 +1,12 @@
-"""What the project relies on in Django beyond its documented API (docs/frameworks.md): the request
-handler of gleepost.handler, the ORM internals of gleepost.rows and the hand-written SQL, and
-QueryDict's mutability flag. Each test fails naming the name or the copied method, and our
-module."""
+"""What the project relies on in Django beyond its documented API (docs/frameworks.md): the
+ASGIRequest built from a websocket's scope, the ORM internals of gleepost.rows and the
+hand-written SQL, and QueryDict's mutability flag. Each test fails naming the name or the
+copied method, and our module."""
 
 from __future__ import annotations
 
 import pytest
-from django.core.handlers import asgi, base
-from django.core.handlers.asgi import ASGIHandler, ASGIRequest
+from django.core.handlers.asgi import ASGIRequest
 from django.db import connection
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Field
@@ -15,7 +14,7 @@ from django.db.models.expressions import Col
 from django.db.models.options import Options
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.models.sql.query import Query
-from django.http import FileResponse, QueryDict
+from django.http import QueryDict
 
 from tests.gleepost.extensions.contracts import require, require_in_source, require_unchanged
 
@@ -23,46 +22,12 @@ DJANGO = "django"
 AUDITED = "5.2.19"
 
 
-@pytest.mark.parametrize(
-    ("name", "digest"),
-    [
-        ("handle", "ab2236e287c805bf"),
-        ("read_body", "0a30b6b3ac2775ba"),
-        ("create_request", "df21dc6bab7c4018"),
-        ("send_response", "a018b8604a20e744"),
-    ],
-)
-def test_django_asgi_handler_methods_copied(name: str, digest: str) -> None:
-    require_unchanged(
-        getattr(ASGIHandler, name),
-        digest,
-        copy="gleepost.handler (DjangoHttp, ThreadHandler.respond and response_for, "
-        "read_body, response_headers)",
-        distribution=DJANGO,
-        audited=AUDITED,
-    )
-
-
-@pytest.mark.parametrize(
-    ("owner", "name"),
-    [
-        (base.BaseHandler, "load_middleware"),
-        (base.BaseHandler, "get_response"),
-        (asgi, "get_script_prefix"),
-        (asgi, "ASGIRequest"),
-        (FileResponse, "block_size"),
-    ],
-)
-def test_django_request_handler_internals(owner: object, name: str) -> None:
-    require(owner, name, used_by="gleepost.handler.ThreadHandler", distribution=DJANGO)
-
-
 def test_django_asgi_request_from_a_scope_and_a_body() -> None:
     require_in_source(
         ASGIRequest.__init__,
         "def __init__(self, scope, body_file)",
         meaning="ASGIRequest(scope, body_file)",
-        used_by="gleepost.handler.ThreadHandler.response_for and realtime.origin",
+        used_by="realtime.origin",
         distribution=DJANGO,
     )
 

@@ -1,14 +1,15 @@
-"""Views for tests/gleepost/test_handler.py: what the adapter must carry each way, as the URLconf
-the handler resolves against, with the project's error handlers."""
+"""Views for tests/gleepost/test_http.py: what HTTP must carry each way, as the URLconf Django
+resolves against, with the project's error handlers and its file view."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 from django.http import (
-    FileResponse,
     HttpRequest,
     HttpResponse,
     JsonResponse,
@@ -17,7 +18,7 @@ from django.http import (
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from gleepost import log_context
+from gleepost import files, log_context
 from gleepost.urls import handler404, handler500
 
 __all__ = ["handler404", "handler500", "urlpatterns"]
@@ -26,8 +27,8 @@ __all__ = ["handler404", "handler500", "urlpatterns"]
 seen: dict[str, list[object]] = {"threads": [], "closed": [], "ran": []}
 # Set by a test to let the slow view return.
 release_slow = threading.Event()
-# The file the file view serves, set by a test.
-served_file: dict[str, str] = {}
+# The folder the file view serves, set by a test.
+served_folder: dict[str, Path] = {}
 
 
 def _note(view: str) -> None:
@@ -65,9 +66,13 @@ def cookie(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _parts(count: int, name: str) -> Iterator[bytes]:
+async def _parts(count: int, name: str) -> AsyncIterator[bytes]:
     try:
         for index in range(count):
+            # As a stream that waits for what it sends (events, a file's chunks): daphne's send
+            # does not suspend, so a generator that never awaits would never let the loop see
+            # the client leave.
+            await asyncio.sleep(0)
             yield f"part {index};".encode()
     finally:
         seen["closed"].append(name)
@@ -83,9 +88,9 @@ def endless(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(_parts(10**9, "endless"), content_type="text/plain")
 
 
-def file(request: HttpRequest) -> FileResponse:
+def file(request: HttpRequest, name: str) -> StreamingHttpResponse:
     _note("file")
-    return FileResponse(open(served_file["path"], "rb"))  # the response closes it
+    return files.serve(request, name, document_root=served_folder["root"])  # type: ignore[return-value]
 
 
 def slow(request: HttpRequest) -> HttpResponse:
@@ -100,6 +105,6 @@ urlpatterns = [
     path("cookie", cookie),
     path("stream", stream),
     path("endless", endless),
-    path("file", file),
+    path("files/<str:name>", file),
     path("slow", slow),
 ]
