@@ -69,8 +69,10 @@ class FormParser(parsers.BaseParser):
     ) -> QueryDict:
         encoding = _encoding(parser_context)
         try:
-            pairs = parse_qsl(
-                stream.read().decode(encoding),
+            text = stream.read().decode(encoding)
+            # Checked strictly first: QueryDict would replace what does not decode.
+            parse_qsl(
+                text,
                 keep_blank_values=True,
                 encoding=encoding,
                 errors="strict",
@@ -80,11 +82,8 @@ class FormParser(parsers.BaseParser):
             raise ParseError(f"form body is not valid {encoding}") from error
         except ValueError as error:  # more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
             raise ParseError(f"form body: {error}") from error
-        data = QueryDict(mutable=True)
-        for key, value in pairs:
-            data.appendlist(key, value)
-        data._mutable = False
-        return data
+        # Immutable, as Django's request.POST; the same pairs, now known to decode.
+        return QueryDict(text, encoding=encoding)
 
 
 class MultiPartParser(parsers.MultiPartParser):

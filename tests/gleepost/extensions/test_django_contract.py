@@ -1,7 +1,6 @@
 """What the project relies on in Django beyond its documented API (docs/frameworks.md): the
 ASGIRequest built from a websocket's scope, the ORM internals of gleepost.rows and the
-hand-written SQL, and QueryDict's mutability flag. Each test fails naming the name or the
-copied method, and our module."""
+hand-written SQL. Each test fails naming the name or the copied method, and our module."""
 
 from __future__ import annotations
 
@@ -14,7 +13,6 @@ from django.db.models.expressions import Col
 from django.db.models.options import Options
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.models.sql.query import Query
-from django.http import QueryDict
 
 from tests.gleepost.extensions.contracts import require, require_in_source, require_unchanged
 
@@ -76,17 +74,6 @@ def test_django_database_operations_of_hand_written_sql(name: str) -> None:
         BaseDatabaseOperations,
         name,
         used_by="gleepost.rows, accounts.tokens, conversations.queries, realtime.history",
-        distribution=DJANGO,
-    )
-
-
-def test_django_query_dict_mutable_flag() -> None:
-    require(QueryDict(), "_mutable", used_by="gleepost.parsers", distribution=DJANGO)
-    require_in_source(
-        QueryDict._assert_mutable,
-        "self._mutable",
-        meaning="_mutable decides whether a QueryDict may change",
-        used_by="gleepost.parsers",
         distribution=DJANGO,
     )
 
