@@ -1,11 +1,10 @@
-"""A queue per websocket connection that costs a few bytes while idle: the pub/sub layer's
-queue of the connection's channel (gleepost.extensions.channels_redis), and daphne's of what
-the client sends (gleepost.server).
+"""A queue per websocket connection that costs a few bytes while idle: daphne's of what the
+client sends (gleepost.extensions.daphne).
 
-Both would be an ``asyncio.Queue``, which allocates three deques and an ``Event`` with a
+It would be an ``asyncio.Queue``, which allocates three deques and an ``Event`` with a
 fourth: ~3 KiB per connection before any message arrives, a tenth of what an idle connection
-cost (bench/README.md, "Memory per connection"). Most of the time neither holds anything (the
-layer's events mostly take direct delivery), so this one holds its messages in a deque only
+cost (bench/README.md, "Memory per connection"). Most of the time it holds nothing (clients
+rarely send), so this one holds its messages in a deque only
 while some wait, and a future only while its reader waits; otherwise it behaves as
 ``asyncio.Queue`` does for what they use: ``put_nowait``, ``get``, ``get_nowait``, ``empty``
 and ``qsize``, first in first out, and a woken reader that is cancelled passes the wake-up on

@@ -20,7 +20,7 @@ handler to its channel (``attach_direct``): a group message is then decoded once
 each member's handler, which takes it at once when it can (nothing queued or under way before
 it) or declines it, and a declined message goes to the member's queue as before.
 
-What each private use buys (docs/frameworks.md, rows 20-25):
+What each private use buys (docs/frameworks.md, rows 20-22, 24 and 25):
 
 - ``RedisSingleShardConnection._receive_message`` overridden, its group branch copied, reading
   the loop layer's ``channels``, ``groups`` and ``channel_layer`` (``_RetryingShard``): direct
@@ -37,8 +37,6 @@ What each private use buys (docs/frameworks.md, rows 20-25):
   handshake after a Redis restart does not fail (with one retry and no fresh connection, 1
   handshake in 12 after a restart failed with HTTP 500), and the receive task's log lines carry
   no connection's id. A correctness bound, no benchmark figure.
-- A copy of ``RedisPubSubLoopLayer._subscribe_to_channel`` with a ``ChannelQueue`` per channel
-  (``_LoopLayer``): bench/README.md, 41.2 → 37.9 KiB per idle connection at 10,000 (-8%).
 - A copy of ``RedisPubSubChannelLayer._get_layer`` (its ``_layers``, ``_args``, ``_kwargs``, and
   ``channels_redis.utils._wrap_close``): builds ``_LoopLayer``, on which the others depend; no
   figure of its own.
@@ -49,8 +47,8 @@ upgrade fails there.
 Retired by: a bulk send in the channel layer API (django/channels_redis#399, open; its draft
 django/channels_redis#400 covers the core layer only, not pub/sub) for the pipeline; and, with no
 upstream issue filed yet, channels-redis's pub/sub layer retrying an operation whose connection
-failed, letting a layer choose the queue class of its channels, and a per-channel callback its
-reader offers a group message to before queueing it (direct delivery).
+failed, and a per-channel callback its reader offers a group message to before queueing it
+(direct delivery).
 """
 
 from __future__ import annotations
@@ -66,7 +64,6 @@ from redis import exceptions as redis_errors
 
 from gleepost import log_context
 from realtime import metrics
-from realtime.channel_queue import ChannelQueue
 
 _CONNECTION_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 # asyncio's refusal of a second coroutine reading one connection: this operation and the receive
@@ -175,11 +172,6 @@ class _LoopLayer(pubsub.RedisPubSubLoopLayer):
         shards = self._shards  # type: ignore[has-type]  # untyped in channels-redis
         self._shards = [_RetryingShard(shard.host, self) for shard in shards]
         self.direct: dict[str, DirectHandler] = {}
-
-    async def _subscribe_to_channel(self, channel: str) -> None:
-        # channels-redis's, with a queue that costs next to nothing while idle.
-        self.channels[channel] = ChannelQueue()
-        await self._get_shard(channel).subscribe(channel)
 
     async def group_send_many(self, sends: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """``group_send`` each (group, message), one pipelined round trip per Redis shard.

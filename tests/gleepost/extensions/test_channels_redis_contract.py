@@ -28,11 +28,6 @@ OURS = "gleepost.extensions.channels_redis"
             f"{OURS}._RetryingShard._publish_pipelined (group_send_many)",
         ),
         (
-            "RedisPubSubLoopLayer._subscribe_to_channel",
-            "9a10dc8c9df9abd7",
-            f"{OURS}._LoopLayer._subscribe_to_channel (a ChannelQueue per channel)",
-        ),
-        (
             "RedisPubSubChannelLayer._get_layer",
             "40f40530d32ba6a6",
             f"{OURS}.RedisPubSubChannelLayer._get_layer (builds _LoopLayer)",

@@ -30,7 +30,8 @@ def _tests_in(path: Path) -> set[str]:
 
 def test_every_row_names_contract_tests_that_exist() -> None:
     rows = _rows()
-    assert len(rows) >= 30
+    # A floor against a table the split above no longer finds, not a count of kept uses.
+    assert len(rows) >= 20, "docs/frameworks.md: the list's rows were not found"
     for row in rows:
         named = NAMED_TEST.findall(row.rsplit("|", 2)[-2])
         assert named, f"docs/frameworks.md: a row names no contract test: {row[:80]}"
