@@ -4,13 +4,12 @@ import os
 
 import django
 
-from gleepost.extensions import daphne_access, daphne_body
+from gleepost.extensions import daphne
 
 # However daphne was started (its own console script too), its access log redacts credentials:
 # daphne creates the log after importing this module. Its requests, built after that too, leave
 # their bodies to Django.
-daphne_access.install()
-daphne_body.install()
+daphne.install()
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gleepost.settings")
 

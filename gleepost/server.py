@@ -5,8 +5,7 @@ What daphne does not do on its own:
 - Its access log is written to a stream, not as log records: here it is written as records of
   ``gleepost.access``, in the process's log format (gleepost.logs: text as daphne writes it, or
   JSON), with the request's or connection's id. Credentials in the URI (``?id=&token=``,
-  ``pass=``) are redacted by the handler's filter, as gleepost.extensions.daphne_access redacts
-  them from daphne's own access log when daphne is started without this module.
+  ``pass=``) are redacted however daphne is started (gleepost.extensions.daphne).
 - Each HTTP request gets its id (``X-Request-ID``, gleepost.log_context) and each websocket
   connection its own before the application runs, so every log line about either carries it.
 - On SIGTERM it drains before exiting: gleepost.shutdown.
@@ -26,17 +25,14 @@ What daphne does not do on its own:
 
 from __future__ import annotations
 
-import asyncio
-import functools
+import contextlib
 import logging
 import socket
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, cast
 
-import daphne.cli
-import daphne.ws_protocol
-from daphne.access import AccessLogGenerator
 from twisted.logger import (
     FilteringLogObserver,
     LogLevel,
@@ -47,10 +43,10 @@ from twisted.logger import (
 
 from gleepost import log_context
 from gleepost.conf import gp_settings
+from gleepost.extensions import autobahn, daphne, twisted
+from gleepost.extensions.twisted import unsent_bytes
 from gleepost.logs import JsonFormatter, checked_log_format, make_handler
-from gleepost.redaction import redact
 from gleepost.shutdown import GracefulServer
-from realtime.channel_queue import ChannelQueue
 from realtime.close_codes import CLOSE_TOO_SLOW, NO_CLOSE_FRAME
 
 logger = logging.getLogger("gleepost.server")  # also when run as __main__
@@ -68,12 +64,6 @@ HARD_LIMIT_FACTOR = 8
 
 
 ACCESS_LOGGER = "gleepost.access"
-_WEBSOCKET_ACTIONS = {
-    "connecting": "WSCONNECTING",
-    "rejected": "WSREJECT",
-    "connected": "WSCONNECT",
-    "disconnected": "WSDISCONNECT",
-}
 
 
 class NcsaFormatter(logging.Formatter):
@@ -89,127 +79,51 @@ class NcsaFormatter(logging.Formatter):
         )
 
 
-class AccessLog(AccessLogGenerator):
+class AccessLog:
     """daphne's access log as records of ``gleepost.access``, written to the stream daphne
     chose (stdout, or ``--access-log``): its lines as before in text, one object each in JSON.
-    Each record runs where daphne reports the action, in the request's or connection's
-    context, so it carries its id. Credentials in the URI are redacted by the handler's filter.
-    """
+    Each record is written where daphne reports the action, in the request's or connection's
+    context, so it carries its id. daphne's entry comes with its credentials redacted
+    (gleepost.extensions.daphne); the handler's filter redacts the rest of the record."""
 
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
+    def __init__(self) -> None:
+        self.stream: Any = None
         self.logger = logging.getLogger(ACCESS_LOGGER)
         self.logger.propagate = False
         self.logger.setLevel(logging.INFO)
-        json_format = checked_log_format(gp_settings.LOG_FORMAT) == "json"
-        formatter = JsonFormatter() if json_format else NcsaFormatter()
-        self.logger.handlers = [make_handler(stream, formatter)]
 
-    def __call__(self, protocol: str, action: str, details: dict[str, Any]) -> None:
-        fields: dict[str, Any] = {"client": details["client"], "path": redact(details["path"])}
-        if protocol == "http" and action == "complete":
-            fields.update(
-                method=details["method"],
-                status=details["status"],
-                size=details["size"],
-                duration_ms=round(details["time_taken"] * 1000, 1),
-            )
-            request = f"{details['method']} {fields['path']}"
-        elif protocol == "websocket" and action in _WEBSOCKET_ACTIONS:
-            request = f"{_WEBSOCKET_ACTIONS[action]} {fields['path']}"
-        else:
-            return
-        self.logger.info(request, extra=fields)
+    def __call__(self, stream: Any, entry: daphne.AccessEntry) -> None:
+        if stream is not self.stream:
+            json_format = checked_log_format(gp_settings.LOG_FORMAT) == "json"
+            formatter = JsonFormatter() if json_format else NcsaFormatter()
+            self.logger.handlers = [make_handler(stream, formatter)]
+            self.stream = stream
+        verb, _, path = entry.request.partition(" ")
+        fields: dict[str, Any] = {"client": entry.client, "path": path}
+        if entry.status is not None:
+            fields.update(method=verb, status=entry.status, size=entry.size)
+        self.logger.info(entry.request, extra=fields)
 
 
-def unsent_bytes(transport: Any) -> int:
-    """Bytes written to a Twisted TCP transport and not yet handed to the kernel."""
-    buffered = len(getattr(transport, "dataBuffer", b"")) - getattr(transport, "offset", 0)
-    return buffered + getattr(transport, "_tempDataLen", 0)
-
-
-def _plain_tcp(transport: Any) -> bool:
-    """A Twisted TCP connection without TLS, whose socket ``_WriteNow`` may write to."""
-    return (
-        isinstance(getattr(transport, "socket", None), socket.socket)
-        and hasattr(transport, "dataBuffer")
-        and hasattr(transport, "_tempDataBuffer")
-        and getattr(transport, "TLS", False) is False
-    )
-
-
-class _WriteNow:
-    """A transport's ``write`` that hands the data to the kernel at once when nothing is
-    waiting before it, and falls back to Twisted's buffered write otherwise.
-
-    Twisted buffers every write, registers the socket for writability, writes on the next loop
-    turn and unregisters it: two epoll changes and a loop turn per websocket frame, which the
-    broadcast benchmark showed as a third of daphne's time (bench/results). When the buffer is
-    empty a send() now is what Twisted would do a moment later anyway; a partial send or a
-    full socket leaves the rest to Twisted, so order and the unsent-bytes bound are unchanged.
-    (The HTTP channel registered as the transport's producer needs no pausing for bytes that
-    never enter the buffer; Twisted's write pauses it for the rest as before.)
-    """
-
-    __slots__ = ("buffered_write", "transport")
-
-    def __init__(self, transport: Any) -> None:
-        self.transport = transport
-        self.buffered_write = transport.write
-
-    def __call__(self, data: bytes) -> None:
-        transport = self.transport
-        writable = transport.connected and not transport.disconnecting
-        if data and writable and unsent_bytes(transport) == 0:
-            try:
-                sent = transport.socket.send(data)
-            except OSError:
-                # A full socket (BlockingIOError) or a broken one: Twisted's own write buffers
-                # the rest, or hits the error and closes the connection.
-                sent = 0
-            if sent == len(data):
-                return
-            data = data[sent:]
-        self.buffered_write(data)
-
-
-class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
+class BoundedWebSocketProtocol(daphne.WebSocketProtocol):
     """daphne's websocket protocol with a bound on what waits to be sent to the client."""
 
     too_slow = False
     # When the unsent bytes last went over the bound (None while under it).
     over_bound_since: float | None = None
-    # Set at the handshake; every log record about this connection carries it.
-    connection_id: str | None = None
     # gp_settings.MAX_UNSENT_BYTES_PER_CONNECTION, read when the connection is made: it is
     # compared on every send.
     max_unsent_bytes: int
 
-    def onConnect(self, request: Any) -> Any:
-        # daphne creates the application instance in here: its task inherits the id.
-        self.connection_id = log_context.new_id()
-        with log_context.ids_bound(connection=self.connection_id):
-            return super().onConnect(request)
-
-    def onOpen(self) -> None:
-        with log_context.ids_bound(connection=self.connection_id):
-            super().onOpen()
-
-    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
-        with log_context.ids_bound(connection=self.connection_id):
-            if self.connection_id is not None:
-                self._log_close(wasClean)
-            super().onClose(wasClean, code, reason)
-
-    def _log_close(self, clean: bool) -> None:
-        by_server = bool(self.closedByMe)
-        code = self.localCloseCode if by_server else self.remoteCloseCode
+    def on_close(self, code: int | None) -> None:
+        by_server = self.close_code_sent is not None
+        closed_with = self.close_code_sent if by_server else code
         logger.info(
             "websocket closed by the %s with %s",
             "server" if by_server else "client",
-            code or f"no close frame ({NO_CLOSE_FRAME})",
+            closed_with or f"no close frame ({NO_CLOSE_FRAME})",
             extra={
-                "close_code": code or NO_CLOSE_FRAME,
+                "close_code": closed_with or NO_CLOSE_FRAME,
                 "closed_by": "server" if by_server else "client",
             },
         )
@@ -221,18 +135,17 @@ class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
         send_buffer = gp_settings.WEBSOCKET_SEND_BUFFER_BYTES
         if handle is not None and send_buffer > 0:
             handle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
-        if _plain_tcp(self.transport):
-            self.transport.write = _WriteNow(self.transport)
+        twisted.write_at_once_when_idle(self.transport)
 
-    def serverSend(self, content: Any, binary: bool = False) -> None:
+    def may_send(self) -> bool:
         if self.too_slow or self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
             # Closing (too slow, or the server is going away): autobahn would refuse the
             # frame; the client resumes and gets its stream events from the history.
-            return
+            return False
         if self._not_reading(unsent_bytes(self.transport)):
             self._close_too_slow()
-            return
-        super().serverSend(content, binary)
+            return False
+        return True
 
     def _not_reading(self, unsent: int) -> bool:
         if unsent <= self.max_unsent_bytes:
@@ -259,15 +172,16 @@ class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
 
     def _close_too_slow(self) -> None:
         self.too_slow = True
+        peer = self.transport.getPeer()
         logger.warning(
             "closing websocket %s: over %d unsent bytes",
-            self.client_addr,
+            [getattr(peer, "host", None), getattr(peer, "port", None)],
             self.max_unsent_bytes,
         )
         # autobahn drops a connection whose peer does not answer a close within a second; give
         # this one until the abort below to read its backlog and see why it was closed.
         abort_secs = gp_settings.SLOW_CLIENT_ABORT_SECS
-        self.closeHandshakeTimeout = abort_secs
+        autobahn.set_close_handshake_timeout(self, abort_secs)
         self.sendClose(code=CLOSE_TOO_SLOW)
         from twisted.internet import reactor
 
@@ -282,53 +196,31 @@ class BoundedWebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
 class GleepostServer(GracefulServer):
     """daphne's server that shuts down gracefully and gives each HTTP request its id."""
 
-    def run(self) -> None:
-        if self.verbosity <= 1:
+    def starting(self) -> None:
+        super().starting()
+        if not self.verbose:
             # daphne discards Twisted's log at this verbosity, errors included: keep warnings
             # and errors, as records of the "twisted" logger in the process's format.
             # (The stubs miss that these classes provide the zope interfaces asked for.)
             observer = cast(Any, STDLibLogObserver("twisted"))
             warnings_up = cast(Any, LogLevelFilterPredicate(LogLevel.warn))
             globalLogPublisher.addObserver(cast(Any, FilteringLogObserver(observer, [warnings_up])))
-        super().run()
 
-    def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
-        if scope.get("type") == "websocket":
-            return self._create_websocket_application(protocol, scope)
+    @contextlib.contextmanager
+    def application_context(self, scope: dict[str, Any]) -> Iterator[None]:
         if scope.get("type") != "http":
-            return super().create_application(protocol, scope)
+            yield  # a websocket's id is bound by its protocol, around this call
+            return
         header = dict(scope.get("headers", [])).get(b"x-request-id")
         # The application's task is created in here and inherits the id (gleepost.request_id
         # echoes it); the access log line, written from that task, carries it too.
         with log_context.ids_bound(request=log_context.request_id_from(header)):
-            return super().create_application(protocol, scope)
-
-    def _create_websocket_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
-        """daphne 4.2's ``create_application`` with a ``ChannelQueue`` for what the client
-        sends instead of an ``asyncio.Queue``: its three deques and Event are ~3 KiB that every
-        open websocket holds, while most of them receive nothing for hours (bench/README.md,
-        "Memory per connection"). daphne only calls ``put_nowait`` and ``get`` on it."""
-        assert "application_instance" not in self.connections[protocol]
-        input_queue = ChannelQueue()
-        scope.setdefault("asgi", {"version": "3.0"})
-        application_instance = self.application(
-            scope=scope,
-            receive=input_queue.get,
-            send=functools.partial(self.handle_reply, protocol),
-        )
-        if protocol not in self.connections:
-            return None
-        self.connections[protocol]["application_instance"] = asyncio.ensure_future(
-            application_instance, loop=asyncio.get_event_loop()
-        )
-        return input_queue
+            yield
 
 
 def main() -> None:
-    daphne.cli.AccessLogGenerator = AccessLog
-    daphne.cli.CommandLineInterface.server_class = GleepostServer
-    daphne.ws_protocol.WebSocketFactory.protocol = BoundedWebSocketProtocol
-    daphne.cli.CommandLineInterface.entrypoint()
+    daphne.write_access_log_with(AccessLog())
+    daphne.run_launcher(GleepostServer, BoundedWebSocketProtocol)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ under way are cut off. Here the reactor's shutdown first drains, for at most
    leaves its groups and frees its connection slot).
 
 Then what is left is cancelled and the process exits with status 0. A second signal ends the
-wait at once.
+wait at once. What this needs of daphne and autobahn beyond their documented APIs is in
+gleepost.extensions.daphne and gleepost.extensions.autobahn (docs/frameworks.md).
 """
 
 from __future__ import annotations
@@ -24,13 +25,12 @@ import time
 from types import FrameType
 from typing import Any, cast
 
-from daphne.server import Server
-from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer
 from twisted.internet import reactor as _reactor
 
 from gleepost import log_context
 from gleepost.conf import gp_settings
+from gleepost.extensions import autobahn, daphne
 from realtime.close_codes import CLOSE_GOING_AWAY
 
 logger = logging.getLogger(__name__)
@@ -46,29 +46,30 @@ CANCEL_WAIT_SECS = 1.0
 reactor = cast(Any, _reactor)
 
 
-def close_going_away(protocol: WebSocketProtocol) -> None:
+def close_going_away(protocol: Any) -> None:
     """Send an open websocket the 1001 close frame. One still in its handshake is left until
     the application accepts it (the next look closes it), or refuses it."""
     if protocol.state != protocol.STATE_OPEN:
         return  # closing already, closed, or not yet open
-    protocol.closeHandshakeTimeout = CLOSE_HANDSHAKE_SECS
-    # autobahn's sendClose accepts only 1000 and 3000-4999: 1001 goes through the frame-level
-    # call, as daphne's own 1011.
-    protocol.sendCloseFrame(code=CLOSE_GOING_AWAY, reasonUtf8=b"server shutting down")
+    autobahn.set_close_handshake_timeout(protocol, CLOSE_HANDSHAKE_SECS)
+    daphne.close_going_away(protocol, b"server shutting down")
 
 
-def _in_use(details: dict[str, Any]) -> bool:
+def _in_use(connection: daphne.Connection) -> bool:
     """A connection daphne tracks that is still open, or whose application has not ended."""
-    application = details.get("application_instance")
-    return "disconnected" not in details or (application is not None and not application.done())
+    application = connection.application
+    return connection.open or (application is not None and not application.done())
 
 
-class GracefulServer(Server):
+class GracefulServer(daphne.Server):
     """daphne's Server whose shutdown drains (see the module's docstring)."""
+
+    # Our own signal handlers instead of Twisted's, which cannot tell a second signal from
+    # the first (and would log an error trying to stop a stopping reactor).
+    own_signal_handlers = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.listening_ports: list[Any] = []
         self.stopping = False
         # Set by a second signal: stop waiting for connections to close.
         self.hurry = False
@@ -78,12 +79,8 @@ class GracefulServer(Server):
         # which sets Django up.
         self.grace_secs: float = gp_settings.SHUTDOWN_GRACE_SECS
 
-    def run(self) -> None:
-        # Our own signal handlers instead of Twisted's, which cannot tell a second signal from
-        # the first (and would log an error trying to stop a stopping reactor).
-        self.signal_handlers = False
+    def starting(self) -> None:
         reactor.callWhenRunning(self.install_signal_handlers)
-        super().run()
 
     def install_signal_handlers(self) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -107,14 +104,10 @@ class GracefulServer(Server):
             signal_name,
             self.grace_secs,
         )
-        self.stop()
+        self.stop_serving()
 
-    def listen_success(self, port: Any) -> None:
-        self.listening_ports.append(port)
-        super().listen_success(port)
-
-    def kill_all_applications(self) -> defer.Deferred[Any]:
-        """daphne's trigger before the reactor shuts down: drain first, then cancel the rest."""
+    def before_shutdown(self) -> defer.Deferred[Any]:
+        """Before the reactor shuts down: drain first, then cancel the rest."""
         drained = self.drain()
         drained.addCallback(lambda _: self.cancel_applications())
         return drained
@@ -126,9 +119,9 @@ class GracefulServer(Server):
         self.deadline = self.drain_started + self.grace_secs
         stopped = [defer.maybeDeferred(port.stopListening) for port in self.listening_ports]
         self.listening_ports = []
-        in_use = [(p, details) for p, details in list(self.connections.items()) if _in_use(details)]
-        websockets = [details for p, details in in_use if isinstance(p, WebSocketProtocol)]
-        still_open = sum("disconnected" not in details for details in websockets)
+        in_use = [c for c in self.tracked_connections() if _in_use(c)]
+        websockets = [c for c in in_use if c.websocket]
+        still_open = sum(c.open for c in websockets)
         logger.info(
             "refusing new connections; closing %d websocket(s) with %d; waiting for %d "
             "request(s) and %d closed websocket(s) to finish",
@@ -143,10 +136,10 @@ class GracefulServer(Server):
     def poll_drain(self) -> None:
         if self.drained is None or self.drained.called:
             return
-        in_use = [p for p, details in list(self.connections.items()) if _in_use(details)]
-        for protocol in in_use:
-            if isinstance(protocol, WebSocketProtocol):
-                close_going_away(protocol)
+        in_use = [c for c in self.tracked_connections() if _in_use(c)]
+        for connection in in_use:
+            if connection.websocket:
+                close_going_away(connection.protocol)
         if self.hurry:
             self.finish_drain()
         elif not in_use:
@@ -170,8 +163,8 @@ class GracefulServer(Server):
         """daphne's kill_all_applications, for instances that may not exist yet (a request
         whose body was still arriving), and bounded in time."""
         pending = []
-        for details in self.connections.values():
-            application = details.get("application_instance")
+        for connection in self.tracked_connections():
+            application = connection.application
             if application is not None and not application.done():
                 application.cancel()
                 pending.append(application)

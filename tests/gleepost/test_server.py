@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from gleepost.server import redact
+from gleepost.redaction import redact
 from tests.conftest import Member
 from tests.servers import daphne
 
@@ -94,7 +94,7 @@ class FakeTransport:
 def test_write_now_sends_only_when_nothing_waits(
     accept: int | None, buffered: bytes, to_kernel: list[bytes], to_twisted: list[bytes]
 ) -> None:
-    from gleepost.server import _WriteNow
+    from gleepost.extensions.twisted import _WriteNow
 
     transport = FakeTransport(accept, buffered)
     _WriteNow(transport)(b"frame")

@@ -1,9 +1,8 @@
-"""What gleepost.server and gleepost.shutdown rely on in autobahn beyond its documented API
+"""What gleepost.extensions.autobahn relies on in autobahn beyond its documented API
 (docs/frameworks.md): each test fails naming the name and our module."""
 
 from __future__ import annotations
 
-import pytest
 from autobahn.websocket.protocol import WebSocketProtocol
 
 from tests.gleepost.extensions.contracts import require, require_in_source
@@ -12,7 +11,7 @@ AUTOBAHN = "autobahn"
 
 
 def test_autobahn_send_close_frame_for_1001() -> None:
-    used_by = "gleepost.shutdown.close_going_away (the graceful drain)"
+    used_by = "gleepost.extensions.autobahn.send_going_away (the graceful drain)"
     require(WebSocketProtocol, "sendCloseFrame", used_by=used_by, distribution=AUTOBAHN)
     require_in_source(
         WebSocketProtocol.sendCloseFrame,
@@ -23,26 +22,8 @@ def test_autobahn_send_close_frame_for_1001() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("method", "text"),
-    [
-        ("sendCloseFrame", "self.closedByMe = not isReply"),
-        ("sendCloseFrame", "self.localCloseCode = code"),
-        ("onCloseFrame", "self.remoteCloseCode = code"),
-    ],
-)
-def test_autobahn_close_attributes_read_when_a_websocket_closes(method: str, text: str) -> None:
-    require_in_source(
-        getattr(WebSocketProtocol, method),
-        text,
-        meaning="who closed, and with which code",
-        used_by="gleepost.server.BoundedWebSocketProtocol._log_close",
-        distribution=AUTOBAHN,
-    )
-
-
 def test_autobahn_close_handshake_timeout_set_per_connection() -> None:
-    used_by = "gleepost.server._close_too_slow and gleepost.shutdown.close_going_away"
+    used_by = "gleepost.extensions.autobahn.set_close_handshake_timeout (4009, 1001)"
     assert "closeHandshakeTimeout" in WebSocketProtocol.CONFIG_ATTRS_COMMON, (
         "autobahn's WebSocketProtocol.CONFIG_ATTRS_COMMON no longer has closeHandshakeTimeout: "
         f"{used_by} set it per connection"

@@ -1,4 +1,4 @@
-"""No token or password in daphne's logs, however it is started (extensions.daphne_access).
+"""No token or password in daphne's logs, however it is started (gleepost.extensions.daphne).
 
 The contract tests name what the extension relies on in daphne; the end-to-end ones start real
 daphne processes each way the service can be started and look at everything they wrote.
@@ -23,7 +23,7 @@ from daphne.access import AccessLogGenerator
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from websockets.asyncio.client import connect
 
-from gleepost.extensions import daphne_access
+from gleepost.extensions import daphne as daphne_extension
 from tests.conftest import Member
 from tests.realtime.e2e import auth_query, in_thread, ws_url
 from tests.servers import (
@@ -46,7 +46,7 @@ def test_daphnes_command_line_builds_the_class_whose_write_entry_is_wrapped() ->
 
 
 def test_every_line_of_daphnes_access_log_goes_through_write_entry() -> None:
-    daphne_access.install()
+    daphne_extension.install()
     stream = io.StringIO()
     log = AccessLogGenerator(stream)
     log("http", "complete", _http_details(f"/api/v1/user/1?id=1&token={TOKEN}"))
@@ -59,9 +59,9 @@ def test_every_line_of_daphnes_access_log_goes_through_write_entry() -> None:
 
 
 def test_installing_twice_wraps_once() -> None:
-    daphne_access.install()
+    daphne_extension.install()
     wrapped = AccessLogGenerator.write_entry
-    daphne_access.install()
+    daphne_extension.install()
     assert AccessLogGenerator.write_entry is wrapped
 
 
@@ -72,7 +72,7 @@ def test_each_string_given_to_write_entry_is_redacted() -> None:
         calls.append((args, kwargs))
 
     when = datetime(2026, 12, 1)
-    daphne_access.redacting(write_entry)(None, "h", when, "GET /x?pass=hunter22", status=200)
+    daphne_extension.redacting(write_entry)(None, "h", when, "GET /x?pass=hunter22", status=200)
     assert calls == [(("h", when, "GET /x?pass=[redacted]"), {"status": 200})]
 
 

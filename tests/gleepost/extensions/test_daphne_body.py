@@ -1,4 +1,4 @@
-"""daphne leaves request bodies to Django (extensions.daphne_body): a multipart body Twisted
+"""daphne leaves request bodies to Django (gleepost.extensions.daphne): a multipart body Twisted
 could not parse is the API's JSON 400, with its request id, from a real daphne process.
 
 The contract tests name what the extension relies on in Twisted and daphne.
@@ -17,7 +17,7 @@ from daphne.http_protocol import WebRequest
 from daphne.server import HTTPFactory
 from twisted.web import http as twisted_http
 
-from gleepost.extensions import daphne_body
+from gleepost.extensions import daphne as daphne_extension
 from posts.actions import do_create_network, do_create_post
 from tests.conftest import Member
 from tests.servers import daphne
@@ -38,11 +38,11 @@ def test_daphnes_factory_builds_its_requests_from_web_request() -> None:
 
 
 def test_installing_twice_wraps_once() -> None:
-    daphne_body.install()
+    daphne_extension.install()
     wrapped = WebRequest.__init__
-    daphne_body.install()
+    daphne_extension.install()
     assert WebRequest.__init__ is wrapped
-    assert daphne_body.installed()
+    assert daphne_extension.bodies_installed()
 
 
 def test_the_wrapped_init_passes_the_flag_off_and_everything_else_on() -> None:
@@ -51,7 +51,7 @@ def test_the_wrapped_init_passes_the_flag_off_and_everything_else_on() -> None:
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         calls.append((args, kwargs))
 
-    daphne_body.unparsed(init)(None, "channel", queued=False)
+    daphne_extension.unparsed(init)(None, "channel", queued=False)
     assert calls == [(("channel",), {"queued": False, "parsePOSTFormSubmission": False})]
 
 

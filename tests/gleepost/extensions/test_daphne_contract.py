@@ -1,4 +1,4 @@
-"""What gleepost.server and gleepost.shutdown rely on in daphne beyond its documented command line
+"""What gleepost.extensions.daphne relies on in daphne beyond its documented command line
 (docs/frameworks.md): each test fails naming the name or the copied method, and our module."""
 
 from __future__ import annotations
@@ -23,33 +23,26 @@ from tests.gleepost.extensions.contracts import (
 
 DAPHNE = "daphne"
 AUDITED = "4.2.3"
+OURS = "gleepost.extensions.daphne"
 
 
 @pytest.mark.parametrize(
     ("owner", "name"),
     [
-        (daphne.cli, "AccessLogGenerator"),
         (daphne.cli.CommandLineInterface, "server_class"),
         (daphne.cli.CommandLineInterface, "entrypoint"),
     ],
 )
 def test_daphne_cli_globals_the_launcher_replaces(owner: object, name: str) -> None:
-    require(owner, name, used_by="gleepost.server.main", distribution=DAPHNE)
+    require(owner, name, used_by=f"{OURS}.run_launcher", distribution=DAPHNE)
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "AccessLogGenerator(access_log_stream)",
-        "self.server_class(",
-    ],
-)
-def test_daphne_cli_looks_the_replaced_globals_up_when_it_runs(text: str) -> None:
+def test_daphne_cli_looks_the_replaced_globals_up_when_it_runs() -> None:
     require_in_source(
         daphne.cli.CommandLineInterface.run,
-        text,
-        meaning="the global gleepost.server.main replaces, read at run time",
-        used_by="gleepost.server.main",
+        "self.server_class(",
+        meaning="the server class run_launcher replaces, read at run time",
+        used_by=f"{OURS}.run_launcher",
         distribution=DAPHNE,
     )
 
@@ -58,7 +51,7 @@ def test_daphne_websocket_factory_builds_its_protocol_class() -> None:
     require(
         daphne.ws_protocol.WebSocketFactory,
         "protocol",
-        used_by="gleepost.server.main",
+        used_by=f"{OURS}.run_launcher",
         distribution=DAPHNE,
     )
     assert daphne.ws_protocol.WebSocketFactory.protocol.__name__ in {
@@ -83,7 +76,7 @@ def test_daphne_server_methods_the_graceful_server_overrides_or_calls(name: str)
     require(
         daphne.server.Server,
         name,
-        used_by="gleepost.shutdown.GracefulServer and gleepost.server.GleepostServer",
+        used_by=f"{OURS}.Server",
         distribution=DAPHNE,
     )
 
@@ -105,7 +98,7 @@ def test_daphne_server_attributes_the_drain_reads(method: str, text: str) -> Non
         text,
         meaning="Server.connections maps each protocol to its application_instance and "
         "disconnected time; signal_handlers, verbosity and application are set or read",
-        used_by="gleepost.shutdown.GracefulServer and gleepost.server.GleepostServer",
+        used_by=f"{OURS}.Server",
         distribution=DAPHNE,
     )
 
@@ -115,7 +108,7 @@ def test_daphne_server_triggers_kill_all_applications_before_shutdown() -> None:
         daphne.server.Server.run,
         'addSystemEventTrigger("before", "shutdown", self.kill_all_applications)',
         meaning="the drain runs as daphne's before-shutdown trigger",
-        used_by="gleepost.shutdown.GracefulServer.kill_all_applications",
+        used_by=f"{OURS}.Server.kill_all_applications (before_shutdown)",
         distribution=DAPHNE,
     )
 
@@ -124,7 +117,7 @@ def test_daphne_create_application_is_the_one_copied() -> None:
     require_unchanged(
         daphne.server.Server.create_application,
         "6d6da219bd73c133",
-        copy="gleepost.server.GleepostServer._create_websocket_application",
+        copy=f"{OURS}.Server._create_websocket_application",
         distribution=DAPHNE,
         audited=AUDITED,
     )
@@ -134,54 +127,55 @@ def test_daphne_kill_all_applications_is_the_one_replaced() -> None:
     require_unchanged(
         daphne.server.Server.kill_all_applications,
         "3bbf34f79880baca",
-        copy="gleepost.shutdown.GracefulServer.cancel_applications",
+        copy="gleepost.shutdown.GracefulServer.cancel_applications (through "
+        f"{OURS}.Server.before_shutdown)",
         distribution=DAPHNE,
         audited=AUDITED,
     )
 
 
-@pytest.mark.parametrize(
-    "name", ["onConnect", "onOpen", "onClose", "serverSend", "handle_reply", "connectionMade"]
-)
+@pytest.mark.parametrize("name", ["onConnect", "onOpen", "onClose", "serverSend", "sendClose"])
 def test_daphne_websocket_protocol_methods_the_bounded_protocol_overrides(name: str) -> None:
     require(
         daphne.ws_protocol.WebSocketProtocol,
         name,
-        used_by="gleepost.server.BoundedWebSocketProtocol",
+        used_by=f"{OURS}.WebSocketProtocol",
         distribution=DAPHNE,
     )
 
 
-def test_daphne_websocket_protocol_sets_client_addr() -> None:
+def test_daphne_websocket_protocol_sends_what_the_application_sends_through_server_send() -> None:
     require_in_source(
-        daphne.ws_protocol.WebSocketProtocol.onConnect,
-        "self.client_addr =",
-        meaning="the peer's address, logged when a slow client is closed",
-        used_by="gleepost.server.BoundedWebSocketProtocol._close_too_slow",
+        daphne.ws_protocol.WebSocketProtocol.handle_reply,
+        "self.serverSend(",
+        meaning="every frame the application sends goes through serverSend (the 4009 bound)",
+        used_by=f"{OURS}.WebSocketProtocol.serverSend (may_send)",
+        distribution=DAPHNE,
+    )
+    require_in_source(
+        daphne.ws_protocol.WebSocketProtocol.serverClose,
+        "self.sendClose(",
+        meaning="the application's close goes through sendClose (the close code logged)",
+        used_by=f"{OURS}.WebSocketProtocol.sendClose",
         distribution=DAPHNE,
     )
 
 
-@pytest.mark.parametrize("name", ["__init__", "__call__", "write_entry"])
-def test_daphne_access_log_generator_the_access_log_subclasses(name: str) -> None:
-    require(AccessLogGenerator, name, used_by="gleepost.server.AccessLog", distribution=DAPHNE)
+@pytest.mark.parametrize("name", ["host", "request", "status", "length"])
+def test_daphne_access_log_write_entry_parameters(name: str) -> None:
+    parameters = inspect.signature(AccessLogGenerator.write_entry).parameters
+    assert name in parameters, (
+        f"daphne.access.AccessLogGenerator.write_entry has no parameter {name!r} in daphne "
+        f"{version('daphne')}: {OURS}.redacting binds it (docs/frameworks.md)"
+    )
 
 
-@pytest.mark.parametrize(
-    ("module", "key"),
-    [
-        (daphne.http_protocol, '"time_taken": self.duration()'),
-        (daphne.http_protocol, '"size": self.sentLength'),
-        (daphne.http_protocol, '"method": self.method'),
-        (daphne.ws_protocol, '"path": self.request.path'),
-    ],
-)
-def test_daphne_access_log_details_keys(module: object, key: str) -> None:
+def test_daphne_access_log_keeps_its_stream() -> None:
     require_in_source(
-        module,
-        key,
-        meaning="a key of the details daphne reports each action with",
-        used_by="gleepost.server.AccessLog.__call__",
+        AccessLogGenerator.__init__,
+        "self.stream = stream",
+        meaning="the access log's stream, which the launcher's records are written to",
+        used_by=f"{OURS}.redacting (write_access_log_with)",
         distribution=DAPHNE,
     )
 

@@ -1,5 +1,5 @@
-"""What gleepost.server relies on in Twisted beyond its documented interfaces (docs/frameworks.md):
-each test fails naming the attribute and our module."""
+"""What gleepost.extensions.twisted relies on in Twisted beyond its documented interfaces
+(docs/frameworks.md): each test fails naming the attribute and our module."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ def test_twisted_write_buffer_attributes_of_a_connection(name: str) -> None:
     require(
         descriptor,
         name,
-        used_by="gleepost.server.unsent_bytes (the 4009 bound) and gleepost.server._plain_tcp",
+        used_by="gleepost.extensions.twisted.unsent_bytes (the 4009 bound) and _plain_tcp",
         distribution=TWISTED,
     )
     assert issubclass(tcp.Connection, abstract.FileDescriptor), (
         "twisted.internet.tcp.Connection is no longer an abstract.FileDescriptor: "
-        "gleepost.server.unsent_bytes reads its write buffer"
+        "gleepost.extensions.twisted.unsent_bytes reads its write buffer"
     )
 
 
@@ -39,24 +39,29 @@ def test_twisted_unsent_bytes_are_the_buffer_plus_the_pending_list(method: str, 
         getattr(abstract.FileDescriptor, method),
         text,
         meaning="unsent bytes = len(dataBuffer) - offset + _tempDataLen",
-        used_by="gleepost.server.unsent_bytes (the 4009 bound)",
+        used_by="gleepost.extensions.twisted.unsent_bytes (the 4009 bound)",
         distribution=TWISTED,
     )
 
 
 def test_twisted_plain_tcp_write_goes_through_the_file_descriptor_buffer() -> None:
-    require(tcp.Connection, "TLS", used_by="gleepost.server._plain_tcp", distribution=TWISTED)
+    require(
+        tcp.Connection,
+        "TLS",
+        used_by="gleepost.extensions.twisted._plain_tcp",
+        distribution=TWISTED,
+    )
     require_in_source(
         tcp.Connection.write,
         "FileDescriptor.write(self, bytes)",
         meaning="without TLS a write is FileDescriptor's buffered write",
-        used_by="gleepost.server._WriteNow",
+        used_by="gleepost.extensions.twisted._WriteNow",
         distribution=TWISTED,
     )
     require_in_source(
         tcp.Connection.__init__,
         "self.socket",
         meaning="the connection's socket, which _WriteNow sends to",
-        used_by="gleepost.server._WriteNow",
+        used_by="gleepost.extensions.twisted._WriteNow",
         distribution=TWISTED,
     )
