@@ -10,28 +10,21 @@ queued or under way, and the queue (``realtime_event``) for everything else. Tha
 decides, sends and counts; only what it cannot do without waiting (a gap to replay from the history,
 a reset stream) is left to the queue. Events arrive already serialized and are forwarded as text.
 
-Two methods are copies of Channels' (docs/frameworks.md, rows 18 and 19): ``__call__``, to run
-realtime.dispatch's message loop and attach direct delivery, and ``dispatch``, without its
-database thread hop per message. Each costs measured time or memory per connection
-(bench/README.md); their contract tests are in tests/gleepost/extensions.
+The message loop is realtime.dispatch's, run by gleepost.extensions.channels.SerialConsumer
+(copies of Channels' ``__call__`` and ``dispatch``: docs/frameworks.md, rows 18 and 19); here
+are its hooks: attaching direct delivery when it starts, and freeing what the connection holds
+however it ends.
 """
 
 from __future__ import annotations
 
-import contextlib
 import enum
-import functools
 from typing import Any
-
-from channels.consumer import get_handler_name
-from channels.exceptions import StopConsumer
-from channels.layers import get_channel_layer
 
 from realtime import events, metrics
 from realtime.consumer.credentials import CredentialsMixin
 from realtime.consumer.resume import ResumeMixin
 from realtime.credential_watch import credential_watch
-from realtime.dispatch import SerialDispatcher
 from realtime.publish import CHANNEL_MESSAGE_TYPE
 
 
@@ -47,43 +40,28 @@ class _Place(enum.Enum):
 class DeliveryMixin(ResumeMixin, CredentialsMixin):
     """Runs the connection's messages in turn and forwards events to the client."""
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """``AsyncConsumer.__call__`` of Channels 4.3, with realtime.dispatch's message loop.
-        (In one coroutine: every connection holds each frame of its stack while it is open.)"""
-        attach = None
-        try:
-            self.scope = scope
-            self.channel_layer = get_channel_layer(self.channel_layer_alias)
-            sources = [receive]
-            if self.channel_layer is not None:
-                self.channel_name = await self.channel_layer.new_channel()
-                self.channel_receive = functools.partial(
-                    self.channel_layer.receive, self.channel_name
-                )
-                sources.append(self.channel_receive)
-            self.base_send = send
-            self.dispatcher = SerialDispatcher()
-            attach = getattr(self.channel_layer, "attach_direct", None)
-            if attach is not None:
-                attach(self.channel_name, self._deliver_now)
-            with contextlib.suppress(StopConsumer):
-                await self.dispatcher.run(sources, self.dispatch)
-        finally:
-            if self.expiry_timer is not None:
-                self.expiry_timer.cancel()
-            if self.credential_check is not None:
-                self.credential_check.cancel()
-            if self.watched is not None:
-                credential_watch.release(self.watched, self._check_credential)
-            if attach is not None:
-                self.channel_layer.detach_direct(self.channel_name)
-            # Here rather than in disconnect: this runs however the connection ends, a handler
-            # that raised included, so no slot outlives its connection and no subscription
-            # stays counted.
-            metrics.post_subscriptions.dec(len(getattr(self, "subscribed_posts", ())))
-            metrics.network_subscriptions.dec(len(getattr(self, "subscribed_networks", ())))
-            if self.slot is not None:
-                await self.slot.release()
+    def started(self) -> None:
+        attach = getattr(self.channel_layer, "attach_direct", None)
+        if attach is not None:
+            attach(self.channel_name, self._deliver_now)
+
+    async def ended(self) -> None:
+        if self.expiry_timer is not None:
+            self.expiry_timer.cancel()
+        if self.credential_check is not None:
+            self.credential_check.cancel()
+        if self.watched is not None:
+            credential_watch.release(self.watched, self._check_credential)
+        detach = getattr(self.channel_layer, "detach_direct", None)
+        if detach is not None and hasattr(self, "dispatcher"):
+            detach(self.channel_name)
+        # Here rather than in disconnect: this runs however the connection ends, a handler
+        # that raised included, so no slot outlives its connection and no subscription
+        # stays counted.
+        metrics.post_subscriptions.dec(len(getattr(self, "subscribed_posts", ())))
+        metrics.network_subscriptions.dec(len(getattr(self, "subscribed_networks", ())))
+        if self.slot is not None:
+            await self.slot.release()
 
     def _deliver_now(self, message: dict[str, Any]) -> bool:
         """The channel layer's direct delivery (gleepost.extensions.channels_redis): take an
@@ -112,23 +90,15 @@ class DeliveryMixin(ResumeMixin, CredentialsMixin):
         self._advance_to(message)
         # daphne's send completes without waiting (docs/frameworks.md, row 10): no task
         # switch per event.
-        send = self.base_send({"type": "websocket.send", "text": message["text"]})
-        self.dispatcher.send_without_waiting(send)
+        self.send_without_waiting({"type": "websocket.send", "text": message["text"]})
         metrics.delivered[message.get("event_type")].inc()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels' dispatch first runs close_old_connections in the database thread, for
-        # every message: for an event forwarded as is that thread hop cost more than the send
-        # itself (bench/results), and it was one of a handshake's three hops (bench/README.md,
-        # "Handshakes"). Every database call here goes through database_sync_to_async, which
-        # closes old connections on its own, before and after, on the thread that uses them.
+        # Events, most of what a connection handles, without looking their handler up.
         if message["type"] == CHANNEL_MESSAGE_TYPE:
             await self.realtime_event(message)
             return
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        await super().dispatch(message)
 
     async def realtime_event(self, message: dict[str, Any]) -> None:
         """A pre-serialized event from the channel layer, forwarded as is."""

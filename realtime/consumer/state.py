@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
-
-from channels.generic.websocket import AsyncWebsocketConsumer
 
 from conversations.selectors import Participation
 from gleepost.conf import gp_settings
+from gleepost.extensions.channels import SerialConsumer
 from realtime import access, events, metrics
 from realtime.connection_limits import Slot
-from realtime.dispatch import SerialDispatcher
 from realtime.throttling import FrameRateLimit, SlidingWindowLimit
 
 
@@ -43,7 +40,7 @@ class ConnectionLimits:
         )
 
 
-class ConnectionState(AsyncWebsocketConsumer):
+class ConnectionState(SerialConsumer):
     """A connection's state; the parts of the consumer build on it."""
 
     user_id: int | None = None
@@ -71,9 +68,7 @@ class ConnectionState(AsyncWebsocketConsumer):
     frame_limit: FrameRateLimit
     # Conversation id -> (monotonic time it was read, what was read).
     participations: dict[int, tuple[float, Participation]]
-    # Set in __call__ (realtime.consumer.delivery).
-    dispatcher: SerialDispatcher
-    base_send: Any
+    # And what SerialConsumer sets in __call__ (gleepost.extensions.channels).
 
     async def _send_event(self, event: events.Event) -> None:
         await self.send(text_data=event.text)

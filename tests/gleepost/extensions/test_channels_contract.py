@@ -1,6 +1,6 @@
-"""What the websocket consumer (realtime.consumer) relies on in Channels beyond its documented
-consumer API (docs/frameworks.md): each test fails naming the name or the copied method, and our
-module."""
+"""What gleepost.extensions.channels (the websocket consumer's base) relies on in Channels beyond
+its documented consumer API (docs/frameworks.md): each test fails naming the name or the copied
+method, and our module."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_channels_async_consumer_call_is_the_one_copied() -> None:
     require_unchanged(
         AsyncConsumer.__call__,
         "3ece9d59f86a0968",
-        copy="realtime.consumer.delivery.DeliveryMixin.__call__",
+        copy="gleepost.extensions.channels.SerialConsumer.__call__",
         distribution=CHANNELS,
         audited=AUDITED,
     )
@@ -27,7 +27,8 @@ def test_channels_async_consumer_dispatch_is_the_one_copied() -> None:
     require_unchanged(
         AsyncConsumer.dispatch,
         "fb797181cb7cf340",
-        copy="realtime.consumer.delivery.DeliveryMixin.dispatch (without aclose_old_connections)",
+        copy="gleepost.extensions.channels.SerialConsumer.dispatch "
+        "(without aclose_old_connections)",
         distribution=CHANNELS,
         audited=AUDITED,
     )
@@ -39,7 +40,7 @@ def test_channels_consumer_send_goes_through_base_send() -> None:
         AsyncConsumer.send,
         "self.base_send(message)",
         meaning="every send of a consumer goes through base_send, which __call__ sets",
-        used_by="realtime.consumer.delivery.DeliveryMixin.__call__ and _forward",
+        used_by="gleepost.extensions.channels.SerialConsumer.__call__ and send_without_waiting",
         distribution=CHANNELS,
     )
 
@@ -48,6 +49,6 @@ def test_channels_get_handler_name() -> None:
     require(
         channels.consumer,
         "get_handler_name",
-        used_by="realtime.consumer.delivery.DeliveryMixin.dispatch",
+        used_by="gleepost.extensions.channels.SerialConsumer.dispatch",
         distribution=CHANNELS,
     )
