@@ -16,8 +16,8 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import AuthToken, User
-from gleepost import rows
 from gleepost.conf import gp_settings
+from gleepost.extensions import django as orm
 
 TOKEN_BYTES = 32
 MAX_TOKEN_CHARS = 128
@@ -92,10 +92,10 @@ def _valid_token_and_user(key_hash: str) -> tuple[AuthToken, User] | None:
     written once: every authenticated request runs it, and building that query cost more
     than running it (bench/README.md)."""
     tokens, users = AuthToken._meta.db_table, User._meta.db_table
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    now = orm.database_datetime(timezone.now())
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {rows.columns(AuthToken, 't')}, {rows.columns(User, 'u')}"
+            f"SELECT {orm.columns(AuthToken, 't')}, {orm.columns(User, 'u')}"
             f" FROM {tokens} t JOIN {users} u ON u.id = t.user_id"
             " WHERE t.key_hash = %s AND t.expires_at > %s",
             [key_hash, now],
@@ -103,5 +103,5 @@ def _valid_token_and_user(key_hash: str) -> tuple[AuthToken, User] | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    split = rows.width(AuthToken)
-    return rows.instance(AuthToken, row[:split]), rows.instance(User, row[split:])
+    split = orm.width(AuthToken)
+    return orm.instance(AuthToken, row[:split]), orm.instance(User, row[split:])

@@ -4,7 +4,7 @@ Every message sent runs each of them: building them through the ORM cost more th
 them. Writing them here took a message POST from 5.6 to 3.6 ms of CPU with 10 participants on
 PostgreSQL, and from 5.5 to 3.3 on SQLite (bench/README.md, "POST a message", "the send's
 statements in SQL written once"). Each returns what its queryset equivalent, named in its
-docstring, would; ``gleepost.rows`` turns rows back into model instances. Who counts as a
+docstring, would; gleepost.extensions.django turns rows back into model instances. Who counts as a
 participant is not written here: ``_active_participant`` compiles ``Participant.objects.active()``.
 """
 
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from conversations.models import Conversation, Message, Participant
-from gleepost import rows
+from gleepost.extensions import django as orm
 
 CONVERSATIONS = Conversation._meta.db_table
 PARTICIPANTS = Participant._meta.db_table
@@ -33,7 +33,7 @@ def _active_participant() -> tuple[str, list[Any]]:
 
 @functools.cache
 def _active_participant_on(vendor: str) -> tuple[str, list[Any]]:
-    return rows.condition(Participant.objects.active())
+    return orm.condition(Participant.objects.active())
 
 
 def conversation_of(user_id: int, conversation_id: int) -> Conversation | None:
@@ -42,14 +42,14 @@ def conversation_of(user_id: int, conversation_id: int) -> Conversation | None:
     active, active_params = _active_participant()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {rows.columns(Conversation, 'c')} FROM {CONVERSATIONS} c"
+            f"SELECT {orm.columns(Conversation, 'c')} FROM {CONVERSATIONS} c"
             f" WHERE c.id = %s AND EXISTS (SELECT 1 FROM {PARTICIPANTS}"
             f" WHERE {PARTICIPANTS}.conversation_id = c.id AND {PARTICIPANTS}.user_id = %s"
             f" AND {active})",
             [conversation_id, user_id, *active_params],
         )
         row = cursor.fetchone()
-    return None if row is None else rows.instance(Conversation, row)
+    return None if row is None else orm.instance(Conversation, row)
 
 
 def locked_conversation(conversation_id: int) -> Conversation | None:
@@ -58,12 +58,11 @@ def locked_conversation(conversation_id: int) -> Conversation | None:
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {rows.columns(Conversation, 'c')} FROM {CONVERSATIONS} c"
-            f" WHERE c.id = %s{lock}",
+            f"SELECT {orm.columns(Conversation, 'c')} FROM {CONVERSATIONS} c WHERE c.id = %s{lock}",
             [conversation_id],
         )
         row = cursor.fetchone()
-    return None if row is None else rows.instance(Conversation, row)
+    return None if row is None else orm.instance(Conversation, row)
 
 
 def read_markers(conversation_id: int) -> dict[int, int]:
@@ -82,8 +81,8 @@ def read_markers(conversation_id: int) -> dict[int, int]:
 def _message_insert(vendor: str) -> tuple[str, tuple[Field[Any, Any], ...]]:
     """The INSERT of a message, naming every column of Message but its id, and those fields:
     a new field with a default or null needs no change here."""
-    fields = tuple(f for f in Message._meta.concrete_fields if not f.primary_key)
-    quote = connection.ops.quote_name
+    fields = tuple(f for f in orm.concrete_fields(Message) if not f.primary_key)
+    quote = orm.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     pk = quote(Message._meta.pk.column)
@@ -102,10 +101,10 @@ def add_message(conversation: Conversation, sender: User, text: str) -> Message:
         (message_id,) = cursor.fetchone()
         cursor.execute(
             f"UPDATE {CONVERSATIONS} SET last_activity = %s WHERE id = %s",
-            [connection.ops.adapt_datetimefield_value(now), conversation.pk],
+            [orm.database_datetime(now), conversation.pk],
         )
     values[Message._meta.pk.attname] = int(message_id)
-    attnames = [f.attname for f in Message._meta.concrete_fields]
+    attnames = [f.attname for f in orm.concrete_fields(Message)]
     message = Message.from_db(connection.alias, attnames, [values[name] for name in attnames])
     message.conversation = conversation
     message.by = sender

@@ -20,18 +20,15 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import import_module
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user
-from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import AuthToken
 from accounts.signals import CredentialsRevoked
+from gleepost.extensions.django import session_user
 
 MESSAGE_TYPE = "realtime.credentials_revoked"
 
@@ -68,43 +65,6 @@ def revocation_message(revoked: CredentialsRevoked) -> dict[str, Any]:
         "sessions": [session_fingerprint(key) for key in revoked.session_keys],
         "every_credential": revoked.every_credential,
     }
-
-
-class ReadOnlySession:
-    """A session as ``django.contrib.auth.get_user`` reads it, kept from writing.
-
-    ``get_user`` also writes: it flushes a session whose auth hash no longer verifies, and
-    rotates one signed with a key of ``SECRET_KEY_FALLBACKS`` (``cycle_key``, a new key for the
-    same data). On an HTTP request the response carries the new cookie; read from a websocket
-    nothing can, so the browser would be left holding a deleted session, logged out by a
-    reading. Here the reading only answers: the browser's next HTTP request does the writing,
-    as Django does it. (tests/realtime/test_access.py holds a rotated session unchanged; were
-    Django to call anything else on the session, the reading would fail there, loudly.)"""
-
-    def __init__(self, store: SessionBase) -> None:
-        self._store = store
-
-    def __getitem__(self, key: str) -> Any:
-        return self._store[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._store.get(key, default)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        """Not written: the new hash that ``get_user`` sets after a fallback key matched."""
-
-    def cycle_key(self) -> None:
-        """Not rotated here (see the class)."""
-
-    def flush(self) -> None:
-        """Not flushed here: the caller ends the connection; the next request flushes it."""
-
-
-def session_user(session: SessionBase) -> Any:
-    """The user of ``session`` as Django reads it (its auth hash verified, with the keys of
-    ``SECRET_KEY_FALLBACKS`` too; an inactive user refused: an ``AnonymousUser``), writing
-    nothing (``ReadOnlySession``). ``get_user`` reads nothing else of a request."""
-    return get_user(cast(HttpRequest, SimpleNamespace(session=ReadOnlySession(session))))
 
 
 def still_valid(credential: Credential) -> datetime | None:

@@ -16,6 +16,7 @@ from django.db.models import F, Min
 from django.utils import timezone
 
 from gleepost.conf import gp_settings
+from gleepost.extensions import django as orm
 from realtime.events import Event
 from realtime.models import StreamEvent, UserStream, new_epoch
 
@@ -116,7 +117,7 @@ def _insert_events(event_type: str, positioned: list[Positioned]) -> None:
     # One INSERT of many rows rather than executemany: psycopg's pipeline of one statement
     # per row cost a third more CPU for a message to 10 participants (bench/README.md).
     table = StreamEvent._meta.db_table
-    created_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    created_at = orm.database_datetime(timezone.now())
     with connection.cursor() as cursor:
         for start in range(0, len(positioned), INSERT_BATCH):
             batch = positioned[start : start + INSERT_BATCH]

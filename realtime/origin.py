@@ -7,33 +7,24 @@ or an entry of CSRF_TRUSTED_ORIGINS, exact or ``https://*.example.com`` for the 
 ``https://host`` is not ``http://host``: a page served over plain HTTP (readable and writable by
 anyone on the network) does not speak for the HTTPS site, nor the reverse.
 
-The handshake is read as Django reads an HTTP request (ASGIRequest): the host as ``get_host()``
-gives it (Host, or X-Forwarded-Host with USE_X_FORWARDED_HOST, checked against ALLOWED_HOSTS)
-and the scheme as ``HttpRequest.scheme`` does — SECURE_PROXY_SSL_HEADER's header when that is
-set and the header sent (behind a TLS proxy: deploy/nginx/gleepost.conf), the connection's own
-otherwise (``wss`` is secure). daphne's websocket scope names no scheme, so a daphne serving TLS
-itself counts as plain HTTP here: run it behind a proxy that sends the header.
+The handshake is read as Django reads an HTTP request (gleepost.extensions.django): the host as
+``get_host()`` gives it (Host, or X-Forwarded-Host with USE_X_FORWARDED_HOST, checked against
+ALLOWED_HOSTS) and the scheme as ``HttpRequest.scheme`` does — SECURE_PROXY_SSL_HEADER's header
+when that is set and the header sent (behind a TLS proxy: deploy/nginx/gleepost.conf), the
+connection's own otherwise (``wss`` is secure). daphne's websocket scope names no scheme, so a
+daphne serving TLS itself counts as plain HTTP here: run it behind a proxy that sends the header.
 """
 
 from __future__ import annotations
 
-import io
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.core.handlers.asgi import ASGIRequest
 from django.utils.http import is_same_domain
 
-# A websocket's ASGI scheme as HttpRequest.scheme names it ("ws" when the scope has none).
-_HTTP_SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
-
-
-def handshake_request(scope: dict[str, Any]) -> ASGIRequest:
-    """The handshake as Django reads an HTTP request with the same headers and scheme."""
-    scheme = _HTTP_SCHEMES.get(scope.get("scheme") or "ws", "http")
-    return ASGIRequest({**scope, "type": "http", "method": "GET", "scheme": scheme}, io.BytesIO())
+from gleepost.extensions.django import handshake_request
 
 
 def origin_allowed(scope: dict[str, Any]) -> bool:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.models import User
 from gleepost.conf import gp_settings
 from gleepost.exceptions import DomainError, InvalidInput, NotFound
+from gleepost.extensions import django as orm
 from videos.models import Video
 from videos.signals import VideoReady, video_ready
 
@@ -214,7 +215,7 @@ def _lock(video: Video, claimed_at: datetime | None) -> Video:
 def _copy_state(source: Video, target: Video) -> None:
     # The caller's instance learns the new state only once the change has gone through.
     if target is not source:
-        for field in Video._meta.concrete_fields:
+        for field in orm.concrete_fields(Video):
             setattr(target, field.attname, getattr(source, field.attname))
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from conversations.models import Conversation
-from gleepost import rows
+from gleepost.extensions import django as rows
 from tests.conftest import Member
 
 pytestmark = pytest.mark.django_db
