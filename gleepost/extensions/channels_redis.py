@@ -24,13 +24,15 @@ What each private use buys (docs/frameworks.md, rows 20-22, 24 and 25):
 
 - ``RedisSingleShardConnection._receive_message`` overridden, its group branch copied, reading
   the loop layer's ``channels``, ``groups`` and ``channel_layer`` (``_RetryingShard``): direct
-  delivery. bench/README.md, broadcast: ~51-59 → ~32 µs of daphne CPU per delivery; p99 at 10
-  broadcast events/s 87-234 ms before, 55 ms after (bench/results/2026-11-28-direct-delivery.md).
+  delivery. bench/README.md, broadcast (``./bench/run --scenarios broadcast --rates 5``): ~51-59
+  → ~32 µs of daphne CPU per delivery; p99 at 10 broadcast events/s 87-234 ms before, 55 ms
+  after (bench/results/2026-11-28-direct-delivery.md).
 - The shard's ``_lock``, ``_redis``, ``_ensure_redis`` and a copy of its ``publish`` as a
   pipeline (``_RetryingShard._publish_pipelined``, for ``group_send_many``), with the loop
   layer's ``_get_shard`` and ``_get_group_channel_name`` to batch per shard: the publisher keeps
   up. docs/reliability.md, "50 clients stop reading": the healthy client's p50/p99 was 5065/9419
-  ms alone and 8687/13258 ms beside the 50 before, 177/484 and 215/675 ms after.
+  ms alone and 8687/13258 ms beside the 50 before, 177/484 and 215/675 ms after (printed by
+  ``.venv/bin/pytest -s tests/gleepost/test_server_slow_clients.py`` on PostgreSQL + Redis).
 - ``RedisPubSubLoopLayer._shards`` replaced by shards whose ``publish``, ``subscribe`` and
   ``unsubscribe`` try again (``_retrying``, up to 3 tries; ``_fresh_pubsub_connection`` drops
   ``_pubsub``'s connection), with ``_ensure_receiver`` started in an empty context: the first

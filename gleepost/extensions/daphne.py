@@ -33,8 +33,9 @@ its access log or its first request); the rest is the launcher's, ``python -m gl
   ``WebSocketFactory.protocol``; it runs daphne's callbacks in the connection's log context (its
   id on every line) and asks its subclass before each frame is sent (``may_send``: the 4009
   slow-client bound, gleepost.server; docs/reliability.md, "50 clients stop reading": 50/50
-  closed with 4009; healthy client p50/p99 177/484 ms alone, 215/675 ms beside the 50). Retired
-  by: a bound on what daphne buffers per websocket (no upstream issue filed yet).
+  closed with 4009; healthy client p50/p99 177/484 ms alone, 215/675 ms beside the 50, printed
+  by ``.venv/bin/pytest -s tests/gleepost/test_server_slow_clients.py``). Retired by: a bound on
+  what daphne buffers per websocket (no upstream issue filed yet).
 - **Relied on without a name** (row 10): ``Server.handle_reply`` awaits nothing, so a send
   completes in its first step (realtime.dispatch.SerialDispatcher.send_without_waiting).
 

@@ -6,7 +6,8 @@ What each private use buys (docs/frameworks.md, rows 11 and 12):
   and the private ``_tempDataLen``): the bytes written to a websocket and not yet handed to the
   kernel, which gleepost.server bounds (the 4009 close). A correctness bound Twisted lacks;
   docs/reliability.md, "50 clients stop reading": 50/50 closed with 4009, the healthy client's
-  p50/p99 177/484 ms alone and 215/675 ms beside the 50.
+  p50/p99 177/484 ms alone and 215/675 ms beside the 50 (printed by ``.venv/bin/pytest -s
+  tests/gleepost/test_server_slow_clients.py``).
 - ``write_at_once_when_idle`` replaces a plain TCP connection's ``write`` (it checks ``TLS``,
   ``socket`` and the private ``_tempDataBuffer``): a frame goes to the socket at once when
   nothing waits before it, with no epoll add/remove per frame. bench/README.md, broadcast:
