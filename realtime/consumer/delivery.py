@@ -52,9 +52,10 @@ class DeliveryMixin(ResumeMixin, CredentialsMixin):
             self.credential_check.cancel()
         if self.watched is not None:
             credential_watch.release(self.watched, self._check_credential)
-        detach = getattr(self.channel_layer, "detach_direct", None)
-        if detach is not None and hasattr(self, "dispatcher"):
-            detach(self.channel_name)
+        if hasattr(self, "dispatcher"):  # started: it has its channel layer and channel
+            detach = getattr(self.channel_layer, "detach_direct", None)
+            if detach is not None:
+                detach(self.channel_name)
         # Here rather than in disconnect: this runs however the connection ends, a handler
         # that raised included, so no slot outlives its connection and no subscription
         # stays counted.
