@@ -195,6 +195,7 @@ class Server(daphne.server.Server):
         self.stop()
 
     def tracked_connections(self) -> list[Connection]:
+        """Every connection daphne tracks now, open or with an application still running."""
         return [
             Connection(
                 protocol,
