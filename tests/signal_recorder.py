@@ -9,6 +9,7 @@ send must pass exactly one argument, an instance of exactly the dataclass named 
 from __future__ import annotations
 
 import importlib
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -45,6 +46,19 @@ def domain_signals() -> dict[Signal, tuple[str, type | None]]:
             if isinstance(value, Signal):
                 payload = getattr(module, payload_class_name(name), None)
                 found[value] = (f"{module_name}.{name}", payload)
+    return found
+
+
+def receivers_of(signal: Signal) -> list[Callable[..., Any]]:
+    """The receivers connected to ``signal`` and still alive, in the order they run."""
+    # Signal.receivers is undocumented: since Django 5.0, (lookup key, receiver or a weak
+    # reference to it, is_async) per receiver. A change of shape fails the contract test.
+    found = []
+    for _, receiver, _ in signal.receivers:
+        if isinstance(receiver, weakref.ReferenceType):
+            receiver = receiver()
+        if receiver is not None:
+            found.append(receiver)
     return found
 
 
