@@ -27,11 +27,13 @@ from posts.signals import (
     NetworkMemberRemoved,
     PostCreated,
     PostDeleted,
+    PostLiked,
     PostViewsChanged,
     comment_added,
     network_member_removed,
     post_created,
     post_deleted,
+    post_liked,
     post_views_changed,
 )
 
@@ -152,10 +154,11 @@ def do_comment(post: Post, user: User, text: str) -> Comment:
 
 
 def do_set_like(post: Post, user: User, liked: bool) -> None:
-    """Like or unlike a post. The author hears of a liker once, however often they re-like.
+    """Like or unlike a post; a user's first like of it is announced (``post_liked``), once.
 
-    The ``liked`` notification (``notification_created``) is all a client sees of a like: it
-    sends no signal of its own (``posts.signals`` says why)."""
+    Its receiver in ``notifications`` tells the author, inside this transaction, so the like and
+    its notification are stored together or not at all. An unlike, or a like again, changes
+    nothing a client sees and announces nothing."""
     with transaction.atomic():
         _require_visible(post, user)
         if not liked:
@@ -165,7 +168,7 @@ def do_set_like(post: Post, user: User, liked: bool) -> None:
         # get_or_create settles two concurrent first likes through the unique constraint.
         like, created = Like.objects.get_or_create(post=post, user=user)
         if created:
-            do_notify(post.by, Notification.Type.LIKED, user, post=post)
+            post_liked.send(sender=Like, liked=PostLiked(post=post, user=user))
         elif not like.liked:
             like.liked = True
             like.save(update_fields=["liked"])

@@ -306,35 +306,80 @@ def test_comment_text_is_limited_by_the_setting(post: Post, bob: Member, setting
         do_comment(post, bob.user, "abc")
 
 
-def test_a_liker_is_announced_to_the_author_at_most_once(
-    post: Post, alice: Member, bob: Member
+def test_a_first_like_is_announced_once_however_often_it_is_repeated(
+    post: Post, bob: Member, record_signal: Any
 ) -> None:
-    for liked in [True, True, False, True, False, True]:
-        do_set_like(post, bob.user, liked)
+    liked = record_signal(signals.post_liked)
+    for value in [True, True, False, True, False, True]:
+        do_set_like(post, bob.user, value)
     assert Like.objects.get().liked is True
-    assert list(Notification.objects.values_list("type", "actor_id", "recipient_id")) == [
-        ("liked", bob.id, alice.id)
+    assert liked == [signals.PostLiked(post=post, user=bob.user)]
+
+
+def test_unlike_keeps_the_row_so_a_later_like_is_not_announced(
+    post: Post, bob: Member, record_signal: Any
+) -> None:
+    do_set_like(post, bob.user, True)
+    liked = record_signal(signals.post_liked)
+    do_set_like(post, bob.user, False)
+    assert Like.objects.get().liked is False
+    do_set_like(post, bob.user, True)
+    assert Like.objects.get().liked is True
+    assert liked == []
+
+
+def test_each_liker_is_announced(
+    post: Post, bob: Member, carol: Member, record_signal: Any
+) -> None:
+    liked = record_signal(signals.post_liked)
+    do_set_like(post, bob.user, True)
+    do_set_like(post, carol.user, True)
+    assert [(call.post.pk, call.user.pk) for call in liked] == [
+        (post.pk, bob.id),
+        (post.pk, carol.id),
     ]
 
 
-def test_unlike_keeps_the_row_so_a_later_like_stays_silent(
-    post: Post, alice: Member, bob: Member
+def test_liking_ones_own_post_is_recorded_and_announced(
+    post: Post, alice: Member, record_signal: Any
 ) -> None:
-    do_set_like(post, bob.user, True)
-    do_set_like(post, bob.user, False)
-    assert Like.objects.get().liked is False
-    Notification.objects.all().delete()
-    do_set_like(post, bob.user, True)
-    assert not Notification.objects.exists()
-
-
-def test_liking_ones_own_post_is_recorded_without_a_notification(post: Post, alice: Member) -> None:
+    # The fact is the same; who hears of it is for the receivers (notifications tells nobody).
+    liked = record_signal(signals.post_liked)
     do_set_like(post, alice.user, True)
     assert Like.objects.get().liked is True
-    assert not Notification.objects.exists()
+    assert liked == [signals.PostLiked(post=post, user=alice.user)]
 
 
-def test_an_outsider_cannot_like(post: Post, dave: Member) -> None:
+def test_a_first_like_is_stored_when_it_is_announced(post: Post, bob: Member) -> None:
+    seen: list[list[tuple[int, bool]]] = []
+
+    def receiver(sender: Any, liked: signals.PostLiked, **kwargs: Any) -> None:
+        seen.append(list(Like.objects.filter(post=liked.post).values_list("user_id", "liked")))
+
+    signals.post_liked.connect(receiver)
+    try:
+        do_set_like(post, bob.user, True)
+    finally:
+        signals.post_liked.disconnect(receiver)
+    assert seen == [[(bob.id, True)]]
+
+
+def test_a_like_whose_receiver_fails_is_not_stored(post: Post, bob: Member) -> None:
+    def failing(sender: Any, **kwargs: Any) -> None:
+        raise IntegrityError("simulated")
+
+    signals.post_liked.connect(failing)
+    try:
+        with pytest.raises(IntegrityError):
+            do_set_like(post, bob.user, True)
+    finally:
+        signals.post_liked.disconnect(failing)
+    assert not Like.objects.exists()
+
+
+def test_an_outsider_cannot_like(post: Post, dave: Member, record_signal: Any) -> None:
+    liked = record_signal(signals.post_liked)
     with pytest.raises(NotFound):
         do_set_like(post, dave.user, True)
     assert not Like.objects.exists()
+    assert liked == []

@@ -274,6 +274,28 @@ class TestOtherEvents:
         }
         await alice_socket.assert_silent()
 
+    async def test_a_first_like_notifies_the_author_only_once(
+        self, connect: Connect, alice: Member, bob: Member, carol: Member
+    ) -> None:
+        post = await make_post(alice, bob, carol)
+        sockets = [await connect(m) for m in (alice, bob, carol)]
+        like = functools.partial(post_actions.do_set_like, post, bob.user)
+        for liked in [True, False, True]:
+            await run(like)(liked)
+        notification = await run(lambda: Notification.objects.get(recipient=alice.user))()
+        assert await sockets[0].next_event() == {
+            "type": "notification",
+            "location": "/notifications",
+            "data": await run(lambda: NotificationSerializer(notification).data)(),
+        }
+        assert (notification.type, notification.actor_id, notification.post_id) == (
+            "liked",
+            bob.id,
+            post.pk,
+        )
+        for socket in sockets:
+            await socket.assert_silent()
+
 
 async def make_post(author: Member, *members: Member) -> Post:
     network = await run(post_actions.do_create_network)(author.user, "Campus")
