@@ -30,7 +30,7 @@ class _WithPassword(serializers.Serializer[Any]):
         return fields
 
 
-class RegisterRequestSerializer(_WithPassword):
+class RegisterSerializer(_WithPassword):
     # Django's username rule (UnicodeUsernameValidator), around which the parameter is stripped.
     username = serializers.RegexField(r"^\s*[\w.@+-]+\s*$", max_length=150)
     email = serializers.EmailField(max_length=254)
@@ -42,7 +42,7 @@ class RegisteredSerializer(serializers.Serializer[Any]):
     username = serializers.CharField()
 
 
-class LoginRequestSerializer(_WithPassword):
+class LoginSerializer(_WithPassword):
     email = serializers.EmailField(max_length=254)
 
 

@@ -15,9 +15,9 @@ from accounts.actions import MAX_PASSWORD_CHARS, do_login, do_logout, do_registe
 from accounts.authentication import request_user
 from accounts.models import AuthToken, User
 from accounts.openapi import (
-    LoginRequestSerializer,
+    LoginSerializer,
     RegisteredSerializer,
-    RegisterRequestSerializer,
+    RegisterSerializer,
     TokenSerializer,
 )
 from accounts.serializers import UserDetailSerializer
@@ -51,7 +51,7 @@ class RegisterView(ApiView):
             "username: <Django's username rules>",
             "pass: <Django's password rules>",
         ),
-        request=RegisterRequestSerializer,
+        request=RegisterSerializer,
         parameters=[RETRY_AFTER],
         responses={
             201: RegisteredSerializer,
@@ -76,7 +76,7 @@ class LoginView(ApiView):
     @extend_schema(
         summary="Log in: get a token",
         description=refusals("Bad email/password"),
-        request=LoginRequestSerializer,
+        request=LoginSerializer,
         parameters=[RETRY_AFTER],
         responses={
             200: TokenSerializer,

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from accounts.serializers import UserSerializer
 from conversations.serializers import MessageSerializer
 from gleepost.conf import DEFAULTS
-from gleepost.openapi import FalseField, id_field, ids_field, text_field
+from gleepost.openapi import FalseField, id_field, ids_field
 
 IDS_HELP = "Comma-separated user ids, e.g. `2,3` (a JSON body may send a list of ids)."
 
@@ -47,26 +46,6 @@ class ConversationDetailSerializer(ConversationSerializer):
     unread = serializers.IntegerField(help_text="Messages from others the caller has not read.")
 
 
-class MessageScheme(OpenApiSerializerExtension):
-    """The message shape, plus ``group`` in a group conversation (``MessageSerializer``
-    adds it in ``to_representation``)."""
-
-    target_class = "conversations.serializers.MessageSerializer"
-
-    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        schema: dict[str, Any] = auto_schema._map_serializer(
-            self.target, direction, bypass_extensions=True
-        )
-        schema["properties"]["seen"]["description"] = (
-            "True once every other participant has read up to or past it."
-        )
-        schema["properties"]["group"] = {
-            "type": "integer",
-            "description": "The network of a group conversation; absent otherwise.",
-        }
-        return schema
-
-
 class CreateConversationSerializer(serializers.Serializer[Any]):
     participants = ids_field(
         help_text=f"{IDS_HELP} 1 to {DEFAULTS['MAX_CONVERSATION_PARTICIPANTS']} users, not the "
@@ -90,10 +69,6 @@ class UpdateConversationSerializer(serializers.Serializer[Any]):
 
 class AddParticipantsSerializer(serializers.Serializer[Any]):
     users = ids_field(help_text=IDS_HELP)
-
-
-class SendMessageSerializer(serializers.Serializer[Any]):
-    text = text_field(max_length=DEFAULTS["MAX_MESSAGE_CHARS"])
 
 
 class MarkReadSerializer(serializers.Serializer[Any]):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserSerializer, user_data
 from conversations.models import Conversation, Message, Participant
 from gleepost.conf import gp_settings
+from gleepost.fields import TextField
+from gleepost.openapi import omitted_when_absent
 from gleepost.times import format_time
 
 
@@ -28,50 +32,59 @@ def is_seen(message: Message, markers: Mapping[int, int]) -> bool:
     return all(last >= message.pk for user_id, last in markers.items() if user_id != message.by_id)
 
 
-# The shape's definition for the API document; ``message_shape`` builds the same dict for
-# answers and events (tests/conversations/test_serializers.py proves the two equal). Needs
-# ``read_markers`` and ``group`` (the conversation's network id or None) in the context. Its
-# docstring is the document's description of a message, so it speaks to client developers.
+@omitted_when_absent("group")
 class MessageSerializer(serializers.ModelSerializer[Message]):
     """A message: ``id``, ``by`` (its sender), ``text``, ``timestamp`` and ``seen`` (true once
     every other participant has read it), plus ``group`` (the network's id) in a group
     conversation."""
 
     by = UserSerializer(read_only=True)
-    seen = serializers.SerializerMethodField()
+    text = TextField(max_length=lambda: gp_settings.MAX_MESSAGE_CHARS)
+    seen = serializers.SerializerMethodField(
+        help_text="True once every other participant has read up to or past it."
+    )
+    group = serializers.SerializerMethodField(
+        help_text="The network of a group conversation; absent otherwise."
+    )
 
     class Meta:
         model = Message
-        fields = ["id", "by", "text", "timestamp", "seen"]
-        read_only_fields = fields
+        fields = ["id", "by", "text", "timestamp", "seen", "group"]
+        read_only_fields = ["id", "timestamp"]
+
+    # To render, the context holds ``read_markers`` (the conversation's) and ``group`` (its
+    # network's id, or None).
 
     def get_seen(self, message: Message) -> bool:
         return is_seen(message, self.context["read_markers"])
 
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_group(self, message: Message) -> int | None:
+        return cast(int | None, self.context["group"])
+
     def to_representation(self, instance: Message) -> dict[str, Any]:
-        data = dict(super().to_representation(instance))
-        group = self.context["group"]
+        context = self.context
+        return self.render(instance, context["read_markers"], context["group"])
+
+    @staticmethod
+    def render(
+        message: Message, read_markers: Mapping[int, int], group: int | None
+    ) -> dict[str, Any]:
+        """The declared fields' values without DRF's per-field pass, or a serializer at all:
+        every message sent and every page of messages is built here, and that pass cost more
+        than all of a send's queries together (bench/README.md).
+        tests/conversations/test_serializers.py checks it field by field against the
+        declaration."""
+        data = {
+            "id": message.pk,
+            "by": user_data(message.by),
+            "text": message.text,
+            "timestamp": format_time(message.timestamp),
+            "seen": is_seen(message, read_markers),
+        }
         if group is not None:
             data["group"] = group
         return data
-
-
-def message_shape(
-    message: Message, markers: Mapping[int, int], group: int | None
-) -> dict[str, Any]:
-    """What ``MessageSerializer`` makes of ``message``, without its per-field machinery: every
-    message sent and every page of messages is built here, and the serializer's pass cost
-    more than all of a send's queries together (bench/README.md)."""
-    data = {
-        "id": message.pk,
-        "by": user_data(message.by),
-        "text": message.text,
-        "timestamp": format_time(message.timestamp),
-        "seen": is_seen(message, markers),
-    }
-    if group is not None:
-        data["group"] = group
-    return data
 
 
 def conversation_data(
@@ -102,7 +115,8 @@ def messages_data(
     group: int | None,
 ) -> list[Any]:
     """Messages of one conversation; ``group`` is its network id (None if not a group one)."""
-    return [message_shape(message, markers, group) for message in messages]
+    render = MessageSerializer.render
+    return [render(message, markers, group) for message in messages]
 
 
 def message_data(message: Message, markers: Mapping[int, int] | None = None) -> dict[str, Any]:
@@ -117,7 +131,7 @@ def message_data(message: Message, markers: Mapping[int, int] | None = None) -> 
         conversation = message.conversation
         if markers is None:
             markers = read_markers(active_participants(conversation))
-        cached = message_shape(message, markers, conversation.group_id)
+        cached = MessageSerializer.render(message, markers, conversation.group_id)
         message._message_data = cached  # type: ignore[attr-defined]
     return dict(cached)
 

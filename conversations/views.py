@@ -18,7 +18,6 @@ from conversations.openapi import (
     ConversationSerializer,
     CreateConversationSerializer,
     MarkReadSerializer,
-    SendMessageSerializer,
     UpdateConversationSerializer,
 )
 from conversations.serializers import (
@@ -34,7 +33,7 @@ from gleepost.api import ApiView
 from gleepost.conf import DEFAULTS, gp_settings
 from gleepost.errors import bad_request
 from gleepost.openapi import error, id_query, int_query, refusals
-from gleepost.params import bool_param, id_list_param, id_param, int_param, string_param
+from gleepost.params import bool_param, id_list_param, id_param, int_param, validated
 
 MAX_OFFSET = 1_000_000
 
@@ -222,13 +221,12 @@ class MessagesView(ApiView):
         summary="Send a message",
         description="Sends **message** to every participant, the sender's other connections "
         "included.",
-        request=SendMessageSerializer,
+        request=MessageSerializer,
         responses={201: MessageSerializer, 403: ENDED, 404: NOT_A_PARTICIPANT},
     )
     def post(self, request: Request, conversation_id: int) -> Response:
         conversation = actions.get_conversation_to_change(request_user(request), conversation_id)
-        text = string_param(request, "text", max_chars=gp_settings.MAX_MESSAGE_CHARS)
-        assert text is not None
+        text = validated(request, MessageSerializer)["text"]
         message = actions.do_send_message(conversation, request_user(request), text)
         return Response(message_data(message), status=status.HTTP_201_CREATED)
 

@@ -20,11 +20,16 @@ from typing import Any
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
-from gleepost.params import MAX_ID
+from gleepost.fields import MAX_ID
 from gleepost.routes import ID_PATTERN
 
 # The largest id a path accepts (gleepost.routes: at most 15 digits).
@@ -97,6 +102,36 @@ class TrueField(serializers.BooleanField):
 @extend_schema_field({"type": "boolean", "enum": [False]})
 class FalseField(serializers.BooleanField):
     """A boolean parameter whose only accepted value is ``false``."""
+
+
+# The specification extension by which a serializer names the fields it leaves out rather than
+# render empty; ``optional_properties`` turns it into the schema's ``required`` list.
+OPTIONAL_EXTENSION = "x-omitted-when-absent"
+
+
+def omitted_when_absent(*names: str) -> Any:
+    """Class decorator: the serializer's ``names`` are left out of an answer when they do not
+    apply (``group`` outside a group conversation), so the document does not require them.
+
+    drf-spectacular requires every read-only field of a response; a serializer says which of
+    its own are not, beside its declaration of them.
+    """
+    return extend_schema_serializer(extensions={OPTIONAL_EXTENSION: list(names)})
+
+
+def optional_properties(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: drop from ``required`` what a component's serializer left out with
+    ``omitted_when_absent``."""
+    for schema in result.get("components", {}).get("schemas", {}).values():
+        optional = schema.pop(OPTIONAL_EXTENSION, None)
+        if optional is None:
+            continue
+        required = [name for name in schema.get("required", []) if name not in optional]
+        if required:
+            schema["required"] = required
+        else:
+            schema.pop("required", None)
+    return result
 
 
 def without_trailing_slash(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -> list[Any]:

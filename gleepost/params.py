@@ -8,8 +8,12 @@ reason that names the parameter.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.fields import SkipField, empty
 from rest_framework.request import Request
 
 from gleepost.errors import bad_request
@@ -39,6 +43,46 @@ def raw_param(request: Request, name: str) -> Any:
     if len(values) > 1:
         raise bad_request(f"{name}: given more than once")
     return values[0] if values else None
+
+
+Validator = type[serializers.Serializer[Any]]
+
+
+def validated(request: Request, serializer_class: Validator) -> dict[str, Any]:
+    """The request's parameters, validated by the writable fields of ``serializer_class``, or a
+    400 naming the first one that is wrong (``text: required``)."""
+    serializer = _validator(serializer_class)
+    data: dict[str, Any] = {}
+    for name, field in serializer.fields.items():
+        if field.read_only:
+            continue
+        value = raw_param(request, name)
+        try:
+            data[name] = field.run_validation(empty if value is None else value)
+        except SkipField:
+            continue
+        except ValidationError as error:
+            raise bad_request(f"{name}: {_first(error.detail)}") from None
+    try:
+        return dict(serializer.validate(data))
+    except ValidationError as error:
+        raise bad_request(_first(error.detail)) from None
+
+
+@cache
+def _validator(serializer_class: Validator) -> serializers.Serializer[Any]:
+    # One instance per class, its fields bound once: is_valid() on a new serializer rebuilds
+    # every field first (deep copies, model introspection), ~230 µs for MessageSerializer
+    # against ~10 µs for its one writable field's run_validation, on every message sent (a POST
+    # costs ~3.5 ms). Validating keeps no state on a field; a limit read from the settings is a
+    # callable each field reads when it validates.
+    return serializer_class()
+
+
+def _first(detail: Any) -> str:
+    while isinstance(detail, (list, dict)):
+        detail = next(iter(detail.values())) if isinstance(detail, dict) else detail[0]
+    return str(detail)
 
 
 def string_param(

@@ -323,6 +323,25 @@ def test_a_user_without_an_image_is_documented_with_an_empty_profile_image() -> 
     ]
 
 
+def test_one_serializer_makes_the_request_and_the_answer_of_a_message() -> None:
+    schemas = load_document()["components"]["schemas"]
+    # The request takes only what the sender writes; the answer has every field, ``group``
+    # (left out outside a group conversation) not required.
+    assert list(schemas["MessageRequest"]["properties"]) == ["text"]
+    assert schemas["MessageRequest"]["required"] == ["text"]
+    assert schemas["MessageRequest"]["properties"]["text"]["maxLength"] == 5000
+    assert list(schemas["Message"]["properties"]) == [
+        "id",
+        "by",
+        "text",
+        "timestamp",
+        "seen",
+        "group",
+    ]
+    assert schemas["Message"]["required"] == ["by", "id", "seen", "text", "timestamp"]
+    assert not any(key.startswith("x-") for schema in schemas.values() for key in schema)
+
+
 @pytest.mark.django_db
 def test_the_documented_bounds_of_each_query_parameter_are_the_servers(
     alice: Member, bob: Member
