@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from accounts.actions import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
-from accounts.models import PresenceForm
 from gleepost.openapi import PASSWORD_PATTERN
 
 
@@ -53,26 +51,3 @@ class TokenSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField(help_text="The user's id.")
     value = serializers.CharField(help_text="The token; shown once, stored only hashed.")
     expiry = serializers.DateTimeField(help_text="When the token stops working.")
-
-
-class PresenceSerializer(serializers.Serializer[Any]):
-    form = serializers.ChoiceField(choices=PresenceForm.choices)
-    at = serializers.DateTimeField()
-
-
-class UserDetailScheme(OpenApiSerializerExtension):
-    """``GET user/{id}``: the user shape, plus ``presence`` where the caller may see it."""
-
-    target_class = "accounts.serializers.UserDetailSerializer"
-
-    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        schema: dict[str, Any] = auto_schema._map_serializer(
-            self.target, direction, bypass_extensions=True
-        )
-        presence = auto_schema.resolve_serializer(PresenceSerializer, direction).ref
-        schema["properties"]["presence"] = {
-            "allOf": [presence],
-            "description": "The user's last presence; only to the user and to people who "
-            "share an open conversation with them.",
-        }
-        return schema

@@ -8,7 +8,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import User
+from accounts.models import PresenceForm, User
+from gleepost.openapi import omitted_when_absent
 from gleepost.times import format_time
 
 
@@ -31,11 +32,14 @@ class UserSerializer(serializers.ModelSerializer[User]):
         fields = ["id", "username", "profile_image"]
         read_only_fields = fields
 
+    def to_representation(self, instance: User) -> dict[str, Any]:
+        return user_data(instance)
+
 
 def user_data(user: User) -> dict[str, Any]:
-    """``UserSerializer(user).data`` without a serializer pass: a message's sender is built on
-    every send, where a ModelSerializer costs more than the rest of the shape
-    (tests/accounts/test_serializers.py proves the two equal)."""
+    """``UserSerializer``'s declared fields of ``user``, without a serializer: a message's
+    sender is built on every send, where DRF's pass over the fields costs more than the rest of
+    the shape (tests/accounts/test_serializers.py checks it against the declaration)."""
     return {"id": user.pk, "username": user.username, "profile_image": user.profile_image}
 
 
@@ -44,6 +48,16 @@ def presence_data(form: str, at: datetime) -> dict[str, str]:
     return {"form": form, "at": format_time(at)}
 
 
+class PresenceSerializer(serializers.Serializer[User]):
+    """A user's last presence: how they were last seen online, and when."""
+
+    form = serializers.ChoiceField(
+        source="presence_form", choices=PresenceForm.choices, read_only=True
+    )
+    at = serializers.DateTimeField(source="presence_at", read_only=True)
+
+
+@omitted_when_absent("presence")
 class UserDetailSerializer(UserSerializer):
     """The user resource of ``GET user/{id}``: the user shape plus ``presence`` when known.
 
@@ -51,8 +65,19 @@ class UserDetailSerializer(UserSerializer):
     shape, so a presence change never alters what those resources (and their events) carry.
     """
 
+    presence = PresenceSerializer(
+        source="*",
+        read_only=True,
+        help_text="The user's last presence; only to the user and to people who share an open "
+        "conversation with them.",
+    )
+
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "presence"]
+        read_only_fields = fields
+
     def to_representation(self, instance: User) -> dict[str, Any]:
-        data = dict(super().to_representation(instance))
+        data = user_data(instance)
         # Presence is shown to whom the presence event goes (see accounts.views.UserView).
         if (
             self.context.get("show_presence", True)

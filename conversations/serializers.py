@@ -12,8 +12,8 @@ from rest_framework import serializers
 
 from accounts.serializers import UserSerializer, user_data
 from conversations.models import Conversation, Message, Participant
-from gleepost.conf import gp_settings
-from gleepost.fields import TextField
+from gleepost.conf import DEFAULTS, gp_settings
+from gleepost.fields import BoolField, FalseField, IdField, IdListField, TextField
 from gleepost.openapi import omitted_when_absent
 from gleepost.times import format_time
 
@@ -87,26 +87,144 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
         return data
 
 
+class ExpirySerializer(serializers.Serializer[Conversation]):
+    """When a live conversation ends, and whether it has."""
+
+    time = serializers.DateTimeField(
+        source="expiry_time", read_only=True, help_text="When the server ends the conversation."
+    )
+    ended = serializers.BooleanField(source="has_ended", read_only=True)
+
+
+class ParticipantsField(serializers.Field):
+    """Read: the participants who have not left, as users. Written (starting a conversation):
+    the other users' ids, as ``gleepost.fields.IdListField`` reads them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["source"] = "*"
+        super().__init__(**kwargs)
+        self.ids = IdListField(max_count=lambda: gp_settings.MAX_CONVERSATION_PARTICIPANTS)
+        self.error_messages = self.ids.error_messages
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        return self.ids.validate_empty_values(data)
+
+    def to_internal_value(self, data: Any) -> list[int]:
+        return self.ids.to_internal_value(data)
+
+    def to_representation(self, value: Conversation) -> list[dict[str, Any]]:
+        return [user_data(p.user) for p in active_participants(value)]
+
+
+@omitted_when_absent("group", "expiry")
+class ConversationSerializer(serializers.Serializer[Conversation]):
+    """A conversation, as its events carry it: ``participants`` are those who have not left;
+    ``group`` and ``expiry`` only where they apply. Starting one takes ``participants`` (the
+    others' ids), ``live`` and ``group``."""
+
+    id = serializers.IntegerField(read_only=True)
+    lastActivity = serializers.DateTimeField(source="last_activity", read_only=True)
+    participants = ParticipantsField(
+        help_text="Comma-separated user ids, e.g. `2,3` (a JSON body may send a list of ids): "
+        f"1 to {DEFAULTS['MAX_CONVERSATION_PARTICIPANTS']} users, not the caller. Answered: "
+        "the participants who have not left."
+    )
+    live = BoolField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="`true` makes a live conversation that ends after "
+        f"{DEFAULTS['LIVE_CONVERSATION_MINUTES']} minutes.",
+    )
+    group = IdField(
+        source="group_id",
+        required=False,
+        help_text="The network of a group conversation (absent otherwise); given, a new group "
+        "conversation of that network's members.",
+    )
+    expiry = ExpirySerializer(source="*", read_only=True, help_text="Only on a live one.")
+
+    def to_representation(self, instance: Conversation) -> dict[str, Any]:
+        return self.render(instance, self.context.get("participants"))
+
+    @staticmethod
+    def render(
+        conversation: Conversation, participants: list[Participant] | None = None
+    ) -> dict[str, Any]:
+        """The declared fields' values built directly (tests/conversations/test_serializers.py
+        checks them against the declaration); ``participants``, when the caller has them
+        loaded, are the active ones, oldest first."""
+        if participants is None:
+            participants = active_participants(conversation)
+        data: dict[str, Any] = {
+            "id": conversation.pk,
+            "lastActivity": format_time(conversation.last_activity),
+            "participants": [user_data(p.user) for p in participants],
+        }
+        if conversation.group_id is not None:
+            data["group"] = conversation.group_id
+        if conversation.expiry_time is not None:
+            data["expiry"] = {
+                "time": format_time(conversation.expiry_time),
+                "ended": conversation.has_ended,
+            }
+        return data
+
+
+class ReadSerializer(serializers.Serializer[Any]):
+    """A participant's read marker: the ``read`` event, and an entry of a conversation's
+    ``read``."""
+
+    user = serializers.IntegerField(read_only=True)
+    last_read = serializers.IntegerField(
+        read_only=True, help_text="The id of the last message the user read."
+    )
+
+
+class ConversationDetailSerializer(ConversationSerializer):
+    """One conversation with its read markers, its newest messages and the caller's unread
+    count."""
+
+    # Renders with ``user_id`` (the caller's) in the context.
+
+    read = ReadSerializer(many=True, read_only=True, help_text="Participants who have read.")
+    messages = MessageSerializer(
+        many=True, read_only=True, help_text="The newest page, most recent first."
+    )
+    unread = serializers.IntegerField(
+        read_only=True, help_text="Messages from others the caller has not read."
+    )
+
+    def to_representation(self, instance: Conversation) -> dict[str, Any]:
+        return conversation_detail_data(instance, self.context["user_id"])
+
+
+class AddParticipantsSerializer(serializers.Serializer[Any]):
+    """Adding users to a conversation."""
+
+    users = IdListField(
+        max_count=lambda: gp_settings.MAX_CONVERSATION_PARTICIPANTS,
+        help_text="Comma-separated user ids, e.g. `2,3` (a JSON body may send a list of ids).",
+    )
+
+
+class UpdateConversationSerializer(serializers.Serializer[Any]):
+    """Making a live conversation regular."""
+
+    expiry = FalseField(help_text="Only `false`: make a live conversation regular.")
+
+
+class MarkReadSerializer(serializers.Serializer[Any]):
+    """Moving the caller's read marker."""
+
+    seen = IdField(help_text="A message id: everything up to it is read.")
+
+
 def conversation_data(
     conversation: Conversation, participants: list[Participant] | None = None
 ) -> dict[str, Any]:
-    """The conversation shape: id, lastActivity, participants, expiry when live, and the
-    network id as ``group`` for a group conversation."""
-    if participants is None:
-        participants = active_participants(conversation)
-    data: dict[str, Any] = {
-        "id": conversation.pk,
-        "lastActivity": format_time(conversation.last_activity),
-        "participants": UserSerializer([p.user for p in participants], many=True).data,
-    }
-    if conversation.group_id is not None:
-        data["group"] = conversation.group_id
-    if conversation.expiry_time is not None:
-        data["expiry"] = {
-            "time": format_time(conversation.expiry_time),
-            "ended": conversation.has_ended,
-        }
-    return data
+    """``ConversationSerializer``'s shape of ``conversation``."""
+    return ConversationSerializer.render(conversation, participants)
 
 
 def messages_data(
@@ -124,7 +242,7 @@ def message_data(message: Message, markers: Mapping[int, int] | None = None) -> 
     ``markers`` are the conversation's read markers (read here when not given).
 
     Kept on the instance: sending a message builds the event and the POST's answer from the
-    same object, and each build costs a serializer pass (bench/results).
+    same object.
     """
     cached: dict[str, Any] | None = getattr(message, "_message_data", None)
     if cached is None:
@@ -137,12 +255,12 @@ def message_data(message: Message, markers: Mapping[int, int] | None = None) -> 
 
 
 def read_data(user_id: int, last_read: int) -> dict[str, int]:
-    """The payload of a ``read`` event and of one entry of a conversation's ``read`` list."""
+    """``ReadSerializer``'s shape: the ``read`` event's data, an entry of ``read``."""
     return {"user": user_id, "last_read": last_read}
 
 
 def conversation_detail_data(conversation: Conversation, user_id: int) -> dict[str, Any]:
-    """GET of one conversation: the shape plus ``read``, the newest messages and ``unread``."""
+    """``ConversationDetailSerializer``'s shape: GET of one conversation."""
     participants = active_participants(conversation)
     markers = read_markers(participants)
     recent = (

@@ -11,17 +11,15 @@ from rest_framework.response import Response
 from accounts.authentication import request_user
 from accounts.serializers import UserSerializer
 from conversations import actions
+from conversations import openapi as _openapi  # noqa: F401  (ParticipantsField's schema)
 from conversations.models import Conversation, Message, Participant, active_participant
-from conversations.openapi import (
+from conversations.serializers import (
     AddParticipantsSerializer,
     ConversationDetailSerializer,
     ConversationSerializer,
-    CreateConversationSerializer,
     MarkReadSerializer,
-    UpdateConversationSerializer,
-)
-from conversations.serializers import (
     MessageSerializer,
+    UpdateConversationSerializer,
     active_participants,
     conversation_data,
     conversation_detail_data,
@@ -33,7 +31,7 @@ from gleepost.api import ApiView
 from gleepost.conf import DEFAULTS, gp_settings
 from gleepost.errors import bad_request
 from gleepost.openapi import error, id_query, int_query, refusals
-from gleepost.params import bool_param, id_list_param, id_param, int_param, validated
+from gleepost.params import id_param, int_param, validated
 
 MAX_OFFSET = 1_000_000
 
@@ -83,7 +81,7 @@ class ConversationListView(ApiView):
             "participants: user <id> is not a member of the group",
             "participants: at most <count> ids",
         ),
-        request=CreateConversationSerializer,
+        request=ConversationSerializer,
         responses={
             201: ConversationSerializer,
             200: OpenApiResponse(ConversationSerializer, "The existing conversation."),
@@ -94,13 +92,12 @@ class ConversationListView(ApiView):
         """Start a conversation (201), or return the existing regular one with that user (200).
 
         ``group`` = a network id makes a group conversation of that network (always new)."""
-        participant_ids = id_list_param(
-            request, "participants", max_count=gp_settings.MAX_CONVERSATION_PARTICIPANTS
-        )
-        live = bool_param(request, "live", required=False) or False
-        group = id_param(request, "group", required=False)
+        params = validated(request, ConversationSerializer)
         conversation, created = actions.do_create_conversation(
-            request_user(request), participant_ids, live=live, group=group
+            request_user(request),
+            params["participants"],
+            live=params["live"],
+            group=params.get("group"),
         )
         return Response(
             conversation_data(conversation),
@@ -131,7 +128,7 @@ class ConversationView(ApiView):
     def put(self, request: Request, conversation_id: int) -> Response:
         """``expiry=false`` turns a live conversation into a regular one."""
         conversation = actions.get_conversation_to_change(request_user(request), conversation_id)
-        if bool_param(request, "expiry") is not False:
+        if validated(request, UpdateConversationSerializer)["expiry"] is not False:
             raise bad_request("expiry: only expiry=false is supported")
         actions.do_make_regular(conversation)
         return Response(conversation_data(conversation))
@@ -171,9 +168,7 @@ class ParticipantsView(ApiView):
     def post(self, request: Request, conversation_id: int) -> Response:
         """Add users; returns the participants after the change."""
         conversation = actions.get_conversation_to_change(request_user(request), conversation_id)
-        user_ids = id_list_param(
-            request, "users", max_count=gp_settings.MAX_CONVERSATION_PARTICIPANTS
-        )
+        user_ids = validated(request, AddParticipantsSerializer)["users"]
         actions.do_add_participants(conversation, request_user(request), user_ids)
         return Response(conversation_data(conversation)["participants"])
 
@@ -245,7 +240,6 @@ class MessagesView(ApiView):
     def put(self, request: Request, conversation_id: int) -> Response:
         """``seen`` = message id: everything up to it is read by the caller."""
         conversation = actions.get_conversation_to_change(request_user(request), conversation_id)
-        message_id = id_param(request, "seen")
-        assert message_id is not None
+        message_id = validated(request, MarkReadSerializer)["seen"]
         actions.do_mark_read(conversation, request_user(request), message_id)
         return Response(conversation_detail_data(conversation, request_user(request).pk))

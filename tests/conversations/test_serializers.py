@@ -8,9 +8,18 @@ from typing import Any
 import pytest
 from rest_framework import serializers
 
+from accounts.serializers import UserSerializer
 from conversations import actions
-from conversations.models import Message
-from conversations.serializers import MessageSerializer, message_data, messages_data
+from conversations.models import Conversation, Message
+from conversations.serializers import (
+    ConversationDetailSerializer,
+    ConversationSerializer,
+    MessageSerializer,
+    ReadSerializer,
+    message_data,
+    messages_data,
+)
+from posts import actions as post_actions
 from tests.conftest import Member
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +75,54 @@ def test_message_data_reads_the_markers_when_not_given(alice: Member, bob: Membe
     actions.do_mark_read(conversation, bob.user, sent.pk)
     message = Message.objects.select_related("by", "conversation").get(pk=sent.pk)
     assert message_data(message)["seen"] is True
+
+
+def declared_conversation(conversation: Conversation) -> dict[str, Any]:
+    """DRF's own pass over ConversationSerializer's declared fields, ``group`` and ``expiry``
+    left out where they do not apply (``omitted_when_absent``)."""
+    data = dict(serializers.Serializer.to_representation(ConversationSerializer(), conversation))
+    if data["group"] is None:
+        del data["group"]
+    if data["expiry"]["time"] is None:
+        del data["expiry"]
+    else:
+        data["expiry"] = dict(data["expiry"])
+    return data
+
+
+def test_the_conversation_is_rendered_as_declared(
+    alice: Member, bob: Member, carol: Member
+) -> None:
+    network = post_actions.do_create_network(alice.user, "Campus")
+    post_actions.do_add_network_members(network, alice.user, [bob.id])
+    regular, _ = actions.do_create_conversation(alice.user, [bob.id])
+    live, _ = actions.do_create_conversation(alice.user, [bob.id, carol.id], live=True)
+    group, _ = actions.do_create_conversation(alice.user, [bob.id], group=network.pk)
+    actions.do_end_conversation(live)
+    seen = set()
+    for conversation in (regular, live, group):
+        conversation = Conversation.objects.get(pk=conversation.pk)
+        expected = declared_conversation(conversation)
+        rendered = ConversationSerializer(conversation).data
+        assert json.dumps(rendered) == json.dumps(expected)
+        assert rendered["participants"][0] == UserSerializer(alice.user).data
+        seen |= set(rendered)
+    # Every readable field is rendered by some conversation; the written one (live) by none.
+    readable = {name for name, f in ConversationSerializer().fields.items() if not f.write_only}
+    assert seen == readable == {"id", "lastActivity", "participants", "group", "expiry"}
+
+
+def test_the_conversation_detail_is_the_conversation_and_the_declared_rest(
+    alice: Member, bob: Member
+) -> None:
+    conversation, _ = actions.do_create_conversation(alice.user, [bob.id])
+    sent = actions.do_send_message(conversation, bob.user, "hi")
+    actions.do_mark_read(conversation, alice.user, sent.pk)
+    detail = ConversationDetailSerializer(conversation, context={"user_id": alice.id}).data
+    assert list(detail) == [*declared_conversation(conversation), "read", "messages", "unread"]
+    readable = [n for n, f in ConversationDetailSerializer().fields.items() if not f.write_only]
+    assert [name for name in readable if name not in {"group", "expiry"}] == list(detail)
+    assert detail["read"] == [{"user": alice.id, "last_read": sent.pk}]
+    assert ReadSerializer(detail["read"][0]).data == detail["read"][0]
+    assert [m["text"] for m in detail["messages"]] == ["hi"]
+    assert detail["unread"] == 0
