@@ -9,20 +9,28 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from accounts.serializers import UserSerializer
+from accounts.serializers import UserSerializer, user_data
+from gleepost.fields import IdField, TrueField
+from gleepost.openapi import omitted_when_absent
 from gleepost.times import format_time
 from notifications.models import Contact, Notification
 
 
+@omitted_when_absent("post")
 class NotificationSerializer(serializers.ModelSerializer[Notification]):
     """``{"id", "type", "time", "user": <actor>, "seen"}``, plus ``"post": <id>`` if about one."""
 
     time = serializers.SerializerMethodField()
     user = UserSerializer(source="actor", read_only=True)
+    post = serializers.IntegerField(
+        source="post_id",
+        read_only=True,
+        help_text="The post it is about (`commented`, `liked`); absent otherwise.",
+    )
 
     class Meta:
         model = Notification
-        fields = ["id", "type", "time", "user", "seen"]
+        fields = ["id", "type", "time", "user", "seen", "post"]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.DATETIME)
@@ -32,11 +40,42 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
     def to_representation(self, instance: Notification) -> dict[str, Any]:
         data: dict[str, Any] = super().to_representation(instance)
         # Absent rather than null: only notifications about a post carry the key.
-        if instance.post_id is not None:
-            data["post"] = instance.post_id
+        if data["post"] is None:
+            del data["post"]
         return data
 
 
+class ContactSerializer(serializers.Serializer[Contact]):
+    """A contact as the caller of a contact endpoint sees it: the other party, and whether
+    the request is accepted."""
+
+    user = UserSerializer(read_only=True, help_text="The other party.")
+    accepted = serializers.BooleanField(read_only=True)
+
+    # Renders with ``other`` (the other party) in the context.
+
+    def to_representation(self, instance: Contact) -> dict[str, Any]:
+        return contact_data(instance, self.context["other"])
+
+
 def contact_data(contact: Contact, other: User) -> dict[str, Any]:
-    """``{"user": <the other party>, "accepted"}``, as the caller of a contact endpoint sees it."""
-    return {"user": UserSerializer(other).data, "accepted": contact.accepted}
+    """``ContactSerializer``'s shape of ``contact``, seen by the party that is not ``other``."""
+    return {"user": user_data(other), "accepted": contact.accepted}
+
+
+class MarkSeenSerializer(serializers.Serializer[Any]):
+    """Marking notifications seen."""
+
+    seen = IdField(help_text="A notification id: it and every older one are seen.")
+
+
+class RequestContactSerializer(serializers.Serializer[Any]):
+    """Asking a user to become a contact."""
+
+    user = IdField(help_text="The user to add.")
+
+
+class AcceptContactSerializer(serializers.Serializer[Any]):
+    """Accepting a contact request."""
+
+    accepted = TrueField(help_text="Only `true`.")

@@ -14,16 +14,17 @@ from gleepost.api import ApiView
 from gleepost.conf import gp_settings
 from gleepost.errors import bad_request
 from gleepost.openapi import error, id_query, refusals
-from gleepost.params import bool_param, id_param
+from gleepost.params import bool_param, id_param, validated
 from notifications.actions import do_accept_contact, do_mark_notifications_seen, do_request_contact
 from notifications.models import Notification
-from notifications.openapi import (
+from notifications.serializers import (
     AcceptContactSerializer,
     ContactSerializer,
     MarkSeenSerializer,
+    NotificationSerializer,
     RequestContactSerializer,
+    contact_data,
 )
-from notifications.serializers import NotificationSerializer, contact_data
 
 
 class NotificationsView(ApiView):
@@ -57,8 +58,7 @@ class NotificationsView(ApiView):
     )
     def put(self, request: Request) -> Response:
         """Mark every notification up to ``seen`` (an id) seen; 200 the ones still unseen."""
-        seen = id_param(request, "seen")
-        assert seen is not None
+        seen = validated(request, MarkSeenSerializer)["seen"]
         unseen = do_mark_notifications_seen(request_user(request), seen)
         return Response(NotificationSerializer(unseen, many=True).data)
 
@@ -79,8 +79,7 @@ class ContactsView(ApiView):
     )
     def post(self, request: Request) -> Response:
         """Ask ``user`` to become a contact; 201 ``{"user": user, "accepted": false}``."""
-        target_id = id_param(request, "user")
-        assert target_id is not None
+        target_id = validated(request, RequestContactSerializer)["user"]
         contact = do_request_contact(request_user(request), target_id)
         return Response(contact_data(contact, contact.to_user), status=status.HTTP_201_CREATED)
 
@@ -99,7 +98,7 @@ class ContactView(ApiView):
     )
     def put(self, request: Request, user_id: int) -> Response:
         """Accept the request from ``user_id`` (``accepted=true``); 200 the accepted contact."""
-        if bool_param(request, "accepted") is not True:
+        if validated(request, AcceptContactSerializer)["accepted"] is not True:
             raise bad_request("accepted: must be true")
         contact = do_accept_contact(request_user(request), user_id)
         return Response(contact_data(contact, contact.from_user))

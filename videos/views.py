@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.files.uploadedfile import UploadedFile
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -13,10 +12,10 @@ from rest_framework.response import Response
 from accounts.authentication import request_user
 from gleepost.api import ApiView
 from gleepost.conf import gp_settings
-from gleepost.errors import bad_request, too_large
+from gleepost.errors import too_large
 from gleepost.openapi import error
+from gleepost.params import validated
 from videos.actions import do_upload_video, get_video_for, max_video_bytes
-from videos.openapi import VideoUploadSerializer
 from videos.serializers import VideoSerializer
 
 # Room for the multipart boundaries, headers and credentials around a file at the size limit.
@@ -34,7 +33,7 @@ class VideoUploadView(ApiView):
         summary="Upload a video",
         description="The worker (`manage.py process_videos`) makes it ready later; its owner "
         "then gets **video-ready**.",
-        request={"multipart/form-data": VideoUploadSerializer},
+        request={"multipart/form-data": VideoSerializer},
         responses={
             201: VideoSerializer,
             400: error("No file `video`, more than one, or an empty one."),
@@ -43,7 +42,8 @@ class VideoUploadView(ApiView):
     )
     def post(self, request: Request) -> Response:
         """Store the multipart file ``video``; the worker processes it later."""
-        video = do_upload_video(request_user(request), _video_file(request))
+        upload = validated(request, VideoSerializer)["video"]
+        video = do_upload_video(request_user(request), upload)
         return Response(VideoSerializer(video).data, status=status.HTTP_201_CREATED)
 
 
@@ -63,14 +63,3 @@ def _refuse_oversized_body(request: Request) -> None:
         return
     if declared > max_video_bytes() + MULTIPART_OVERHEAD_BYTES:
         raise too_large(f"video: larger than {gp_settings.MAX_VIDEO_MB} MB")
-
-
-def _video_file(request: Request) -> UploadedFile:
-    files = request.FILES.getlist("video")
-    if len(files) > 1:
-        raise bad_request("video: given more than once")
-    if not files:
-        if "video" in request.data:
-            raise bad_request("video: must be a file sent as multipart/form-data")
-        raise bad_request("video: required")
-    return files[0]
