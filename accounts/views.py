@@ -11,22 +11,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import throttling
-from accounts.actions import MAX_PASSWORD_CHARS, do_login, do_logout, do_register
+from accounts.actions import do_login, do_logout, do_register
 from accounts.authentication import request_user
 from accounts.models import AuthToken, User
-from accounts.openapi import (
-    LoginSerializer,
-    RegisteredSerializer,
-    RegisterSerializer,
-    TokenSerializer,
-)
-from accounts.serializers import UserDetailSerializer
+from accounts.serializers import LoginSerializer, RegisterSerializer, UserDetailSerializer
 from conversations.selectors import shares_open_conversation
 from gleepost.api import ApiView
-from gleepost.errors import bad_request
 from gleepost.openapi import error, refusals
-from gleepost.params import raw_param, string_param
-from gleepost.times import format_time
+from gleepost.params import validated
 
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
@@ -54,19 +46,16 @@ class RegisterView(ApiView):
         request=RegisterSerializer,
         parameters=[RETRY_AFTER],
         responses={
-            201: RegisteredSerializer,
+            201: RegisterSerializer,
             400: error("A taken email or username, a weak password, a bad email."),
             429: error("Too many registrations from this address; see `Retry-After`."),
         },
     )
     def post(self, request: Request) -> Response:
         throttling.check_register_ip(request)
-        username = string_param(request, "username", max_chars=150)
-        email = string_param(request, "email", max_chars=254)
-        password = _password_param(request)
-        assert username is not None and email is not None
-        user = do_register(username, email, password)
-        return Response({"id": user.pk, "username": user.username}, status=201)
+        params = validated(request, RegisterSerializer)
+        user = do_register(params["username"], params["email"], params["pass"])
+        return Response(RegisterSerializer(user).data, status=201)
 
 
 class LoginView(ApiView):
@@ -79,7 +68,7 @@ class LoginView(ApiView):
         request=LoginSerializer,
         parameters=[RETRY_AFTER],
         responses={
-            200: TokenSerializer,
+            200: LoginSerializer,
             400: error("`Bad email/password`, or a parameter missing."),
             429: error("Too many attempts; see `Retry-After`. Checked before the password."),
         },
@@ -87,18 +76,15 @@ class LoginView(ApiView):
     def post(self, request: Request) -> Response:
         """A token for the right email and password; rate-limited before either is checked."""
         throttling.check_login_ip(request)
-        email = string_param(request, "email", max_chars=254)
-        password = _password_param(request)
-        assert email is not None
+        params = validated(request, LoginSerializer)
+        email = params["email"]
         throttling.check_login_account(request, email)
-        result = do_login(email, password)
+        result = do_login(email, params["pass"])
         if result is None:
             return Response({"error": "Bad email/password"}, status=400)
         throttling.login_succeeded(request, email)
         token, raw = result
-        return Response(
-            {"id": token.user_id, "value": raw, "expiry": format_time(token.expires_at)}
-        )
+        return Response(LoginSerializer(token, context={"value": raw}).data)
 
 
 class LogoutView(ApiView):
@@ -131,18 +117,3 @@ class UserView(ApiView):
         # user; the REST resource shows it to the same people (and to the user).
         show_presence = caller.pk == user.pk or shares_open_conversation(caller.pk, user.pk)
         return Response(UserDetailSerializer(user, context={"show_presence": show_presence}).data)
-
-
-def _password_param(request: Request) -> str:
-    # Passwords are not stripped: surrounding spaces are part of the secret.
-    value = raw_param(request, "pass")
-    if value is None or value == "":
-        raise bad_request("pass: required")
-    if not isinstance(value, str):
-        raise bad_request("pass: must be a string")
-    if "\x00" in value:
-        # As Django's own forms: no NUL in a password, so none can be set or tried.
-        raise bad_request("pass: must not contain NUL characters")
-    if len(value) > MAX_PASSWORD_CHARS:
-        raise bad_request(f"pass: must be at most {MAX_PASSWORD_CHARS} characters")
-    return value

@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.serializers import UserSerializer, user_data
+from accounts.serializers import UserSerializer, UsersField, user_data
 from conversations.models import Conversation, Message, Participant
 from gleepost.conf import DEFAULTS, gp_settings
 from gleepost.fields import BoolField, FalseField, IdField, IdListField, TextField
@@ -96,22 +96,15 @@ class ExpirySerializer(serializers.Serializer[Conversation]):
     ended = serializers.BooleanField(source="has_ended", read_only=True)
 
 
-class ParticipantsField(serializers.Field):
+class ParticipantsField(UsersField):
     """Read: the participants who have not left, as users. Written (starting a conversation):
-    the other users' ids, as ``gleepost.fields.IdListField`` reads them."""
+    the other users' ids."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs["source"] = "*"
-        super().__init__(**kwargs)
-        self.ids = IdListField(max_count=lambda: gp_settings.MAX_CONVERSATION_PARTICIPANTS)
-        self.error_messages = self.ids.error_messages
+        max_count = lambda: gp_settings.MAX_CONVERSATION_PARTICIPANTS  # noqa: E731
+        super().__init__(source="*", max_count=max_count, **kwargs)
 
-    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        return self.ids.validate_empty_values(data)
-
-    def to_internal_value(self, data: Any) -> list[int]:
-        return self.ids.to_internal_value(data)
-
+    # source="*": given the conversation, not a list of users.
     def to_representation(self, value: Conversation) -> list[dict[str, Any]]:
         return [user_data(p.user) for p in active_participants(value)]
 

@@ -11,7 +11,6 @@ from rest_framework.response import Response
 from accounts.authentication import request_user
 from accounts.serializers import UserSerializer
 from conversations import actions
-from conversations import openapi as _openapi  # noqa: F401  (ParticipantsField's schema)
 from conversations.models import Conversation, Message, Participant, active_participant
 from conversations.serializers import (
     AddParticipantsSerializer,

@@ -10,6 +10,7 @@ request is validated; the document shows its default.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.core.validators import (
@@ -17,10 +18,13 @@ from django.core.validators import (
     MaxValueValidator,
     MinLengthValidator,
     MinValueValidator,
+    RegexValidator,
 )
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
+
+from gleepost.times import parse_time
 
 # No id in this API is anywhere near this; a bigger number is malformed, not unknown.
 MAX_ID = 2**53
@@ -48,9 +52,10 @@ class _AbsentWhenEmpty:
         return super().validate_empty_values(data)  # type: ignore[misc]
 
 
-class TextField(serializers.RegexField):
+class TextField(serializers.CharField):
     """Text: a string, stripped of surrounding whitespace, 1 to ``max_length`` characters, no
-    NUL."""
+    NUL; ``pattern``, if given, is a rule the stripped text must match, ``pattern_message`` the
+    reason when it does not (the document states the pattern)."""
 
     default_error_messages = {
         "required": "required",
@@ -61,9 +66,17 @@ class TextField(serializers.RegexField):
         "surrogate_characters_not_allowed": "must not contain lone surrogates",
     }
 
-    def __init__(self, *, max_length: Limit, **kwargs: Any) -> None:
-        super().__init__(TEXT_PATTERN, **kwargs)
+    def __init__(
+        self,
+        *,
+        max_length: Limit,
+        pattern: str = TEXT_PATTERN,
+        pattern_message: str = "must not be blank",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
         self.validators += [
+            RegexValidator(pattern, message=pattern_message),
             MinLengthValidator(1, message="must be at least %(limit_value)s characters"),
             MaxLengthValidator(max_length, message="must be at most %(limit_value)s characters"),
         ]
@@ -74,6 +87,36 @@ class TextField(serializers.RegexField):
         if "\x00" in data:
             self.fail("nul")
         return str(super().to_internal_value(data))
+
+
+class PasswordField(serializers.CharField):
+    """A password, as typed (surrounding spaces are part of it): a string, no NUL, from
+    ``min_length`` to ``max_length`` characters."""
+
+    default_error_messages = {
+        "required": "required",
+        "null": "required",
+        "blank": "required",
+        "invalid": "must be a string",
+        "nul": "must not contain NUL characters",
+    }
+
+    def __init__(self, *, min_length: int, max_length: int, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+        self.validators += [
+            # For the document: to_internal_value refuses a NUL first.
+            RegexValidator(r"^[^\x00]*$"),
+            MinLengthValidator(min_length, message="must be at least %(limit_value)s characters"),
+            MaxLengthValidator(max_length, message="must be at most %(limit_value)s characters"),
+        ]
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if "\x00" in data:
+            # As Django's own forms: no NUL in a password, so none can be set or tried.
+            self.fail("nul")
+        return data
 
 
 class IdField(_AbsentWhenEmpty, serializers.IntegerField):
@@ -111,9 +154,14 @@ def parse_id(value: Any, fail: Callable[[str], Any]) -> int:
     return number
 
 
-@extend_schema_field({"type": "string", "pattern": ID_LIST_PATTERN})
 class IdListField(_AbsentWhenEmpty, serializers.Field):
-    """Ids, comma-separated (or a JSON list of ids), deduplicated in order; 1 to ``max_count``."""
+    """Ids, comma-separated (or a JSON list of ids), deduplicated in order; 1 to ``max_count``.
+
+    A subclass may render what the ids name instead: ``rendered_as`` is then the serializer of
+    one item, for the document (``gleepost.openapi.IdListFieldScheme``).
+    """
+
+    rendered_as: type[serializers.BaseSerializer[Any]] | None = None
 
     default_error_messages = {
         "required": "required",
@@ -146,7 +194,7 @@ class IdListField(_AbsentWhenEmpty, serializers.Field):
             self.fail("max_count", max_count=max_count)
         return ids
 
-    def to_representation(self, value: list[int]) -> list[int]:
+    def to_representation(self, value: Any) -> Any:
         return value
 
 
@@ -208,3 +256,19 @@ class TrueField(BoolField):
 @extend_schema_field({"type": "boolean", "enum": [False]})
 class FalseField(BoolField):
     """A boolean parameter whose only accepted value is ``false`` (the view says why not)."""
+
+
+class TimeField(serializers.DateTimeField):
+    """An RFC 3339 time with a time zone (``gleepost.times.parse_time``)."""
+
+    default_error_messages = {
+        "required": "required",
+        "null": "must be an RFC 3339 time with a time zone",
+        "invalid": "must be an RFC 3339 time with a time zone",
+    }
+
+    def to_internal_value(self, value: Any) -> datetime:
+        parsed = parse_time(value) if isinstance(value, str) else None
+        if parsed is None:
+            self.fail("invalid")
+        return parsed

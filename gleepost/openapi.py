@@ -19,7 +19,10 @@ import re
 from typing import Any
 
 from drf_spectacular import openapi
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+)
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -29,17 +32,13 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
-from gleepost.fields import MAX_ID
+from gleepost.fields import ID_LIST_PATTERN, MAX_ID
 from gleepost.routes import ID_PATTERN
 
 # The largest id a path accepts (gleepost.routes: at most 15 digits).
 MAX_PATH_ID = 10**15 - 1
 # What gleepost.params.parse_id accepts as an id parameter.
 ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID - 1}
-# Ids as the id list parameters read them (gleepost.params.id_list_param): comma-separated
-# positive integers. The server also takes spaces around an id, leading zeros and 16 digits
-# (below 2**53); the document asks for the plain form every client sends.
-ID_LIST_PATTERN = r"^[1-9][0-9]{0,14}(,[1-9][0-9]{0,14})*$"
 # A text parameter (gleepost.params.string_param) is stripped of surrounding whitespace before
 # its length is checked, and holds no NUL character.
 TEXT_PATTERN = r"^[^\x00]*[^\x00\s][^\x00]*$"
@@ -132,6 +131,21 @@ def optional_properties(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
         else:
             schema.pop("required", None)
     return result
+
+
+class IdListFieldScheme(OpenApiSerializerFieldExtension):
+    """An ``IdListField``: written, comma-separated ids; read, the items its ``rendered_as``
+    serializer renders (users added to a conversation are answered as users)."""
+
+    target_class = "gleepost.fields.IdListField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        rendered_as = self.target.rendered_as
+        if direction == "request" or rendered_as is None:
+            return {"type": "string", "pattern": ID_LIST_PATTERN}
+        item = auto_schema.resolve_serializer(rendered_as, direction).ref
+        return {"type": "array", "items": item}
 
 
 def without_trailing_slash(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -> list[Any]:

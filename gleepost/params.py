@@ -51,22 +51,38 @@ Validator = type[serializers.Serializer[Any]]
 def validated(request: Request, serializer_class: Validator) -> dict[str, Any]:
     """The request's parameters, validated by the writable fields of ``serializer_class``, or a
     400 naming the first one that is wrong (``text: required``)."""
+    values = {}
+    for name in _writable(serializer_class):
+        value = raw_param(request, name)
+        if value is not None:
+            values[name] = value
+    return checked(values, serializer_class)
+
+
+def checked(
+    values: Mapping[str, Any], serializer_class: Validator, *, prefix: str = ""
+) -> dict[str, Any]:
+    """``values`` validated by the writable fields of ``serializer_class`` (absent: not a key),
+    or a 400 naming the first that is wrong, after ``prefix`` (``views[0].``)."""
     serializer = _validator(serializer_class)
     data: dict[str, Any] = {}
-    for name, field in serializer.fields.items():
-        if field.read_only:
-            continue
-        value = raw_param(request, name)
+    for name in _writable(serializer_class):
         try:
-            data[name] = field.run_validation(empty if value is None else value)
+            data[name] = serializer.fields[name].run_validation(values.get(name, empty))
         except SkipField:
             continue
         except ValidationError as error:
-            raise bad_request(f"{name}: {_first(error.detail)}") from None
+            raise bad_request(f"{prefix}{name}: {_first(error.detail)}") from None
     try:
         return dict(serializer.validate(data))
     except ValidationError as error:
         raise bad_request(_first(error.detail)) from None
+
+
+@cache
+def _writable(serializer_class: Validator) -> tuple[str, ...]:
+    fields = _validator(serializer_class).fields
+    return tuple(name for name, field in fields.items() if not field.read_only)
 
 
 @cache

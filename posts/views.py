@@ -19,16 +19,13 @@ from rest_framework.response import Response
 
 from accounts.authentication import request_user
 from accounts.models import User
-from accounts.serializers import UserSerializer
 from gleepost.api import ApiView
 from gleepost.conf import DEFAULTS, gp_settings
 from gleepost.errors import bad_request
 from gleepost.openapi import error, id_query, int_query, refusals
-from gleepost.params import bool_param, id_list_param, id_param, int_param, parse_id, string_param
+from gleepost.params import checked, id_param, int_param, validated
 from gleepost.parsers import AnyJSONParser, FormParser, MultiPartParser
-from gleepost.times import parse_time
 from posts.actions import (
-    MAX_NETWORK_NAME_CHARS,
     do_add_network_members,
     do_comment,
     do_create_network,
@@ -39,20 +36,17 @@ from posts.actions import (
     do_set_like,
 )
 from posts.models import Network, Post
-from posts.openapi import (
-    AddNetworkUsersSerializer,
-    CommentTextSerializer,
-    CreateNetworkSerializer,
+from posts.permissions import network_for_member, post_for_viewer
+from posts.serializers import (
+    CommentSerializer,
     LikeSerializer,
     NetworkMembersSerializer,
-    TextSerializer,
+    NetworkSerializer,
+    PostSerializer,
     ViewSerializer,
 )
-from posts.permissions import network_for_member, post_for_viewer
-from posts.serializers import CommentSerializer, NetworkSerializer, PostSerializer
 
 # How many users one request may add to a network.
-MAX_USERS_PER_REQUEST = 100
 # Deeper offsets than this are refused: clients page with ``before`` instead.
 MAX_START = 100_000
 
@@ -64,12 +58,11 @@ class NetworksView(ApiView):
     @extend_schema(
         summary="Create a network",
         description="The caller is its first member.",
-        request=CreateNetworkSerializer,
+        request=NetworkSerializer,
         responses={201: NetworkSerializer},
     )
     def post(self, request: Request) -> Response:
-        name = string_param(request, "name", max_chars=MAX_NETWORK_NAME_CHARS)
-        assert name is not None
+        name = validated(request, NetworkSerializer)["name"]
         network = do_create_network(request_user(request), name)
         return Response(NetworkSerializer(network).data, status=status.HTTP_201_CREATED)
 
@@ -80,7 +73,7 @@ class NetworkUsersView(ApiView):
         description="Members only may add. Answers with every current member; adding a "
         "member again is not an error. "
         + refusals("users: no such user <ids>", "users: at most <count> ids"),
-        request=AddNetworkUsersSerializer,
+        request=NetworkMembersSerializer,
         responses={
             200: NetworkMembersSerializer,
             400: error("A user who does not exist."),
@@ -94,12 +87,12 @@ class NetworkUsersView(ApiView):
         client show the network as it now is without a second request, and adding someone
         who is already a member is not an error, so the answer is the same either way.
         """
-        user_ids = id_list_param(request, "users", max_count=MAX_USERS_PER_REQUEST)
+        user_ids = validated(request, NetworkMembersSerializer)["users"]
         user = request_user(request)
         network = network_for_member(user.pk, network_id)
         do_add_network_members(network, user, user_ids)
         members = User.objects.filter(memberships__network=network).order_by("memberships__pk")
-        return Response({"users": UserSerializer(members, many=True).data})
+        return Response(NetworkMembersSerializer(members).data)
 
 
 class NetworkUserView(ApiView):
@@ -144,12 +137,11 @@ class NetworkPostsView(ApiView):
     @extend_schema(
         summary="Post in a network",
         description="Sends **post** to the subscribers of the network.",
-        request=TextSerializer,
+        request=PostSerializer,
         responses={201: PostSerializer, 404: NOT_A_MEMBER},
     )
     def post(self, request: Request, network_id: int) -> Response:
-        text = string_param(request, "text", max_chars=gp_settings.MAX_POST_CHARS)
-        assert text is not None
+        text = validated(request, PostSerializer)["text"]
         user = request_user(request)
         network = network_for_member(user.pk, network_id)
         post = do_create_post(network, user, text)
@@ -210,12 +202,11 @@ class PostCommentsView(ApiView):
         summary="Comment on a post",
         description="Sends **comment** to the post's subscribers, and a `commented` "
         "**notification** to its author (not to oneself).",
-        request=CommentTextSerializer,
+        request=CommentSerializer,
         responses={201: CommentSerializer, 404: CANNOT_SEE},
     )
     def post(self, request: Request, post_id: int) -> Response:
-        text = string_param(request, "text", max_chars=gp_settings.MAX_COMMENT_CHARS)
-        assert text is not None
+        text = validated(request, CommentSerializer)["text"]
         user = request_user(request)
         post = post_for_viewer(user.pk, post_id)
         comment = do_comment(post, user, text)
@@ -231,8 +222,7 @@ class PostLikesView(ApiView):
         responses={204: OpenApiResponse(description="Done."), 404: CANNOT_SEE},
     )
     def post(self, request: Request, post_id: int) -> Response:
-        liked = bool_param(request, "liked")
-        assert liked is not None
+        liked = validated(request, LikeSerializer)["liked"]
         user = request_user(request)
         post = post_for_viewer(user.pk, post_id)
         do_set_like(post, user, liked)
@@ -253,17 +243,9 @@ def _parse_view(item: Any, index: int, now: datetime) -> tuple[int, datetime]:
     name = f"views[{index}]"
     if not isinstance(item, Mapping):
         raise bad_request(f"{name}: must be an object")
-    if item.get("post") is None:
-        raise bad_request(f"{name}.post: required")
-    post_id = parse_id(item["post"], f"{name}.post")
-    if "time" not in item:
-        return post_id, now
     # Absent is now; null is not a time (the document says a string, and null is not one).
-    raw_time = item["time"]
-    time = parse_time(raw_time) if isinstance(raw_time, str) else None
-    if time is None:
-        raise bad_request(f"{name}.time: must be an RFC 3339 time with a time zone")
-    return post_id, time
+    view = checked(item, ViewSerializer, prefix=f"{name}.")
+    return view["post"], view.get("time", now)
 
 
 def _network_posts(network: Network, before: int | None) -> QuerySet[Post]:

@@ -39,7 +39,7 @@ from posts.actions import (
     do_create_network,
     do_create_post,
 )
-from posts.views import MAX_USERS_PER_REQUEST
+from posts.serializers import MAX_USERS_PER_REQUEST
 
 pytestmark = pytest.mark.django_db
 
