@@ -13,7 +13,7 @@ from rest_framework import serializers
 from accounts.serializers import UserSerializer, UsersField, user_data
 from conversations.models import Conversation, Message, Participant
 from gleepost.conf import DEFAULTS, gp_settings
-from gleepost.fields import BoolField, FalseField, IdField, IdListField, TextField
+from gleepost.fields import BoolField, BoundedIntField, FalseField, IdField, IdListField, TextField
 from gleepost.openapi import omitted_when_absent
 from gleepost.times import format_time
 
@@ -190,6 +190,31 @@ class ConversationDetailSerializer(ConversationSerializer):
 
     def to_representation(self, instance: Conversation) -> dict[str, Any]:
         return conversation_detail_data(instance, self.context["user_id"])
+
+
+# Deeper offsets than this are refused: clients page with ids instead.
+MAX_OFFSET = 1_000_000
+
+
+class ConversationPageSerializer(serializers.Serializer[Any]):
+    """Which page of the caller's conversations (query string)."""
+
+    start = BoundedIntField(
+        minimum=0, maximum=MAX_OFFSET, default=0, help_text="How many to skip; default 0."
+    )
+
+
+class MessagePageSerializer(ConversationPageSerializer):
+    """Which of a conversation's messages (query string)."""
+
+    after = IdField(required=False, help_text="Only messages with a greater id.")
+    before = IdField(required=False, help_text="Only messages with a smaller id.")
+    count = BoundedIntField(
+        minimum=1,
+        maximum=lambda: gp_settings.MAX_MESSAGES_PAGE,
+        default=lambda: gp_settings.PAGE_SIZE,
+        help_text=f"How many; default {DEFAULTS['PAGE_SIZE']}.",
+    )
 
 
 class AddParticipantsSerializer(serializers.Serializer[Any]):

@@ -15,8 +15,10 @@ from conversations.models import Conversation, Message, Participant, active_part
 from conversations.serializers import (
     AddParticipantsSerializer,
     ConversationDetailSerializer,
+    ConversationPageSerializer,
     ConversationSerializer,
     MarkReadSerializer,
+    MessagePageSerializer,
     MessageSerializer,
     UpdateConversationSerializer,
     active_participants,
@@ -27,33 +29,26 @@ from conversations.serializers import (
     read_markers,
 )
 from gleepost.api import ApiView
-from gleepost.conf import DEFAULTS, gp_settings
+from gleepost.conf import gp_settings
 from gleepost.errors import bad_request
-from gleepost.openapi import error, id_query, int_query, refusals
-from gleepost.params import id_param, int_param, validated
-
-MAX_OFFSET = 1_000_000
+from gleepost.openapi import error, refusals
+from gleepost.params import validated
 
 NOT_A_PARTICIPANT = error("No such conversation, or the caller is not in it: `Not found`.")
 ENDED = error("The conversation has ended: `Conversation has ended`.")
-
-
-START = int_query(
-    "start", minimum=0, maximum=MAX_OFFSET, description="How many to skip; default 0."
-)
 
 
 class ConversationListView(ApiView):
     @extend_schema(
         operation_id="conversations_list",
         summary="The caller's conversations",
-        parameters=[START],
+        parameters=[ConversationPageSerializer],
         responses=ConversationSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
         """The caller's conversations, most recent activity first, 20 a page from ``start``."""
         user = request_user(request)
-        start = int_param(request, "start", default=0, minimum=0, maximum=MAX_OFFSET)
+        start = validated(request, ConversationPageSerializer)["start"]
         page = list(
             Conversation.objects.filter(
                 active_participant("participants__"), participants__user=user
@@ -176,32 +171,15 @@ class MessagesView(ApiView):
     @extend_schema(
         operation_id="conversations_messages_list",
         summary="A conversation's messages, most recent first",
-        parameters=[
-            id_query("after", "Only messages with a greater id."),
-            id_query("before", "Only messages with a smaller id."),
-            START,
-            int_query(
-                "count",
-                minimum=1,
-                maximum=DEFAULTS["MAX_MESSAGES_PAGE"],
-                description=f"How many; default {DEFAULTS['PAGE_SIZE']}.",
-            ),
-        ],
+        parameters=[MessagePageSerializer],
         responses={200: MessageSerializer(many=True), 404: NOT_A_PARTICIPANT},
     )
     def get(self, request: Request, conversation_id: int) -> Response:
         """Messages newest first, bounded by ``after``/``before`` ids, from ``start``, ``count``."""
         conversation = actions.get_conversation_for(request_user(request), conversation_id)
-        after = id_param(request, "after", required=False)
-        before = id_param(request, "before", required=False)
-        start = int_param(request, "start", default=0, minimum=0, maximum=MAX_OFFSET)
-        count = int_param(
-            request,
-            "count",
-            default=gp_settings.PAGE_SIZE,
-            minimum=1,
-            maximum=gp_settings.MAX_MESSAGES_PAGE,
-        )
+        params = validated(request, MessagePageSerializer)
+        after, before = params.get("after"), params.get("before")
+        start, count = params["start"], params["count"]
         messages = Message.objects.filter(conversation=conversation).select_related("by")
         if after is not None:
             messages = messages.filter(pk__gt=after)

@@ -7,7 +7,12 @@ alike, so that no view has to repeat it (rest-api.md, Conventions):
   malformed query string or body, a bad parameter), 401 where credentials are required, 404
   where the path names a resource, 413 where a body is read;
 - the ``<id, token>`` credentials as security schemes;
-- path ids as integers, paths without their optional trailing slash, tags by app.
+- path ids as integers, paths without their optional trailing slash, tags by app;
+- the components of the serializers that validate the requests and render the answers: a
+  serializer's writable fields make its request component (``MessageRequest``), its readable
+  ones its answer's (``Message``), a field it leaves out where it does not apply is not
+  required (``omitted_when_absent``), and an id list field that answers with the items it names
+  is documented both ways (``IdListFieldScheme``).
 
 ``manage.py spectacular --file docs/openapi.yaml --validate --fail-on-warn`` regenerates the
 committed document; ``tests/gleepost/test_openapi.py`` fails when it is stale.
@@ -23,27 +28,15 @@ from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerFieldExtension,
 )
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema_field,
-    extend_schema_serializer,
-)
+from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
-from gleepost.fields import ID_LIST_PATTERN, MAX_ID
+from gleepost.fields import ID_LIST_PATTERN
 from gleepost.routes import ID_PATTERN
 
 # The largest id a path accepts (gleepost.routes: at most 15 digits).
 MAX_PATH_ID = 10**15 - 1
-# What gleepost.params.parse_id accepts as an id parameter.
-ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID - 1}
-# A text parameter (gleepost.params.string_param) is stripped of surrounding whitespace before
-# its length is checked, and holds no NUL character.
-TEXT_PATTERN = r"^[^\x00]*[^\x00\s][^\x00]*$"
-# A password is taken as typed, but it cannot hold NUL either.
-PASSWORD_PATTERN = r"^[^\x00]*$"
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -65,42 +58,6 @@ def refusals(*reasons: str) -> str:
     schema accepts: rules no schema can state, such as "not a live conversation". ``<...>``
     stands for the part of a reason that varies (an id)."""
     return "Refused with 400 although well formed: " + "; ".join(f"`{r}`" for r in reasons) + "."
-
-
-def id_query(name: str, description: str) -> OpenApiParameter:
-    """An optional id in the query string, as ``gleepost.params.id_param`` reads it."""
-    return OpenApiParameter(name, ID_SCHEMA, description=description)
-
-
-def int_query(name: str, *, minimum: int, maximum: int, description: str) -> OpenApiParameter:
-    """An optional bounded integer, as ``gleepost.params.int_param`` reads it."""
-    schema = {"type": "integer", "minimum": minimum, "maximum": maximum}
-    return OpenApiParameter(name, schema, description=description)
-
-
-def id_field(**kwargs: Any) -> serializers.IntegerField:
-    """An id in a request body, as ``gleepost.params.id_param`` reads it."""
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID - 1, **kwargs)
-
-
-def ids_field(**kwargs: Any) -> serializers.CharField:
-    """Comma-separated ids in a request body, as ``gleepost.params.id_list_param`` reads them."""
-    return serializers.RegexField(ID_LIST_PATTERN, **kwargs)
-
-
-def text_field(**kwargs: Any) -> serializers.CharField:
-    """A text parameter, as ``gleepost.params.string_param`` reads it: not blank."""
-    return serializers.RegexField(TEXT_PATTERN, min_length=1, **kwargs)
-
-
-@extend_schema_field({"type": "boolean", "enum": [True]})
-class TrueField(serializers.BooleanField):
-    """A boolean parameter whose only accepted value is ``true``."""
-
-
-@extend_schema_field({"type": "boolean", "enum": [False]})
-class FalseField(serializers.BooleanField):
-    """A boolean parameter whose only accepted value is ``false``."""
 
 
 # The specification extension by which a serializer names the fields it leaves out rather than

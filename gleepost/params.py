@@ -1,8 +1,10 @@
-"""Reading request parameters the way the v1 API accepts them.
+"""Reading request parameters the way the v1 API accepts them, into the serializer that
+declares them.
 
 A parameter may arrive form-encoded in the body, as a key of a JSON object body, or in the query
-string (``rest-api.md``, Conventions). Each reader validates and raises a 400 ``ApiError`` with a
-reason that names the parameter.
+string (``rest-api.md``, Conventions). ``validated`` gathers the writable fields of a serializer
+from there and validates each with its field (``gleepost.fields``), raising a 400 ``ApiError``
+with a reason that names the parameter.
 """
 
 from __future__ import annotations
@@ -17,9 +19,6 @@ from rest_framework.fields import SkipField, empty
 from rest_framework.request import Request
 
 from gleepost.errors import bad_request
-
-# No id in this API is anywhere near this; a bigger number is malformed, not unknown.
-MAX_ID = 2**53
 
 
 def raw_param(request: Request, name: str) -> Any:
@@ -99,108 +98,3 @@ def _first(detail: Any) -> str:
     while isinstance(detail, (list, dict)):
         detail = next(iter(detail.values())) if isinstance(detail, dict) else detail[0]
     return str(detail)
-
-
-def string_param(
-    request: Request, name: str, *, max_chars: int, min_chars: int = 1, required: bool = True
-) -> str | None:
-    """A text parameter, stripped of surrounding whitespace, with its length checked."""
-    value = raw_param(request, name)
-    if value is None:
-        if required:
-            raise bad_request(f"{name}: required")
-        return None
-    if not isinstance(value, str):
-        raise bad_request(f"{name}: must be a string")
-    value = value.strip()
-    if "\x00" in value:
-        raise bad_request(f"{name}: must not contain NUL characters")
-    if len(value) < min_chars:
-        raise bad_request(f"{name}: must be at least {min_chars} characters")
-    if len(value) > max_chars:
-        raise bad_request(f"{name}: must be at most {max_chars} characters")
-    return value
-
-
-def parse_id(value: Any, name: str) -> int:
-    """A positive integer id from a string or a JSON number."""
-    if isinstance(value, bool):
-        raise bad_request(f"{name}: must be a positive integer")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        text = value.strip()
-        if len(text) > 16:
-            raise bad_request(f"{name}: must be a positive integer")
-        number = int(text)
-    else:
-        raise bad_request(f"{name}: must be a positive integer")
-    if not 0 < number < MAX_ID:
-        raise bad_request(f"{name}: must be a positive integer")
-    return number
-
-
-def id_param(request: Request, name: str, *, required: bool = True) -> int | None:
-    """One positive integer id parameter."""
-    value = raw_param(request, name)
-    if value is None or value == "":
-        if required:
-            raise bad_request(f"{name}: required")
-        return None
-    return parse_id(value, name)
-
-
-def int_param(request: Request, name: str, *, default: int, minimum: int, maximum: int) -> int:
-    """A bounded integer parameter with a default."""
-    value = raw_param(request, name)
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        raise bad_request(f"{name}: must be an integer")
-    if isinstance(value, str):
-        text = value.strip()
-        if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 16:
-            raise bad_request(f"{name}: must be an integer")
-        value = int(text)
-    if not isinstance(value, int):
-        raise bad_request(f"{name}: must be an integer")
-    if not minimum <= value <= maximum:
-        raise bad_request(f"{name}: must be between {minimum} and {maximum}")
-    return value
-
-
-def id_list_param(request: Request, name: str, *, max_count: int, min_count: int = 1) -> list[int]:
-    """A comma-separated list of ids (or a JSON list), deduplicated in order."""
-    value = raw_param(request, name)
-    if value is None or value == "" or value == []:
-        if min_count > 0:
-            raise bad_request(f"{name}: required")
-        return []
-    if isinstance(value, str):
-        if len(value) > 20 * (max_count + 1):
-            raise bad_request(f"{name}: at most {max_count} ids")
-        items: list[Any] = [item for item in value.split(",")]
-    elif isinstance(value, list):
-        items = value
-    else:
-        raise bad_request(f"{name}: must be a comma-separated list of ids")
-    ids = list(dict.fromkeys(parse_id(item, name) for item in items))
-    if len(ids) < min_count:
-        raise bad_request(f"{name}: at least {min_count} ids")
-    if len(ids) > max_count:
-        raise bad_request(f"{name}: at most {max_count} ids")
-    return ids
-
-
-def bool_param(request: Request, name: str, *, required: bool = True) -> bool | None:
-    """A boolean parameter: ``true``/``false`` (or a JSON boolean)."""
-    value = raw_param(request, name)
-    if value is None:
-        if required:
-            raise bad_request(f"{name}: required")
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
-        return value.strip().lower() == "true"
-    raise bad_request(f"{name}: must be true or false")

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from accounts.serializers import UserSerializer, user_data
-from gleepost.fields import IdField, TrueField
+from gleepost.fields import BoolField, IdField, TrueField
 from gleepost.openapi import omitted_when_absent
 from gleepost.times import format_time
 from notifications.models import Contact, Notification
@@ -61,6 +61,14 @@ class ContactSerializer(serializers.Serializer[Contact]):
 def contact_data(contact: Contact, other: User) -> dict[str, Any]:
     """``ContactSerializer``'s shape of ``contact``, seen by the party that is not ``other``."""
     return {"user": user_data(other), "accepted": contact.accepted}
+
+
+class NotificationPageSerializer(serializers.Serializer[Any]):
+    """Which of the caller's notifications (query string)."""
+
+    include_seen = BoolField(required=False, default=False, help_text="`true`: seen ones too.")
+    before = IdField(required=False, help_text="Only notifications with a smaller id.")
+    after = IdField(required=False, help_text="Only notifications with a greater id.")
 
 
 class MarkSeenSerializer(serializers.Serializer[Any]):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,14 +13,15 @@ from accounts.models import User
 from gleepost.api import ApiView
 from gleepost.conf import gp_settings
 from gleepost.errors import bad_request
-from gleepost.openapi import error, id_query, refusals
-from gleepost.params import bool_param, id_param, validated
+from gleepost.openapi import error, refusals
+from gleepost.params import validated
 from notifications.actions import do_accept_contact, do_mark_notifications_seen, do_request_contact
 from notifications.models import Notification
 from notifications.serializers import (
     AcceptContactSerializer,
     ContactSerializer,
     MarkSeenSerializer,
+    NotificationPageSerializer,
     NotificationSerializer,
     RequestContactSerializer,
     contact_data,
@@ -30,11 +31,7 @@ from notifications.serializers import (
 class NotificationsView(ApiView):
     @extend_schema(
         summary="The caller's notifications, newest first",
-        parameters=[
-            OpenApiParameter("include_seen", bool, description="`true`: seen ones too."),
-            id_query("before", "Only notifications with a smaller id."),
-            id_query("after", "Only notifications with a greater id."),
-        ],
+        parameters=[NotificationPageSerializer],
         responses=NotificationSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
@@ -44,10 +41,10 @@ class NotificationsView(ApiView):
         ``after`` gives the newest page of those above that id (what arrived since), and older
         ones among them are reached with ``before`` as usual.
         """
-        include_seen = bool_param(request, "include_seen", required=False) or False
-        before = id_param(request, "before", required=False)
-        after = id_param(request, "after", required=False)
-        notifications = _notifications(request_user(request), include_seen, before, after)
+        params = validated(request, NotificationPageSerializer)
+        notifications = _notifications(
+            request_user(request), params["include_seen"], params.get("before"), params.get("after")
+        )
         page = notifications[: gp_settings.PAGE_SIZE]
         return Response(NotificationSerializer(page, many=True).data)
 

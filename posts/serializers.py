@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from accounts.serializers import UserSerializer, UsersField
 from gleepost.conf import gp_settings
-from gleepost.fields import BoolField, IdField, TextField, TimeField
+from gleepost.fields import BoolField, BoundedIntField, IdField, TextField, TimeField
 from gleepost.times import format_time
 from posts.actions import MAX_NETWORK_NAME_CHARS
 from posts.models import Comment, Network, Post
@@ -79,6 +79,19 @@ class CommentSerializer(serializers.ModelSerializer[Comment]):
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_timestamp(self, comment: Comment) -> str:
         return format_time(comment.timestamp)
+
+
+# Deeper offsets than this are refused: clients page with ``before`` instead.
+MAX_START = 100_000
+
+
+class PostPageSerializer(serializers.Serializer[Any]):
+    """Which of a network's posts (query string)."""
+
+    before = IdField(required=False, help_text="Only posts with a smaller id.")
+    start = BoundedIntField(
+        minimum=0, maximum=MAX_START, default=0, help_text="How many to skip; default 0."
+    )
 
 
 class LikeSerializer(serializers.Serializer[Any]):

@@ -22,8 +22,8 @@ from accounts.models import User
 from gleepost.api import ApiView
 from gleepost.conf import DEFAULTS, gp_settings
 from gleepost.errors import bad_request
-from gleepost.openapi import error, id_query, int_query, refusals
-from gleepost.params import checked, id_param, int_param, validated
+from gleepost.openapi import error, refusals
+from gleepost.params import checked, validated
 from gleepost.parsers import AnyJSONParser, FormParser, MultiPartParser
 from posts.actions import (
     do_add_network_members,
@@ -42,13 +42,12 @@ from posts.serializers import (
     LikeSerializer,
     NetworkMembersSerializer,
     NetworkSerializer,
+    PostPageSerializer,
     PostSerializer,
     ViewSerializer,
 )
 
 # How many users one request may add to a network.
-# Deeper offsets than this are refused: clients page with ``before`` instead.
-MAX_START = 100_000
 
 NOT_A_MEMBER = error("No such network, or the caller is not a member: `Network not found`.")
 CANNOT_SEE = error("No such post, or one the caller cannot see: `Post not found`.")
@@ -118,18 +117,13 @@ class NetworkPostsView(ApiView):
     @extend_schema(
         operation_id="networks_posts_list",
         summary="A network's posts, newest first",
-        parameters=[
-            id_query("before", "Only posts with a smaller id."),
-            int_query(
-                "start", minimum=0, maximum=MAX_START, description="How many to skip; default 0."
-            ),
-        ],
+        parameters=[PostPageSerializer],
         responses={200: PostSerializer(many=True), 404: NOT_A_MEMBER},
     )
     def get(self, request: Request, network_id: int) -> Response:
         """The network's posts, newest first, a page at a time (``before`` = post id, ``start``)."""
-        before = id_param(request, "before", required=False)
-        start = int_param(request, "start", default=0, minimum=0, maximum=MAX_START)
+        params = validated(request, PostPageSerializer)
+        before, start = params.get("before"), params["start"]
         network = network_for_member(request_user(request).pk, network_id)
         posts = _network_posts(network, before)[start : start + gp_settings.PAGE_SIZE]
         return Response(PostSerializer(posts, many=True).data)
