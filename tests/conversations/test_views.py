@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -292,6 +293,31 @@ class TestMessages:
         # the message and last activity, and the event on every stream in two statements
         # inside the receiver's savepoint (bench/README.md, "POST a message").
         assert len(queries.captured_queries) <= 12, [q["sql"] for q in queries]
+
+    def test_the_text_limit_is_the_setting_when_the_message_is_sent(
+        self, alice: Member, bob: Member, settings: Any
+    ) -> None:
+        conversation = create(alice, bob)
+        url = f"/api/v1/conversations/{conversation['id']}/messages"
+        assert alice.client.post(url, {"text": "x" * 6}).status_code == 201
+        settings.GLEEPOST = {"MAX_MESSAGE_CHARS": 5}
+        response = alice.client.post(url, {"text": "x" * 6})
+        assert response.json() == {"error": "text: must be at most 5 characters"}
+        assert alice.client.post(url, {"text": "  xxxxx  "}).status_code == 201
+        settings.GLEEPOST = {}
+        assert alice.client.post(url, {"text": "x" * 6}).status_code == 201
+        assert Message.objects.count() == 3
+
+    def test_text_given_in_the_body_and_the_query_string_is_400(
+        self, alice: Member, bob: Member
+    ) -> None:
+        conversation = create(alice, bob)
+        response = alice.client.post(
+            f"/api/v1/conversations/{conversation['id']}/messages?text=a", {"text": "b"}
+        )
+        assert response.status_code == 400
+        assert response.json() == {"error": "text: given more than once"}
+        assert not Message.objects.exists()
 
     def test_text_of_5000_characters_is_accepted(self, alice: Member, bob: Member) -> None:
         conversation = create(alice, bob)
