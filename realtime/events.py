@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from accounts.serializers import presence_data
+from rest_framework import serializers
+
+from accounts.serializers import PresenceSerializer, presence_data
 from conversations.models import Conversation, Message
 from conversations.serializers import conversation_data, message_data, read_data
 from notifications.models import Notification
@@ -109,8 +111,32 @@ def video_ready_event(video: Video) -> Event:
 # concerned at that moment, never recorded on a stream, never replayed, no seq or epoch.
 
 
+# The ``data`` of the events that carry no REST resource, declared as the resources are (their
+# schemas in docs/asyncapi.yaml are compared with these, field by field: test_event_shapes.py).
+
+
+class ViewsData(serializers.Serializer[Any]):
+    """``views``: how many times the post has been viewed."""
+
+    views = serializers.IntegerField(min_value=0)
+
+
+class TypingData(serializers.Serializer[Any]):
+    """``typing``: who started or stopped typing, in which conversation."""
+
+    user = serializers.IntegerField()
+    conversation = serializers.IntegerField()
+    typing = serializers.BooleanField()
+
+
+class PresenceData(PresenceSerializer):
+    """``presence``: the user, and their presence as ``GET user/{id}`` shows it."""
+
+    user = serializers.IntegerField(source="pk")
+
+
 def views_event(post_id: int, views: int) -> Event:
-    return Event("views", f"/posts/{post_id}", {"views": views})
+    return Event("views", f"/posts/{post_id}", ViewsData({"views": views}).data)
 
 
 def comment_event(comment: Comment) -> Event:
@@ -128,13 +154,14 @@ def typing_event(conversation_id: int, user_id: int, typing: bool) -> Event:
     return Event(
         "typing",
         _conversation_location(conversation_id),
-        {"user": user_id, "conversation": conversation_id, "typing": typing},
+        TypingData({"user": user_id, "conversation": conversation_id, "typing": typing}).data,
     )
 
 
 def presence_event(user_id: int, form: str, at: datetime) -> Event:
     """To everyone who shares an open conversation with the user; ``form``/``at`` as the
-    ``presence`` of ``GET user/{id}``."""
+    ``presence`` of ``GET user/{id}`` (``PresenceData`` of the user, built from what the
+    signal carries rather than from a User row)."""
     return Event("presence", f"/user/{user_id}", {"user": user_id, **presence_data(form, at)})
 
 

@@ -14,12 +14,18 @@ closed, by ``test_asyncapi.py::test_built_event_matches_its_schema``.
 from __future__ import annotations
 
 import copy
+import json
 from functools import cache
 from typing import Any
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
+from rest_framework import serializers
 
+from accounts.actions import do_set_presence
+from realtime import events
+from realtime.events import PresenceData, TypingData, ViewsData
+from tests.conftest import Member
 from tests.realtime.schemas import load_document, operation_messages, resolve
 
 # The resources of the AsyncAPI document (``# ---- Resources``) that are REST components too.
@@ -171,3 +177,78 @@ def test_a_field_that_differs_either_way_is_named(change: Any, complaint: str) -
     change(openapi, asyncapi)
     found = [d for r in sorted(RESOURCES) for d in differences(r, asyncapi, openapi)]
     assert any(d.startswith(complaint) for d in found), found
+
+
+# ---- The events whose data is not a REST resource ----
+
+EVENT_DATA = {"views": ViewsData, "typing": TypingData, "presence": PresenceData}
+
+
+def field_kind(field: Any) -> Any:
+    """``kind`` of a serializer field, for the few the event-only data declare."""
+    if isinstance(field, serializers.ChoiceField):
+        return ("enum", tuple(sorted(field.choices)))
+    if isinstance(field, serializers.DateTimeField):
+        return ("time",)
+    if isinstance(field, serializers.BooleanField):
+        return ("boolean",)
+    if isinstance(field, serializers.IntegerField):
+        return ("integer",)
+    raise AssertionError(f"no kind for {field!r}")
+
+
+def data_schema(event_type: str) -> dict[str, Any]:
+    for message in operation_messages("send").values():
+        payload = message["payload"]
+        schema = resolve(payload["$ref"]) if "$ref" in payload else payload
+        if schema["properties"]["type"].get("const") == event_type:
+            data: dict[str, Any] = schema["properties"]["data"]
+            return data
+    raise AssertionError(f"no {event_type} event in docs/asyncapi.yaml")
+
+
+def data_differences(event_type: str, data: dict[str, Any]) -> list[str]:
+    fields = EVENT_DATA[event_type]().fields
+    documented, declared = set(data["properties"]), set(fields)
+    found = [
+        f"{event_type}.{n}: declared, not in docs/asyncapi.yaml" for n in declared - documented
+    ]
+    found += [
+        f"{event_type}.{n}: in docs/asyncapi.yaml, not declared" for n in documented - declared
+    ]
+    if set(data.get("required", [])) != declared:
+        found.append(f"{event_type}: required {sorted(data.get('required', []))}")
+    for name in sorted(declared & documented):
+        mine = kind(data["properties"][name], asyncapi_components())
+        if mine != field_kind(fields[name]):
+            found.append(f"{event_type}.{name}: {mine}, declared {field_kind(fields[name])}")
+    return found
+
+
+@pytest.mark.parametrize("event_type", sorted(EVENT_DATA))
+def test_the_documented_event_data_is_the_declared_field_by_field(event_type: str) -> None:
+    assert data_differences(event_type, data_schema(event_type)) == []
+
+
+def test_event_data_that_differs_is_named() -> None:
+    data = copy.deepcopy(data_schema("typing"))
+    data["properties"]["typing"] = {"type": "string"}
+    data["properties"]["since"] = {"type": "integer"}
+    assert data_differences("typing", data) == [
+        "typing.since: in docs/asyncapi.yaml, not declared",
+        "typing.typing: ('string',), declared ('boolean',)",
+    ]
+
+
+@pytest.mark.django_db
+def test_the_builders_render_what_is_declared(alice: Member) -> None:
+    at = do_set_presence(alice.user, "desktop")
+    user = type(alice.user).objects.get(pk=alice.id)
+    built = json.loads(events.presence_event(alice.id, "desktop", at).text)["data"]
+    assert built == PresenceData(user).data
+    assert json.loads(events.typing_event(3, alice.id, True).text)["data"] == {
+        "user": alice.id,
+        "conversation": 3,
+        "typing": True,
+    }
+    assert json.loads(events.views_event(3, 7).text)["data"] == {"views": 7}
