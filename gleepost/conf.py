@@ -68,6 +68,10 @@ DEFAULTS: dict[str, Any] = {
     # 404. With a token, a scrape must send "Authorization: Bearer <token>" or gets 401.
     "METRICS_ENABLED": True,
     "METRICS_TOKEN": "",
+    # REST under a WSGI server behind nginx (gleepost.wsgi, deploy/): the client's address is
+    # the first of X-Forwarded-For, as daphne's --proxy-headers takes it. Never when clients
+    # reach the server directly: they could name any address and escape the per-IP limits.
+    "PROXY_HEADERS": False,
     # Log lines (gleepost.logs): "text" for a terminal, "json" (one object per line, with the
     # request's or connection's id) for a log collector. The settings module builds LOGGING
     # from it.

@@ -165,6 +165,50 @@ def daphne(
         log.close()
 
 
+def gunicorn_log_path(port: int) -> Path:
+    """Where ``gunicorn()`` writes the output (access log included) of the process on ``port``."""
+    return Path(tempfile.gettempdir()) / f"gleepost-gunicorn-{port}.log"
+
+
+@contextmanager
+def gunicorn(
+    args: tuple[str, ...], extra_env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[str]:
+    """Run ``python -m gunicorn`` with ``args`` (the production unit's) on the test database,
+    bound to ``port`` (a free one by default); yields its base URL."""
+    port = port or free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PYTHONUNBUFFERED": "1",
+        **UNLIMITED_LOGINS,
+        **(extra_env or {}),
+    }
+    log_path = gunicorn_log_path(port)
+    log = open(log_path, "wb")  # noqa: SIM115  (kept open for the process's lifetime)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", *args, "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_port(port, process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
 class RedisServer:
     """A private redis-server on a spare port that a test may stop and start again.
 

@@ -1,9 +1,10 @@
-"""deploy/nginx/gleepost.conf, run by Debian's nginx in front of two real daphne processes.
+"""deploy/nginx/gleepost.conf, run by Debian's nginx in front of two real daphne processes (the
+websockets) and two real gunicorn processes (REST), the production layout.
 
 The committed file is used as it is, with only its ports and paths replaced (an unprivileged
-port for each listener, the test's daphne ports in the upstream, temporary directories): what
-passes here is that file. The daphne processes run with the flags of the committed systemd unit
-and the proxy settings of the committed env example.
+port for each listener, the test's ports in the upstreams, temporary directories): what passes
+here is that file. daphne and gunicorn run with the commands of the committed systemd units and
+the proxy settings of the committed env example.
 """
 
 from __future__ import annotations
@@ -40,7 +41,15 @@ from websockets.asyncio.client import ClientConnection, connect
 from realtime.close_codes import CLOSE_INVALID_CREDENTIALS
 from tests.conftest import IN_CI, Member
 from tests.realtime.e2e import in_thread
-from tests.servers import ROOT, daphne, daphne_log_path, free_port, wait_for_port
+from tests.servers import (
+    ROOT,
+    daphne,
+    daphne_log_path,
+    free_port,
+    gunicorn,
+    gunicorn_log_path,
+    wait_for_port,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -51,16 +60,19 @@ pytestmark = [
 
 SITE_CONF = ROOT / "deploy" / "nginx" / "gleepost.conf"
 DAPHNE_UNIT = ROOT / "deploy" / "systemd" / "gleepost-daphne@.service"
+REST_UNIT = ROOT / "deploy" / "systemd" / "gleepost-rest@.service"
 ENV_EXAMPLE = ROOT / "deploy" / "gleepost.env.example"
 
 
 @dataclass
 class Deployment:
-    """nginx on ``https``/``http`` in front of the daphne processes on ``upstream_ports``."""
+    """nginx on ``https``/``http`` in front of the daphne processes on ``upstream_ports`` and
+    the gunicorn processes on ``rest_ports``."""
 
     https: str
     http: str
     upstream_ports: list[int]
+    rest_ports: list[int]
     access_log: Path
     static_root: Path
     media_root: Path
@@ -76,16 +88,28 @@ def substitute(text: str, pattern: str, replacement: str, count: int) -> str:
 
 
 def render_site(
-    http_port: int, https_port: int, upstream_ports: list[int], tmp: Path, cert: Path, key: Path
+    http_port: int,
+    https_port: int,
+    upstream_ports: list[int],
+    rest_ports: list[int],
+    tmp: Path,
+    cert: Path,
+    key: Path,
 ) -> str:
     """The committed site configuration with the test's ports and paths."""
     text = SITE_CONF.read_text()
-    first = re.search(r"^(\s*)server 127\.0\.0\.1:\d+( [^;]*)?;$", text, flags=re.MULTILINE)
-    assert first is not None, "no upstream server line"
-    indent, parameters = first.group(1), first.group(2) or ""
-    upstream = "".join(f"{indent}server 127.0.0.1:{port}{parameters};\n" for port in upstream_ports)
-    # The upstream's four consecutive server lines become one per test daphne.
-    text = substitute(text, r"(^[ \t]*server 127\.0\.0\.1:\d+( [^;]*)?;\n){4}", upstream, 1)
+    for upstream, ports in (("gleepost_daphne", upstream_ports), ("gleepost_rest", rest_ports)):
+        block = re.search(rf"upstream {upstream} {{\n(.*?)\n}}", text, flags=re.DOTALL)
+        assert block is not None, f"no upstream {upstream}"
+        first = re.search(r"^(\s*)server 127\.0\.0\.1:\d+( [^;]*)?;$", block.group(1), re.M)
+        assert first is not None, f"no server line in upstream {upstream}"
+        indent, parameters = first.group(1), first.group(2) or ""
+        lines = "".join(f"{indent}server 127.0.0.1:{port}{parameters};\n" for port in ports)
+        # The upstream's four consecutive server lines become one per test process.
+        servers = substitute(
+            block.group(1) + "\n", r"(^[ \t]*server 127\.0\.0\.1:\d+( [^;]*)?;\n){4}", lines, 1
+        )
+        text = text.replace(block.group(1) + "\n", servers, 1)
     text = substitute(text, r"listen 80;", f"listen 127.0.0.1:{http_port};", 1)
     text = substitute(text, r"listen 443 ssl", f"listen 127.0.0.1:{https_port} ssl", 1)
     # The test machine may have no IPv6.
@@ -163,6 +187,28 @@ def unit_daphne_flags() -> tuple[str, ...]:
     return tuple(kept)
 
 
+def unit_rest_command() -> tuple[tuple[str, ...], dict[str, str]]:
+    """gunicorn's arguments in the committed REST unit, less its bind (the test's own), and the
+    unit's own environment."""
+    text = REST_UNIT.read_text().replace("\\\n", " ")
+    command = next(line for line in text.splitlines() if line.startswith("ExecStart="))
+    words = shlex.split(command.removeprefix("ExecStart="))
+    arguments = iter(words[words.index("gunicorn") + 1 :])
+    kept = []
+    for argument in arguments:
+        if argument == "--bind":
+            next(arguments)  # the test chooses its port
+        else:
+            kept.append(argument)
+    environment = dict(
+        line.removeprefix("Environment=").split("=", 1)
+        for line in text.splitlines()
+        if line.startswith("Environment=")
+    )
+    assert environment.get("GLEEPOST_PROXY_HEADERS") == "1"
+    return tuple(kept), environment
+
+
 def env_example(*names: str) -> dict[str, str]:
     """The committed env example's values of ``names``."""
     values = dict(
@@ -200,20 +246,28 @@ def deployment(
             stack.enter_context(daphne(extra_env=env, extra_args=unit_daphne_flags()))
             for _ in range(2)
         ]
+        rest_args, rest_env = unit_rest_command()
+        rest_bases = [
+            stack.enter_context(gunicorn(rest_args, extra_env={**env, **rest_env}))
+            for _ in range(2)
+        ]
         ports = [int(base.rsplit(":", 1)[1]) for base in bases]
-        yield start_nginx(stack, tmp, ports)
+        rest_ports = [int(base.rsplit(":", 1)[1]) for base in rest_bases]
+        yield start_nginx(stack, tmp, ports, rest_ports)
 
 
-def start_nginx(stack: ExitStack, tmp: Path, upstream_ports: list[int]) -> Deployment:
-    """The committed site in front of ``upstream_ports``, its files in ``tmp``; ``stack``
-    stops it."""
+def start_nginx(
+    stack: ExitStack, tmp: Path, upstream_ports: list[int], rest_ports: list[int]
+) -> Deployment:
+    """The committed site in front of ``upstream_ports`` (daphne) and ``rest_ports``
+    (gunicorn), its files in ``tmp``; ``stack`` stops it."""
     nginx = nginx_binary()
     for files in ("static", "media"):
         (tmp / files).mkdir(exist_ok=True)
     cert, key = self_signed_certificate(tmp)
     http_port, https_port = free_port(), free_port()
     site = tmp / "gleepost.conf"
-    site.write_text(render_site(http_port, https_port, upstream_ports, tmp, cert, key))
+    site.write_text(render_site(http_port, https_port, upstream_ports, rest_ports, tmp, cert, key))
     conf = tmp / "nginx.conf"
     conf.write_text(main_conf(tmp, site))
     command = [nginx, "-p", str(tmp), "-e", str(tmp / "error.log"), "-c", str(conf)]
@@ -231,6 +285,7 @@ def start_nginx(stack: ExitStack, tmp: Path, upstream_ports: list[int]) -> Deplo
         https=f"https://127.0.0.1:{https_port}",
         http=f"http://127.0.0.1:{http_port}",
         upstream_ports=upstream_ports,
+        rest_ports=rest_ports,
         access_log=tmp / "gleepost.access.log",
         static_root=tmp / "static",
         media_root=tmp / "media",
@@ -292,7 +347,7 @@ def log_lines(path: Path) -> list[str]:
 
 
 def upstream_of(deployment: Deployment, method: str, path: str) -> int:
-    """The daphne port nginx's access log names for the last ``method path`` request."""
+    """The port nginx's access log names for the last ``method path`` request."""
     pattern = re.compile(rf'"{method} {re.escape(path)}" .* upstream=127\.0\.0\.1:(\d+) ')
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
@@ -373,8 +428,8 @@ async def test_websockets_spread_over_both_processes_and_events_cross_them(
         assert (event["type"], event["data"]) == ("new-conversation", created.json())
         event = await next_event(socket)
         assert (event["type"], event["data"]) == ("message", sent.json())
-    # One of bob's websockets is on the process that did not serve the write.
-    assert writer in bob_sockets and len(set(bob_sockets) - {writer}) == 1
+    # A gunicorn process served the write; its events reached both daphne processes by Redis.
+    assert writer in deployment.rest_ports
     # carol is not in the conversation: neither of her websockets gets anything.
     for socket in sockets[2:]:
         with pytest.raises(TimeoutError):
@@ -404,10 +459,16 @@ async def test_client_address_and_scheme_come_from_nginx_not_the_client(
     assert answer.status == 200, answer.body
     assert answer.json()["id"] == alice.id
     port = await asyncio.to_thread(upstream_of, deployment, "GET", f"/api/v1/user/{alice.id}")
-    lines = [line for line in log_lines(daphne_log_path(port)) if "probe=forwarded" in line]
-    # daphne --proxy-headers takes the first address of X-Forwarded-For: nginx replaces the
-    # client's list with the address it saw, so the client cannot choose its own.
-    assert len(lines) == 1 and lines[0].startswith("127.0.0.1:"), lines
+    assert port in deployment.rest_ports
+    lines = [
+        line
+        for line in log_lines(gunicorn_log_path(port))
+        if f'"GET /api/v1/user/{alice.id}"' in line
+    ]
+    # gleepost.wsgi (GLEEPOST_PROXY_HEADERS) takes the first address of X-Forwarded-For: nginx
+    # replaces the client's list with the address it saw, so the client cannot choose its own.
+    assert lines and all("127.0.0.1 " in line for line in lines), lines
+    assert not any("203.0.113.9" in line for line in lines), lines
 
     plain = await asyncio.to_thread(request, deployment, "GET", f"{deployment.http}/api/v1/x?a=1")
     assert plain.status == 301
@@ -435,7 +496,9 @@ async def test_nginx_and_the_service_log_one_request_id(
     port = await asyncio.to_thread(upstream_of, deployment, "GET", path)
     nginx_lines = [line for line in log_lines(deployment.access_log) if f'"GET {path}"' in line]
     assert nginx_lines[-1].endswith(f"request_id={request_id}"), nginx_lines[-1]
-    assert port in deployment.upstream_ports
+    assert port in deployment.rest_ports
+    served = [line for line in log_lines(gunicorn_log_path(port)) if f'"GET {path}"' in line]
+    assert served and served[-1].rstrip().endswith(f"request_id={request_id}"), served
 
 
 async def test_readiness_probe_and_metrics_are_not_served_to_the_internet(
@@ -444,9 +507,10 @@ async def test_readiness_probe_and_metrics_are_not_served_to_the_internet(
     for probe, through_nginx in (("healthz", 200), ("readyz", 404), ("metrics", 404)):
         answer = await asyncio.to_thread(request, deployment, "GET", f"{deployment.https}/{probe}")
         assert answer.status == through_nginx, probe
-    direct = f"http://127.0.0.1:{deployment.upstream_ports[0]}/readyz"
-    answer = await asyncio.to_thread(request, deployment, "GET", direct)
-    assert answer.status == 200 and answer.json()["status"] == "ready"
+    for port in (deployment.upstream_ports[0], deployment.rest_ports[0]):
+        direct = f"http://127.0.0.1:{port}/readyz"
+        answer = await asyncio.to_thread(request, deployment, "GET", direct)
+        assert answer.status == 200 and answer.json()["status"] == "ready"
 
 
 async def test_large_bodies_reach_only_the_video_upload(
@@ -478,7 +542,7 @@ async def test_large_bodies_reach_only_the_video_upload(
         request, deployment, "POST", f"{deployment.https}/api/v1/conversations", body, headers
     )
     assert elsewhere.status == 413
-    assert b"nginx" in elsewhere.body  # refused before any daphne process read it
+    assert b"nginx" in elsewhere.body  # refused before any gunicorn process read it
 
 
 async def test_static_and_media_files_come_from_disk(deployment: Deployment) -> None:
@@ -496,12 +560,12 @@ async def test_static_and_media_files_come_from_disk(deployment: Deployment) -> 
         request, deployment, "GET", f"{deployment.https}/media/thumbs/probe.jpg"
     )
     assert (image.status, image.body) == (200, b"\xff\xd8probe")
-    # The daphne processes do not serve files here (GLEEPOST_SERVE_FILES=0): nginx did.
+    # The service's processes do not serve files here (GLEEPOST_SERVE_FILES=0): nginx did.
     direct = await asyncio.to_thread(
         request,
         deployment,
         "GET",
-        f"http://127.0.0.1:{deployment.upstream_ports[0]}/static/admin/probe.css",
+        f"http://127.0.0.1:{deployment.rest_ports[0]}/static/admin/probe.css",
         None,
         {"X-Forwarded-Proto": "https"},
     )
@@ -533,12 +597,12 @@ def assert_in_no_log(secrets: list[str], paths: list[Path]) -> None:
             assert secret not in text, f"{path} holds a credential:\n{text}"
 
 
-async def test_no_token_or_password_reaches_nginx_or_daphne_logs(
+async def test_no_token_or_password_reaches_nginx_daphne_or_gunicorn_logs(
     deployment: Deployment, alice: Member
 ) -> None:
     await set_password(alice)
     query = f"id={alice.id}&token={alice.token}&probe=no-secret"
-    for _ in deployment.upstream_ports:
+    for _ in deployment.rest_ports:
         answer = await asyncio.to_thread(
             request, deployment, "GET", f"{deployment.https}/api/v1/conversations?{query}"
         )
@@ -565,21 +629,24 @@ async def test_no_token_or_password_reaches_nginx_or_daphne_logs(
 
     nginx_logs = sorted(deployment.access_log.parent.glob("*.log"))
     daphne_logs = [daphne_log_path(port) for port in deployment.upstream_ports]
-    assert_in_no_log([alice.token, issued, PASSWORD], nginx_logs + daphne_logs)
-    # Each request is in the logs, without its credentials.
+    gunicorn_logs = [gunicorn_log_path(port) for port in deployment.rest_ports]
+    assert_in_no_log([alice.token, issued, PASSWORD], nginx_logs + daphne_logs + gunicorn_logs)
+    # Each request is in the logs, without its credentials: gunicorn's access lines hold the
+    # path only (deploy/gunicorn.conf.py), and so do daphne's of a websocket.
+    gunicorn_text = "".join(path.read_text() for path in gunicorn_logs)
+    assert gunicorn_text.count('"GET /api/v1/conversations"') == len(deployment.rest_ports)
+    assert '"POST /api/v1/login"' in gunicorn_text
     daphne_text = "".join(path.read_text() for path in daphne_logs)
-    redacted = f"GET /api/v1/conversations?{query.replace(alice.token, '[redacted]')}"
-    assert daphne_text.count(redacted) == len(deployment.upstream_ports)
-    assert "POST /api/v1/login?email=alice@example.com&pass=[redacted]" in daphne_text
+    assert '"WSCONNECT /api/v1/ws"' in daphne_text
 
 
-async def test_a_daphne_process_that_is_down_leaves_no_token_in_nginx_logs(
+async def test_a_process_that_is_down_leaves_no_token_in_nginx_logs(
     tmp_path: Path, alice: Member
 ) -> None:
     await set_password(alice)
     with ExitStack() as stack:
-        # Nothing listens on the upstream's port: a daphne process restarting, or gone.
-        down = start_nginx(stack, tmp_path, [free_port()])
+        # Nothing listens on the upstreams' ports: processes restarting, or gone.
+        down = start_nginx(stack, tmp_path, [free_port()], [free_port()])
         for method, path in (
             ("GET", f"/api/v1/conversations?id={alice.id}&token={alice.token}"),
             ("POST", f"/api/v1/login?email=alice@example.com&pass={PASSWORD}"),
