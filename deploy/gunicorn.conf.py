@@ -9,10 +9,7 @@ channel layer. Per request it costs 0.69 of what Django's ASGI handler under dap
 The bind is the unit's (one instance per port, like daphne's); the rest is here.
 """
 
-import os
-
-from gleepost.conf import DEFAULTS
-from gleepost.logs import checked_log_format, logging_config
+from gleepost import settings
 
 wsgi_app = "gleepost.wsgi:application"
 
@@ -34,18 +31,17 @@ keepalive = 65
 # gunicorn's control socket (gunicorn 26) is one path per user: several instances would share it.
 control_socket_disable = True
 
-# Every line through the service's own logging: the process's format (GLEEPOST_LOG_FORMAT),
+# Every line through the service's own logging (gleepost.settings.LOGGING): the process's format
+# (GLEEPOST_LOG_FORMAT),
 # credentials redacted (REST accepts ?id=&token=; gunicorn names a request's URI when it
 # fails), and the access line without its query string. The request's id is nginx's, which
 # Django's RequestIdMiddleware takes too.
-logconfig_dict = logging_config(
-    checked_log_format(os.environ.get("GLEEPOST_LOG_FORMAT", DEFAULTS["LOG_FORMAT"])),
-    os.environ.get("LOG_LEVEL", "INFO"),
-)
-logconfig_dict["loggers"].update(
-    {
+logconfig_dict = {
+    **settings.LOGGING,
+    "loggers": {
+        **settings.LOGGING["loggers"],
         "gunicorn.error": {"handlers": [], "propagate": True},
         "gunicorn.access": {"handlers": [], "propagate": True},
-    }
-)
+    },
+}
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}i)s'

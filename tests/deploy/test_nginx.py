@@ -460,6 +460,9 @@ async def test_client_address_and_scheme_come_from_nginx_not_the_client(
     assert answer.json()["id"] == alice.id
     port = await asyncio.to_thread(upstream_of, deployment, "GET", f"/api/v1/user/{alice.id}")
     assert port in deployment.rest_ports
+    await asyncio.to_thread(
+        wait_for_log_line, gunicorn_log_path(port), f'"GET /api/v1/user/{alice.id}"', 1
+    )
     lines = [
         line
         for line in log_lines(gunicorn_log_path(port))
@@ -497,8 +500,12 @@ async def test_nginx_and_the_service_log_one_request_id(
     nginx_lines = [line for line in log_lines(deployment.access_log) if f'"GET {path}"' in line]
     assert nginx_lines[-1].endswith(f"request_id={request_id}"), nginx_lines[-1]
     assert port in deployment.rest_ports
-    served = [line for line in log_lines(gunicorn_log_path(port)) if f'"GET {path}"' in line]
-    assert served and served[-1].rstrip().endswith(f"request_id={request_id}"), served
+    # gunicorn writes its access line once the answer has gone: wait for it.
+    await asyncio.to_thread(
+        wait_for_log_line, gunicorn_log_path(port), f"request_id={request_id}", 1
+    )
+    served = [line for line in log_lines(gunicorn_log_path(port)) if f"={request_id}" in line]
+    assert len(served) == 1 and f'"GET {path}" 200' in served[0], served
 
 
 async def test_readiness_probe_and_metrics_are_not_served_to_the_internet(
@@ -634,8 +641,15 @@ async def test_no_token_or_password_reaches_nginx_daphne_or_gunicorn_logs(
     # Each request is in the logs, without its credentials: gunicorn's access lines hold the
     # path only (deploy/gunicorn.conf.py), and so do daphne's of a websocket.
     gunicorn_text = "".join(path.read_text() for path in gunicorn_logs)
+    deadline = time.monotonic() + 5  # each access line is written once its answer has gone
+    while gunicorn_text.count('"GET /api/v1/conversations"') < len(deployment.rest_ports) or (
+        '"POST /api/v1/login"' not in gunicorn_text
+    ):
+        assert time.monotonic() < deadline, gunicorn_text
+        await asyncio.sleep(0.05)
+        gunicorn_text = "".join(path.read_text() for path in gunicorn_logs)
     assert gunicorn_text.count('"GET /api/v1/conversations"') == len(deployment.rest_ports)
-    assert '"POST /api/v1/login"' in gunicorn_text
+    assert_in_no_log([alice.token, issued, PASSWORD], gunicorn_logs)
     daphne_text = "".join(path.read_text() for path in daphne_logs)
     assert '"WSCONNECT /api/v1/ws"' in daphne_text
 
