@@ -106,6 +106,45 @@ def daphne_log_path(port: int) -> Path:
     return Path(tempfile.gettempdir()) / f"gleepost-daphne-{port}.log"
 
 
+def server_env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment the tests' servers run in: the test database, production's switches."""
+    return {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PYTHONUNBUFFERED": "1",
+        **UNLIMITED_LOGINS,
+        **(extra_env or {}),
+    }
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def logged_server(
+    command: list[str], port: int, log_path: Path, env: dict[str, str], stop_timeout: float
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``command`` run from the repository, its output in ``log_path``, until it listens on
+    ``port``; stopped (``stop_process``) when the block ends."""
+    log = open(log_path, "wb")  # noqa: SIM115  (kept open for the process's lifetime)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, process)
+        yield process
+    finally:
+        stop_process(process, stop_timeout)
+        log.close()
+
+
 @contextmanager
 def daphne(
     extra_env: dict[str, str] | None = None,
@@ -120,49 +159,25 @@ def daphne(
     stopped one was, for clients that reconnect to the same address.
     ``program``: what runs daphne, e.g. ``PLAIN_DAPHNE`` for daphne as its own docs start it."""
     port = port or free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": test_database_url(),
-        "DEBUG": "0",
-        # As production runs it (README): connections reused, not opened per query.
-        "DATABASE_CONN_MAX_AGE": "60",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "PYTHONUNBUFFERED": "1",
-        **UNLIMITED_LOGINS,
-        **(extra_env or {}),
-    }
-    log_path = daphne_log_path(port)
-    log = open(log_path, "wb")  # noqa: SIM115  (kept open for the process's lifetime)
-    process = subprocess.Popen(
-        [
-            *program,
-            # The listener as the start commands give it (tests/deploy/test_start_commands.py).
-            "-e",
-            f"tcp:port={port}:interface=127.0.0.1:backlog={backlog}",
-            "--websocket_timeout",
-            "-1",
-            *extra_args,
-            "gleepost.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    # As production runs it (README): connections reused, not opened per query.
+    env = server_env({"DATABASE_CONN_MAX_AGE": "60", **(extra_env or {})})
+    command = [
+        *program,
+        # The listener as the start commands give it (tests/deploy/test_start_commands.py).
+        "-e",
+        f"tcp:port={port}:interface=127.0.0.1:backlog={backlog}",
+        "--websocket_timeout",
+        "-1",
+        *extra_args,
+        "gleepost.asgi:application",
+    ]
     base = f"http://127.0.0.1:{port}"
-    processes[base] = process
-    try:
-        wait_for_port(port, process)
-        yield base
-    finally:
-        processes.pop(base, None)
-        process.terminate()
+    with logged_server(command, port, daphne_log_path(port), env, stop_timeout=10) as process:
+        processes[base] = process
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            yield base
+        finally:
+            processes.pop(base, None)
 
 
 def gunicorn_log_path(port: int) -> Path:
@@ -177,36 +192,12 @@ def gunicorn(
     """Run ``python -m gunicorn`` with ``args`` (the production unit's) on the test database,
     bound to ``port`` (a free one by default); yields its base URL."""
     port = port or free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": test_database_url(),
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "PYTHONUNBUFFERED": "1",
-        **UNLIMITED_LOGINS,
-        **(extra_env or {}),
-    }
-    log_path = gunicorn_log_path(port)
-    log = open(log_path, "wb")  # noqa: SIM115  (kept open for the process's lifetime)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *args, "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_port(port, process)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    command = [sys.executable, "-m", "gunicorn", *args, "--bind", f"127.0.0.1:{port}"]
+    # gunicorn finishes the requests under way for up to its graceful_timeout (30 s).
+    with logged_server(
+        command, port, gunicorn_log_path(port), server_env(extra_env), stop_timeout=40
+    ):
+        yield f"http://127.0.0.1:{port}"
 
 
 class RedisServer:

@@ -48,6 +48,7 @@ from tests.servers import (
     free_port,
     gunicorn,
     gunicorn_log_path,
+    stop_process,
     wait_for_port,
 )
 
@@ -276,7 +277,7 @@ def start_nginx(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    stack.callback(_stop, process)
+    stack.callback(stop_process, process)
     try:
         wait_for_port(https_port, process, timeout=10)
     except RuntimeError:
@@ -291,15 +292,6 @@ def start_nginx(
         media_root=tmp / "media",
         tls=ssl.create_default_context(cafile=str(cert)),
     )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @dataclass
