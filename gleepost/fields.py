@@ -52,7 +52,27 @@ class _AbsentWhenEmpty:
         return super().validate_empty_values(data)  # type: ignore[misc]
 
 
-class TextField(serializers.CharField):
+def _length_validators(minimum: Limit, maximum: Limit) -> list[Any]:
+    """The length rule of a string, with the API's reasons (and in the document)."""
+    return [
+        MinLengthValidator(minimum, message="must be at least %(limit_value)s characters"),
+        MaxLengthValidator(maximum, message="must be at most %(limit_value)s characters"),
+    ]
+
+
+class _StringField(serializers.CharField):
+    """A string parameter: a JSON string or a form value, never another kind, and no NUL."""
+
+    def _checked(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if "\x00" in data:
+            # As Django's own forms: no NUL, so none can be stored, set or tried.
+            self.fail("nul")
+        return data
+
+
+class TextField(_StringField):
     """Text: a string, stripped of surrounding whitespace, 1 to ``max_length`` characters, no
     NUL; ``pattern``, if given, is a rule the stripped text must match, ``pattern_message`` the
     reason when it does not (the document states the pattern)."""
@@ -77,19 +97,14 @@ class TextField(serializers.CharField):
         super().__init__(**kwargs)
         self.validators += [
             RegexValidator(pattern, message=pattern_message),
-            MinLengthValidator(1, message="must be at least %(limit_value)s characters"),
-            MaxLengthValidator(max_length, message="must be at most %(limit_value)s characters"),
+            *_length_validators(1, max_length),
         ]
 
     def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        if "\x00" in data:
-            self.fail("nul")
-        return str(super().to_internal_value(data))
+        return str(super().to_internal_value(self._checked(data)))
 
 
-class PasswordField(serializers.CharField):
+class PasswordField(_StringField):
     """A password, as typed (surrounding spaces are part of it): a string, no NUL, from
     ``min_length`` to ``max_length`` characters."""
 
@@ -106,17 +121,11 @@ class PasswordField(serializers.CharField):
         self.validators += [
             # For the document: to_internal_value refuses a NUL first.
             RegexValidator(r"^[^\x00]*$"),
-            MinLengthValidator(min_length, message="must be at least %(limit_value)s characters"),
-            MaxLengthValidator(max_length, message="must be at most %(limit_value)s characters"),
+            *_length_validators(min_length, max_length),
         ]
 
     def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        if "\x00" in data:
-            # As Django's own forms: no NUL in a password, so none can be set or tried.
-            self.fail("nul")
-        return data
+        return self._checked(data)  # as typed: not stripped
 
 
 class IdField(_AbsentWhenEmpty, serializers.IntegerField):
