@@ -10,6 +10,7 @@ first pass creates each user's stream, the second is the reconnection after a re
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench.population import Member
@@ -65,8 +66,13 @@ def measure_handshakes(
     server_cores: set[int],
     other_cores: set[int],
     log: Any,
+    profile: Callable[[Process, str], Callable[[], None]] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per pass. ``members[0]`` warms the server (imports, pools) and is not counted."""
+    """One row per pass. ``members[0]`` warms the server (imports, pools) and is not counted.
+
+    ``profile(server, pass_name)``, when given, starts sampling the server and returns what
+    stops it; each pass is sampled on its own.
+    """
     server, port = start_server(stack_name, env, redis_url, server_cores)
     stack = Stack(stack_name, [server], [port])
     rows = []
@@ -75,7 +81,13 @@ def measure_handshakes(
         connections = [stack.connection(0, m) for m in members[1:]]
         for name in PASSES:
             wait_until_idle(server)
-            row = {"stack": stack_name, "pass": name, **_open_all(server, connections, other_cores)}
+            stop_profile = profile(server, name) if profile is not None else None
+            try:
+                measured = _open_all(server, connections, other_cores)
+            finally:
+                if stop_profile is not None:
+                    stop_profile()
+            row = {"stack": stack_name, "pass": name, **measured}
             rows.append(row)
             log(row)
     finally:

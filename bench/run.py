@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -306,6 +307,16 @@ def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
     profiler.wait(timeout=60)
 
 
+def handshake_profiler(folder: Path) -> Callable[[Process, str], Callable[[], None]]:
+    """Profiles one handshakes pass each: ``handshakes-first-connection.txt``, ..."""
+
+    def profile(server: Process, pass_name: str) -> Callable[[], None]:
+        profiler = start_profiler(server, folder / f"handshakes-{pass_name.replace(' ', '-')}.txt")
+        return lambda: stop_profiler(profiler)
+
+    return profile
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -411,6 +422,11 @@ def main() -> None:
                         SERVER_CORES,
                         OTHER_CORES,
                         lambda row: print(f"  handshakes {row}", flush=True),
+                        (
+                            handshake_profiler(Path(args.profile))
+                            if args.profile and stack == "gleepost"
+                            else None
+                        ),
                     )
                     for stack in ("gleepost", "floor", "reference")
                 }
