@@ -126,17 +126,33 @@ def test_still_valid_reads_a_sessions_expiry_and_verifies_its_user(
 # The consumer
 
 
-async def test_a_revocation_committed_during_the_handshake_refuses_it(
-    connect: Connect, bob: Member, monkeypatch: pytest.MonkeyPatch
+def _log_out(user: User) -> None:
+    do_logout(AuthToken.objects.get(user=user))
+
+
+def _deactivate(user: User) -> None:
+    user.is_active = False
+    user.save()
+
+
+def _expire(user: User) -> None:
+    # Not a revocation (no message is sent): only the second read can see it.
+    AuthToken.objects.filter(user=user).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+
+@pytest.mark.parametrize("end", [_log_out, _deactivate, _expire])
+async def test_a_credential_ended_during_the_handshake_refuses_it(
+    connect: Connect, bob: Member, monkeypatch: pytest.MonkeyPatch, end: Any, settings: Any
 ) -> None:
-    """Revoked after the handshake read the token and before it joined the user's group:
-    the revocation's message went out before the connection could hear it, so only the
-    second read after the join can catch it."""
+    """Ended after the handshake read the token and before it joined the user's group:
+    a revocation's message went out before the connection could hear it, so only the
+    second read after the join can catch it (the in-memory layer's credential watch, which
+    would catch it later, is off)."""
+    settings.GLEEPOST = {**getattr(settings, "GLEEPOST", {}), "CREDENTIAL_RECHECK_SECS": 0}
     take_slot = handshake.take_slot
 
     async def revoke_then_take_slot(*args: Any) -> Any:
-        token = await run(AuthToken.objects.get)(user=bob.user)
-        await run(do_logout)(token)
+        await run(end)(await run(User.objects.get)(pk=bob.id))
         return await take_slot(*args)
 
     monkeypatch.setattr(handshake, "take_slot", revoke_then_take_slot)
