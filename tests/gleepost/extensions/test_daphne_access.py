@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -74,6 +75,25 @@ def test_each_string_given_to_write_entry_is_redacted() -> None:
     when = datetime(2026, 12, 1)
     daphne_extension.redacting(write_entry)(None, "h", when, "GET /x?pass=hunter22", status=200)
     assert calls == [(("h", when, "GET /x?pass=[redacted]"), {"status": 200})]
+
+
+@pytest.mark.parametrize("by_name", [True, False], ids=["by name", "positional"])
+def test_the_writer_gets_the_redacted_entry_however_write_entry_is_called(by_name: bool) -> None:
+    written: list[tuple[Any, Any]] = []
+    daphne_extension.write_access_log_with(lambda stream, entry: written.append((stream, entry)))
+    try:
+        generator = SimpleNamespace(stream="the stream")
+        write = daphne_extension.redacting(AccessLogGenerator.write_entry)
+        when, request = datetime(2026, 12, 1), "GET /x?token=abc"
+        if by_name:
+            write(generator, host="h", date=when, request=request, status=200, length=79)
+        else:
+            write(generator, "h", when, request, 200, 79)
+    finally:
+        daphne_extension.write_access_log_with(None)
+    assert written == [
+        ("the stream", daphne_extension.AccessEntry("h", "GET /x?token=[redacted]", 200, 79))
+    ]
 
 
 def _http_details(path: str) -> dict[str, Any]:
