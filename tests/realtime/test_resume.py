@@ -324,9 +324,9 @@ async def test_events_committed_while_the_connection_is_set_up_arrive_once_from_
     read_position = handshake._position_if_still_valid
     read: list[history.Position] = []
 
-    async def position_with_messages_around(credential: Any) -> Any:
+    async def position_with_messages_around(*args: Any) -> Any:
         before = (await send_messages(conversation, alice, 1))[0]
-        state = await read_position(credential)
+        state = await read_position(*args)
         assert state is not None
         read.append(state[0])
         after = (await send_messages(conversation, alice, 1))[0]
