@@ -52,6 +52,11 @@ DEFAULTS: dict[str, Any] = {
     "EVENT_HISTORY_PER_USER": 10_000,
     # Serve MEDIA_ROOT and STATIC_ROOT from the app itself (one machine); nginx/CDN at scale.
     "SERVE_FILES": True,
+    # The address clients reach the service at, scheme and host (and port) only, such as
+    # https://gleepost.example.com: a ready video's URLs (REST and video-ready) are made
+    # absolute on it unless MEDIA_URL already is (gleepost/media_urls.py). Empty: they stay
+    # paths (/media/...). ./scripts/serve sets it to its own address; production sets it.
+    "PUBLIC_URL": "",
     # Client frames of any kind a websocket connection may send per second. Past it a frame is
     # not acted on and gets a "rate limited" error (at most one such error a second); a
     # connection that keeps going is closed with 4008 (realtime.throttling.FrameRateLimit).

@@ -14,7 +14,8 @@ Everything an operator changes comes from the environment, so the same code runs
 - ``REDIS_CHANNEL_URLS``, or ``REDIS_SENTINELS`` with ``REDIS_SENTINEL_MASTER``: the channel layer
   sharded over several Redis servers, or reaching its master through Sentinel; the cache and
   counters stay on ``REDIS_URL``. See ``gleepost/redis_hosts.py``.
-- ``MEDIA_ROOT`` / ``MEDIA_URL``: where videos live and how clients reach them.
+- ``MEDIA_ROOT`` / ``MEDIA_URL``: where videos live and how clients reach them (made absolute
+  with ``GLEEPOST_PUBLIC_URL`` when ``MEDIA_URL`` is a path).
 - ``GLEEPOST_*``: the service's own knobs, see ``gleepost/conf.py``.
 """
 
@@ -30,6 +31,7 @@ import django_stubs_ext
 
 from gleepost.conf import DEFAULTS
 from gleepost.logs import checked_log_format, logging_config
+from gleepost.media_urls import checked_public_url
 from gleepost.redis_hosts import channel_layer_hosts
 
 # Lets the code write ModelAdmin[Model], QuerySet[Model] and friends at run time, as typed.
@@ -296,6 +298,10 @@ GLEEPOST: dict[str, object] = {
     for key, value in os.environ.items()
     if key.startswith("GLEEPOST_")
 }
+# Checked once here, so that a malformed address stops every process at start (daphne, the
+# worker) instead of reaching clients inside the URLs of their videos.
+if "PUBLIC_URL" in GLEEPOST:
+    GLEEPOST["PUBLIC_URL"] = checked_public_url(str(GLEEPOST["PUBLIC_URL"]))
 
 # One console handler, redacting credentials: GLEEPOST_LOG_FORMAT=text (the default) for a
 # terminal, json (one object per line) in production. See gleepost/logs.py. (Logging is set up

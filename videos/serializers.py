@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gleepost.conf import DEFAULTS
+from gleepost.media_urls import absolute_media_url
 from gleepost.openapi import omitted_when_absent
 from videos.models import Video
 
@@ -27,6 +28,12 @@ class UploadField(serializers.FileField):
     }
 
 
+ONCE_READY = (
+    ", absolute on the deployment's GLEEPOST_PUBLIC_URL (a path when that is unset). "
+    "Only once `status` is `ready`."
+)
+
+
 @omitted_when_absent("mp4", "webm", "thumbnails")
 class VideoSerializer(serializers.ModelSerializer[Video]):
     """``{"id", "status"}``, plus ``"mp4"``, ``"webm"`` and ``"thumbnails"`` once ready.
@@ -36,17 +43,17 @@ class VideoSerializer(serializers.ModelSerializer[Video]):
         write_only=True,
         help_text=f"The video file, at most {DEFAULTS['MAX_VIDEO_MB']} MB (GLEEPOST_MAX_VIDEO_MB).",
     )
-    mp4 = serializers.SerializerMethodField(help_text="Only once `status` is `ready`.")
-    webm = serializers.SerializerMethodField(help_text="Only once `status` is `ready`.")
-    thumbnails = serializers.SerializerMethodField(help_text="Only once `status` is `ready`.")
+    mp4 = serializers.SerializerMethodField(help_text=f"Its URL{ONCE_READY}")
+    webm = serializers.SerializerMethodField(help_text=f"Its URL{ONCE_READY}")
+    thumbnails = serializers.SerializerMethodField(help_text=f"Their URLs{ONCE_READY}")
 
     class Meta:
         model = Video
         fields = ["id", "status", "video", "mp4", "webm", "thumbnails"]
         read_only_fields = ["id", "status"]
 
-    # URLs come from the storage alone, never from a request, so the REST response and the
-    # websocket event built without a request are equal.
+    # URLs come from the storage and the settings alone, never from a request, so the REST
+    # response and the websocket event built without a request are equal.
 
     def get_mp4(self, video: Video) -> str:
         return _url(video.mp4)
@@ -67,4 +74,4 @@ class VideoSerializer(serializers.ModelSerializer[Video]):
 
 def _url(file: FieldFile) -> str:
     # A ready video always has its files; "" keeps a hand-edited row from breaking the API.
-    return file.url if file.name else ""
+    return absolute_media_url(file.url) if file.name else ""

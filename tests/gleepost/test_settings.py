@@ -137,6 +137,32 @@ def test_gleepost_settings_come_from_environment() -> None:
     assert value == 3
 
 
+def test_public_url_comes_from_the_environment_without_its_trailing_slash() -> None:
+    value = settings_json(
+        "__import__('gleepost.conf').conf.gp_settings.PUBLIC_URL",
+        GLEEPOST_PUBLIC_URL="https://gleepost.example.com/",
+    )
+    assert value == "https://gleepost.example.com"
+
+
+def test_a_malformed_public_url_stops_the_process_with_a_reason() -> None:
+    result = run_python(
+        "import django; django.setup()", GLEEPOST_PUBLIC_URL="gleepost.example.com/media"
+    )
+    assert result.returncode != 0
+    assert (
+        "ImproperlyConfigured: GLEEPOST_PUBLIC_URL must start with http:// or https://"
+        in result.stderr
+    )
+
+    result = run_python(
+        "import django; django.setup()", GLEEPOST_PUBLIC_URL="https://ops:s3cret@example.com"
+    )
+    assert result.returncode != 0
+    assert "GLEEPOST_PUBLIC_URL must not carry a user name or password" in result.stderr
+    assert "s3cret" not in result.stderr
+
+
 def test_debug_and_hosts_from_environment() -> None:
     debug, hosts = settings_json(  # type: ignore[misc]
         "[settings.DEBUG, settings.ALLOWED_HOSTS]",

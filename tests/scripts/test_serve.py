@@ -1,5 +1,6 @@
-"""``./scripts/serve`` as a user runs it: the URLs it prints answer, and SIGTERM, SIGINT or SIGHUP
-to it (not to its process group) stops every process it started and frees the port."""
+"""``./scripts/serve`` as a user runs it: the URLs it prints answer, its processes have its address
+as the public one, and SIGTERM, SIGINT or SIGHUP to it (not to its process group) stops every
+process it started and frees the port."""
 
 from __future__ import annotations
 
@@ -133,7 +134,8 @@ class Serve:
 def serve(serve_dir: Path) -> Iterator[Serve]:
     port = free_port()
     env = {
-        **os.environ,
+        # Its own address is the public one unless GLEEPOST_PUBLIC_URL says otherwise.
+        **{name: value for name, value in os.environ.items() if name != "GLEEPOST_PUBLIC_URL"},
         "PATH": f"{serve_dir / 'bin'}:{os.environ['PATH']}",
         "PIP_NO_INDEX": "1",
         "PORT": str(port),
@@ -203,6 +205,24 @@ def check_printed_urls_answer(serve: Serve) -> None:
         assert answers(url) == 200, url
 
 
+def environment_of(proc: Proc) -> dict[str, str]:
+    entries = Path(f"/proc/{proc.pid}/environ").read_bytes().decode(errors="replace").split("\0")
+    pairs = (entry.partition("=") for entry in entries if "=" in entry)
+    return {name: value for name, _, value in pairs}
+
+
+def check_public_url(serve: Serve, started: set[Proc]) -> None:
+    """daphne and the video worker (which builds video-ready with no request at hand) have
+    serve's own address as the public one their video URLs are absolute on."""
+    given = {
+        proc.command: environment_of(proc).get("GLEEPOST_PUBLIC_URL")
+        for proc in started
+        if "gleepost.server" in proc.command or "process_videos" in proc.command
+    }
+    assert len(given) == 2, given
+    assert set(given.values()) == {f"http://127.0.0.1:{serve.port}"}, given
+
+
 def check_stopped(serve: Serve, started: set[Proc]) -> None:
     """Serve exited 0, with every process it started, and nothing listens on its port; daphne
     drained (gleepost.shutdown) and was told once: a second signal would have cut it short."""
@@ -225,6 +245,7 @@ def test_a_signal_to_serve_stops_every_process_it_started(
     wait_until_serving(serve)
     started = started_processes(serve)
     check_printed_urls_answer(serve)
+    check_public_url(serve, started)
 
     serve.process.send_signal(signum)  # to serve alone, as `kill <pid>` does
 

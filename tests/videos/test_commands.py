@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
+from realtime.models import StreamEvent
 from tests.conftest import Member
 from tests.signal_recorder import SignalCalls
 from tests.videos.conftest import JPEG_MAGIC
@@ -47,7 +49,10 @@ def test_uploaded_clip_becomes_ready_with_real_files(
     make_clip: Callable[..., Path],
     record_signal: RecordSignal,
     media_root: Path,
+    settings: Any,
 ) -> None:
+    # As ./scripts/serve runs the worker: its video-ready URLs are absolute on its address.
+    settings.GLEEPOST = {**getattr(settings, "GLEEPOST", {}), "PUBLIC_URL": "http://127.0.0.1:8000"}
     ready = record_signal(video_ready)
     video_id = upload(alice, make_clip().read_bytes())
 
@@ -65,13 +70,16 @@ def test_uploaded_clip_becomes_ready_with_real_files(
     assert jpg.startswith(JPEG_MAGIC)
     assert [call.video.pk for call in ready] == [video_id]
     data = alice.client.get(f"/api/v1/videos/{video_id}").json()
+    base = "http://127.0.0.1:8000/media/"
     assert data == {
         "id": video_id,
         "status": "ready",
-        "mp4": f"/media/{video.mp4.name}",
-        "webm": f"/media/{video.webm.name}",
-        "thumbnails": [f"/media/{video.thumbnail.name}"],
+        "mp4": f"{base}{video.mp4.name}",
+        "webm": f"{base}{video.webm.name}",
+        "thumbnails": [f"{base}{video.thumbnail.name}"],
     }
+    event = json.loads(StreamEvent.objects.get(stream_id=alice.id, type="video-ready").text)
+    assert event["data"] == data
 
 
 @pytest.mark.needs_ffmpeg

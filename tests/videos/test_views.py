@@ -185,8 +185,10 @@ class TestGet:
         assert anon.get(f"/api/v1/videos/{video_id}").status_code == 401
 
     def test_ready_video_has_mp4_webm_and_thumbnails(
-        self, alice: Member, make_video: Callable[..., Video], media_root: Path
+        self, alice: Member, make_video: Callable[..., Video], media_root: Path, settings: Any
     ) -> None:
+        # Without a public address the URLs are the storage's paths.
+        settings.GLEEPOST = {**getattr(settings, "GLEEPOST", {}), "PUBLIC_URL": ""}
         video = make_video(alice.user, Video.Status.READY)
 
         response = alice.client.get(f"/api/v1/videos/{video.pk}")
@@ -213,6 +215,39 @@ class TestGet:
         response = alice.client.get(f"/api/v1/videos/{video.pk}")
 
         assert response.json() == VideoSerializer(video).data
+
+    def test_ready_video_urls_are_absolute_on_the_public_url(
+        self, alice: Member, make_video: Callable[..., Video], settings: Any
+    ) -> None:
+        settings.GLEEPOST = {
+            **getattr(settings, "GLEEPOST", {}),
+            "PUBLIC_URL": "https://gleepost.example.com/",
+        }
+        video = make_video(alice.user, Video.Status.READY)
+
+        data = alice.client.get(f"/api/v1/videos/{video.pk}").json()
+
+        base = "https://gleepost.example.com/media/"
+        assert data["mp4"] == f"{base}{video.mp4.name}"
+        assert data["webm"] == f"{base}{video.webm.name}"
+        assert data["thumbnails"] == [f"{base}{video.thumbnail.name}"]
+        # The same as built with no request at hand (the video-ready event).
+        assert data == VideoSerializer(video).data
+
+    def test_an_absolute_media_url_is_kept_whatever_the_public_url(
+        self, alice: Member, make_video: Callable[..., Video], settings: Any
+    ) -> None:
+        settings.MEDIA_URL = "https://cdn.example.com/gp/"
+        settings.GLEEPOST = {
+            **getattr(settings, "GLEEPOST", {}),
+            "PUBLIC_URL": "https://gleepost.example.com",
+        }
+        video = make_video(alice.user, Video.Status.READY)
+
+        data = alice.client.get(f"/api/v1/videos/{video.pk}").json()
+
+        assert data["mp4"] == f"https://cdn.example.com/gp/{video.mp4.name}"
+        assert data["thumbnails"] == [f"https://cdn.example.com/gp/{video.thumbnail.name}"]
 
     @pytest.mark.parametrize("status", [Video.Status.PROCESSING, Video.Status.FAILED])
     def test_unfinished_video_shows_only_id_and_status(

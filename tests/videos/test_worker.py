@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from realtime.models import StreamEvent
 from tests.conftest import Member
 from tests.signal_recorder import SignalCalls
 from tests.videos.conftest import fake_outputs
@@ -65,6 +67,33 @@ def test_successful_transcode_makes_the_video_ready(
     assert video.status == Video.Status.READY
     assert [call.video.pk for call in ready] == [video.pk]
     assert len(workdirs) == 1 and not workdirs[0].exists()
+
+
+def test_the_workers_video_ready_carries_urls_absolute_on_the_public_url(
+    alice: Member, make_video: MakeVideo, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    # The worker builds the event with no request at hand: the address is the setting's.
+    settings.GLEEPOST = {
+        **getattr(settings, "GLEEPOST", {}),
+        "PUBLIC_URL": "https://gleepost.example.com",
+    }
+    video = make_video(alice.user)
+    monkeypatch.setattr(worker, "transcode", fake_transcode)
+
+    assert worker.process_one() is True
+
+    video.refresh_from_db()
+    recorded = StreamEvent.objects.get(stream_id=alice.id, type="video-ready")
+    base = "https://gleepost.example.com/media/"
+    data = {
+        "id": video.pk,
+        "status": "ready",
+        "mp4": f"{base}{video.mp4.name}",
+        "webm": f"{base}{video.webm.name}",
+        "thumbnails": [f"{base}{video.thumbnail.name}"],
+    }
+    assert json.loads(recorded.text)["data"] == data
+    assert alice.client.get(f"/api/v1/videos/{video.pk}").json() == data
 
 
 def test_processing_error_fails_the_video_with_its_reason(
