@@ -173,7 +173,9 @@ def do_add_participants(
             signals.participants_added.send(
                 sender=Conversation,
                 added=signals.ParticipantsAdded(
-                    conversation=conversation, user_ids=[u.pk for u in added]
+                    conversation=conversation,
+                    user_ids=[u.pk for u in added],
+                    existing_user_ids=sorted(active),
                 ),
             )
     return [u.pk for u in added]
@@ -266,16 +268,19 @@ def do_leave_conversation(conversation: Conversation, user: User) -> None:
     if conversation.is_live:
         raise InvalidInput("A live conversation is ended, not left")
     with transaction.atomic():
-        left = (
-            Participant.objects.active()
-            .filter(conversation=conversation, user=user)
-            .update(left_at=timezone.now())
-        )
-        if not left:
+        # The lock adding participants and sending a message take: who remains is read as of
+        # this leave, not of an addition committing beside it.
+        if queries.locked_conversation(conversation.pk) is None:
             raise NotFound("Not found")
+        participants = Participant.objects.active().filter(conversation=conversation)
+        if not participants.filter(user=user).update(left_at=timezone.now()):
+            raise NotFound("Not found")
+        remaining = list(participants.order_by("id").values_list("user_id", flat=True))
         signals.participant_left.send(
             sender=Conversation,
-            left=signals.ParticipantLeft(conversation=conversation, user_id=user.pk),
+            left=signals.ParticipantLeft(
+                conversation=conversation, user_id=user.pk, remaining_user_ids=remaining
+            ),
         )
 
 

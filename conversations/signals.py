@@ -30,18 +30,24 @@ class ConversationCreated:
 @dataclass(frozen=True)
 class ParticipantsAdded:
     """Users were placed in an existing conversation; ``user_ids`` are only the newcomers
-    (someone who left a regular conversation and came back counts as one)."""
+    (someone who left a regular conversation and came back counts as one), and
+    ``existing_user_ids`` everyone who was in it already (who added them among them), read
+    under the conversation's lock."""
 
     conversation: Conversation
     user_ids: Sequence[int]
+    existing_user_ids: Sequence[int]
 
 
 @dataclass(frozen=True)
 class ParticipantLeft:
-    """``user_id`` left a regular conversation: they get none of its events from now on."""
+    """``user_id`` left a regular conversation: they get none of its events from now on.
+    ``remaining_user_ids`` are the participants still in it, read under the conversation's
+    lock."""
 
     conversation: Conversation
     user_id: int
+    remaining_user_ids: Sequence[int]
 
 
 @dataclass(frozen=True)

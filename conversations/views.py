@@ -144,7 +144,8 @@ class ConversationView(ApiView):
 class ParticipantsView(ApiView):
     @extend_schema(
         summary="Add participants",
-        description="Sends **new-conversation** to each added user. "
+        description="Sends **new-conversation** to each added user, and "
+        "**changed-conversation** (with them) to everyone who was in it already. "
         + refusals(
             "users: no such user <id>",
             "users: user <id> is not a member of the group",

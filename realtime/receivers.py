@@ -85,9 +85,12 @@ def on_conversation_created(sender: Any, created: ConversationCreated, **kwargs:
 
 
 def on_participants_added(sender: Any, added: ParticipantsAdded, **kwargs: Any) -> None:
-    # Only the newcomers are "placed in a new conversation"; the others are not told.
-    _tell_placed_in(added.conversation, added.user_ids)
-    _conversation_changed(added.conversation.pk)
+    # The newcomers are "placed in a new conversation"; who was in it already is told its new
+    # list of participants instead (each gets one of the two, never both).
+    conversation = added.conversation
+    _tell_placed_in(conversation, added.user_ids)
+    _tell_changed(conversation, added.existing_user_ids)
+    _conversation_changed(conversation.pk, [*added.existing_user_ids, *added.user_ids])
 
 
 def _tell_placed_in(conversation: Conversation, user_ids: Iterable[int]) -> None:
@@ -99,8 +102,20 @@ def _tell_placed_in(conversation: Conversation, user_ids: Iterable[int]) -> None
 
 
 def on_participant_left(sender: Any, left: ParticipantLeft, **kwargs: Any) -> None:
-    # No event (the others are not notified), but nobody's typing may reach them any more.
-    _conversation_changed(left.conversation.pk, also=[left.user_id])
+    # No event: rest-api.md says the others are not notified of a leave. But nobody's typing
+    # may reach who left any more, nor theirs the others.
+    _conversation_changed(left.conversation.pk, [*left.remaining_user_ids, left.user_id])
+
+
+def _tell_changed(conversation: Conversation, user_ids: Iterable[int]) -> None:
+    """``changed-conversation`` to each of ``user_ids``, who are in ``conversation`` as it is
+    now (its ``data`` lists the participants as of the change)."""
+    _guarded(
+        lambda: publish_to_streams_on_commit(
+            events.changed_conversation_event(conversation), user_ids
+        ),
+        "changed-conversation",
+    )
 
 
 def on_conversation_ended(sender: Any, ended: ConversationEnded, **kwargs: Any) -> None:
@@ -114,13 +129,16 @@ def on_conversation_ended(sender: Any, ended: ConversationEnded, **kwargs: Any) 
     _conversation_changed(conversation.pk)
 
 
-def _conversation_changed(conversation_id: int, also: Iterable[int] = ()) -> None:
-    """The connections of the participants (and of ``also``) forget what they read about the
-    conversation to decide typing (who is in it, whether it is open): the change applies at
-    once rather than when their copy expires."""
+def _conversation_changed(conversation_id: int, user_ids: Iterable[int] | None = None) -> None:
+    """The connections of ``user_ids`` (by default the participants, read now) forget what
+    they read about the conversation to decide typing (who is in it, whether it is open): the
+    change applies at once rather than when their copy expires."""
     _guarded(
         lambda: send_control_on_commit(
-            [user_group(u) for u in [*_participants(conversation_id), *also]],
+            [
+                user_group(u)
+                for u in (_participants(conversation_id) if user_ids is None else user_ids)
+            ],
             {"type": "realtime.conversation_changed", "conversation": conversation_id},
         ),
         "conversation-changed control",

@@ -157,16 +157,31 @@ def test_add_participants_announces_only_new_ones(
     with recording(signals.participants_added) as sent:
         added = actions.do_add_participants(conversation, alice.user, [bob.id, dave.id])
     assert added == [dave.id]
-    assert sent == [signals.ParticipantsAdded(conversation=conversation, user_ids=[dave.id])]
+    assert sent == [
+        signals.ParticipantsAdded(
+            conversation=conversation,
+            user_ids=[dave.id],
+            existing_user_ids=sorted([alice.id, bob.id, carol.id]),
+        )
+    ]
 
 
 def test_leaving_announced_and_rejoining_works(alice: Member, bob: Member, carol: Member) -> None:
     conversation, _ = actions.do_create_conversation(alice.user, [bob.id, carol.id])
     with recording(signals.participant_left) as sent:
         actions.do_leave_conversation(conversation, carol.user)
-    assert sent == [signals.ParticipantLeft(conversation=conversation, user_id=carol.id)]
-    assert actions.do_add_participants(conversation, alice.user, [carol.id]) == [carol.id]
+    assert sent == [
+        signals.ParticipantLeft(
+            conversation=conversation, user_id=carol.id, remaining_user_ids=[alice.id, bob.id]
+        )
+    ]
+    with recording(signals.participants_added) as added:
+        assert actions.do_add_participants(conversation, alice.user, [carol.id]) == [carol.id]
     assert Participant.objects.get(user=carol.user).left_at is None
+    # Who left and came back is a newcomer again, not one of those already in it.
+    assert [(a.user_ids, a.existing_user_ids) for a in added] == [
+        ([carol.id], sorted([alice.id, bob.id]))
+    ]
 
 
 def test_sending_into_expired_conversation_ends_it_and_refuses(alice: Member, bob: Member) -> None:

@@ -28,6 +28,7 @@ from posts import actions as post_actions
 from posts.models import Post
 from realtime.close_codes import CLOSE_INVALID_CREDENTIALS
 from realtime.consumer import handshake
+from realtime.models import StreamEvent
 from realtime.throttling import FrameRateLimit
 from tests.conftest import Member
 from tests.realtime.conftest import Connect, Socket
@@ -172,19 +173,45 @@ class TestConversationEvents:
         assert await bob_socket.next_event() == expected
         await carol_socket.assert_silent()
 
-    async def test_added_user_gets_new_conversation_others_do_not(
-        self, connect: Connect, alice: Member, bob: Member, carol: Member
+    async def test_added_user_gets_new_conversation_the_others_changed_conversation(
+        self, connect: Connect, alice: Member, bob: Member, carol: Member, dave: Member
     ) -> None:
         conversation, _ = await run(conversation_actions.do_create_conversation)(
             alice.user, [bob.id, carol.id]
         )
         await run(conversation_actions.do_leave_conversation)(conversation, carol.user)
-        alice_socket, carol_socket = await connect(alice), await connect(carol)
+        alice_socket, bob_socket = await connect(alice), await connect(bob)
+        carol_socket, dave_socket = await connect(carol), await connect(dave)
         await run(conversation_actions.do_add_participants)(conversation, alice.user, [carol.id])
-        event = await carol_socket.next_event()
-        assert event["type"] == "new-conversation"
-        assert [p["id"] for p in event["data"]["participants"]] == [alice.id, bob.id, carol.id]
-        await alice_socket.assert_silent()
+        data = await run(conversation_data)(conversation)
+        assert [p["id"] for p in data["participants"]] == [alice.id, bob.id, carol.id]
+        location = f"/conversations/{conversation.pk}"
+        # Who was in it already (who added her too) is told the new list...
+        changed = {"type": "changed-conversation", "location": location, "data": data}
+        assert await alice_socket.next_event() == changed
+        assert await bob_socket.next_event() == changed
+        # ...and the newcomer is placed in a new conversation: that alone, not both.
+        new = {"type": "new-conversation", "location": location, "data": data}
+        assert await carol_socket.next_event() == new
+        for socket in (alice_socket, bob_socket, carol_socket, dave_socket):
+            await socket.assert_silent()
+
+    async def test_leaving_a_regular_conversation_tells_nobody(
+        self, connect: Connect, alice: Member, bob: Member, carol: Member, dave: Member
+    ) -> None:
+        """rest-api.md: "the others are not notified"; nothing is recorded for anyone."""
+        conversation, _ = await run(conversation_actions.do_create_conversation)(
+            alice.user, [bob.id, carol.id]
+        )
+        alice_socket, bob_socket = await connect(alice), await connect(bob)
+        carol_socket, dave_socket = await connect(carol), await connect(dave)
+        await run(conversation_actions.do_leave_conversation)(conversation, carol.user)
+        for socket in (alice_socket, bob_socket, carol_socket, dave_socket):
+            await socket.assert_silent()
+        recorded = await run(
+            lambda: StreamEvent.objects.filter(type="changed-conversation").count()
+        )()
+        assert recorded == 0
 
     async def test_ended_conversation_reaches_every_participant(
         self, connect: Connect, alice: Member, bob: Member

@@ -427,6 +427,8 @@ class TestTyping:
         await alice_socket.send_json_to(typing_frame(conversation.pk))
         assert (await bob_socket.next_event())["type"] == "typing"
         await run(conversation_actions.do_add_participants)(conversation, alice.user, [carol.id])
+        for socket in (alice_socket, bob_socket):
+            assert (await socket.next_event())["type"] == "changed-conversation"
         carol_socket = await connect(carol)
         # The addition's control message reaches alice's connection before anything published
         # after it (the publisher keeps their order, the connection handles them in turn).

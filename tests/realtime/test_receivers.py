@@ -77,10 +77,9 @@ def test_failed_event_build_leaves_the_postgres_transaction_usable(
 # ---- Who left hears nothing more ------------------------------------------------------------
 #
 # The one way off a conversation is to leave it: DELETE conversations/{id} on a regular one
-# (rest-api.md). A live conversation is ended, not left, so ended-conversation and
-# changed-conversation (both about live conversations) cannot follow a leave; the admin shows
-# participants read-only (tests/conversations/test_admin.py), so nobody is removed behind the
-# actions' back.
+# (rest-api.md). A live conversation is ended, not left, so ended-conversation cannot follow a
+# leave, and the others are not told of it. The admin shows participants read-only
+# (tests/conversations/test_admin.py), so nobody is removed behind the actions' back.
 
 run = database_sync_to_async
 
@@ -116,6 +115,12 @@ class AfterLeaving:
         assert (event["type"], event["data"]["text"]) == ("message", "hi")
 
 
+def participants_of(event: dict[str, Any], event_type: str) -> list[int]:
+    """The participant ids ``event`` lists; it must be of type ``event_type``."""
+    assert event["type"] == event_type, event
+    return [p["id"] for p in event["data"]["participants"]]
+
+
 def typing_frame(conversation_id: int, typing: bool = True) -> dict[str, Any]:
     return {"action": "typing", "conversation": conversation_id, "typing": typing}
 
@@ -134,7 +139,7 @@ async def after_leaving(
     response = await run(carol.client.delete)(f"/api/v1/conversations/{left.pk}")
     assert response.status_code == 204
     for socket in sockets:
-        await socket.assert_silent(0.2)  # the others are not told
+        await socket.assert_silent(0.2)  # the others are not told (rest-api.md)
     position = await run(current_position)(carol.id)
     alice_socket, bob_socket, carol_socket, dave_socket = sockets
     return AfterLeaving(
@@ -196,7 +201,7 @@ class TestWhoLeftHearsNothing:
         await s.carol_heard_nothing_of_it()
 
     async def test_someone_added_after(
-        self, after_leaving: AfterLeaving, alice: Member, dave: Member
+        self, after_leaving: AfterLeaving, alice: Member, bob: Member, dave: Member
     ) -> None:
         s = after_leaving
         await run(conversation_actions.do_add_participants)(s.left, alice.user, [dave.id])
@@ -205,7 +210,22 @@ class TestWhoLeftHearsNothing:
             "new-conversation",
             f"/conversations/{s.left.pk}",
         )
-        await s.bob.assert_silent()  # only the newcomer is told
+        for socket in (s.alice, s.bob):
+            assert participants_of(await socket.next_event(), "changed-conversation") == [
+                alice.id,
+                bob.id,
+                dave.id,
+            ]
+        await s.dave.assert_silent()  # the newcomer is not told both
+        await s.carol_heard_nothing_of_it()
+
+    async def test_someone_else_leaving_after(
+        self, after_leaving: AfterLeaving, alice: Member, bob: Member
+    ) -> None:
+        s = after_leaving
+        await run(conversation_actions.do_leave_conversation)(s.left, bob.user)
+        await s.alice.assert_silent()  # not told of this leave either
+        await s.bob.assert_silent()
         await s.carol_heard_nothing_of_it()
 
     async def test_coming_back_hears_again(
@@ -215,6 +235,7 @@ class TestWhoLeftHearsNothing:
         s = after_leaving
         await run(conversation_actions.do_add_participants)(s.left, alice.user, [carol.id])
         assert (await s.carol.next_event())["type"] == "new-conversation"
+        await s.carol.assert_silent()
         await run(conversation_actions.do_send_message)(s.left, alice.user, "welcome back")
         assert (await s.carol.next_event())["data"]["text"] == "welcome back"
 
@@ -349,14 +370,16 @@ class TestRolledBackChangesSendNothing:
         self, connect: Connect, published: list[str], alice: Member, bob: Member, carol: Member
     ) -> None:
         conversation = await chat(alice, bob)
-        socket = await connect(carol)
+        socket, bob_socket = await connect(carol), await connect(bob)
         published.clear()
         add = functools.partial(conversation_actions.do_add_participants, conversation, alice.user)
         await roll_back(lambda: add([carol.id]))
         await socket.assert_silent()
-        assert published == []  # neither the event nor the control message
+        await bob_socket.assert_silent()
+        assert published == []  # none of the events nor the control message
         await run(add)([carol.id])
         assert (await socket.next_event())["type"] == "new-conversation"
+        assert (await bob_socket.next_event())["type"] == "changed-conversation"
 
     @covers(receivers.on_participant_left)
     async def test_participant_left(
@@ -373,7 +396,7 @@ class TestRolledBackChangesSendNothing:
         assert (await socket.next_event())["data"]["text"] == "still"
         published.clear()
         await run(leave)(carol.user)
-        assert published == ["realtime.conversation_changed"]
+        assert published == ["realtime.conversation_changed"]  # no event: others are not told
 
     @covers(receivers.on_conversation_ended)
     async def test_ended_conversation(

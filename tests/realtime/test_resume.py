@@ -93,6 +93,29 @@ async def test_resume_by_first_frame(connect: Connect, alice: Member, bob: Membe
     await socket.assert_silent()
 
 
+async def test_resume_replays_the_changed_conversation_of_an_addition_not_of_a_leave(
+    connect: Connect, alice: Member, bob: Member, carol: Member, dave: Member
+) -> None:
+    conversation, _ = await run(conversation_actions.do_create_conversation)(
+        alice.user, [bob.id, carol.id]
+    )
+    start, carol_from = await position(bob), await position(carol)
+    await run(conversation_actions.do_add_participants)(conversation, alice.user, [dave.id])
+    await run(conversation_actions.do_leave_conversation)(conversation, carol.user)
+    for member, since in ((bob, start), (carol, carol_from)):
+        socket = await connect(
+            member,
+            query=f"id={member.id}&token={member.token}&since={since.seq}&epoch={since.epoch}",
+        )
+        # The addition's event alone: a leave is not announced (rest-api.md).
+        replayed = await received(socket, 1)
+        assert [e["seq"] for e in replayed] == [since.seq + 1]
+        assert [(e["type"], [p["id"] for p in e["data"]["participants"]]) for e in replayed] == [
+            ("changed-conversation", [alice.id, bob.id, carol.id, dave.id])
+        ]
+        await socket.assert_silent()
+
+
 async def test_resume_at_current_position_replays_nothing(
     connect: Connect, alice: Member, bob: Member
 ) -> None:

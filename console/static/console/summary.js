@@ -35,7 +35,10 @@
     },
     "new-conversation": function (data) { return "with " + names(data) + liveness(data); },
     "ended-conversation": function (data) { return "ended; with " + names(data); },
-    "changed-conversation": function (data) { return "now regular; with " + names(data); },
+    // Made regular, or its participants changed: the conversation as it is now.
+    "changed-conversation": function (data) {
+      return "changed; with " + names(data) + liveness(data);
+    },
     "notification": function (data) {
       return [data.type, username(data.user)].concat(data.post ? ["post " + data.post] : [])
         .join(" · ");
