@@ -10,6 +10,7 @@ without Origin (phones send none).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -70,8 +71,18 @@ def _token_user(credentials: Credentials) -> tuple[User, AuthToken] | None:
     return authenticate_credentials(credentials)
 
 
-async def authenticate(scope: dict[str, Any]) -> tuple[User, AuthToken | None] | None:
-    """The user of a handshake and the token used (None for a session); None if refused."""
+@dataclass(frozen=True)
+class Authenticated:
+    """Who a handshake authenticated, and with what: ``token`` and the ``credentials`` it was
+    presented as, or neither for a session (the handshake checks them again after its join)."""
+
+    user: User
+    token: AuthToken | None = None
+    credentials: Credentials | None = None
+
+
+async def authenticate(scope: dict[str, Any]) -> Authenticated | None:
+    """The user of a handshake and how they authenticated; None if refused."""
     result = await _authenticate(scope)
     if isinstance(result, str):
         # Logged in the connection's context (its connection_id); never the credentials.
@@ -80,8 +91,8 @@ async def authenticate(scope: dict[str, Any]) -> tuple[User, AuthToken | None] |
     return result
 
 
-async def _authenticate(scope: dict[str, Any]) -> tuple[User, AuthToken | None] | str:
-    """The user and token, or why the handshake is refused."""
+async def _authenticate(scope: dict[str, Any]) -> Authenticated | str:
+    """The user and how, or why the handshake is refused."""
     try:
         credentials = credentials_from_scope(scope)
     except BadCredentials:
@@ -90,10 +101,11 @@ async def _authenticate(scope: dict[str, Any]) -> tuple[User, AuthToken | None] 
         result = await _token_user(credentials)
         if result is None:
             return f"unknown, expired or revoked token of user {credentials.user_id}"
-        return result
+        user, token = result
+        return Authenticated(user, token, credentials)
     if "session" not in scope or not origin_allowed(scope):
         return "no credentials, or a session from a foreign origin"
     user = await _session_user(scope["session"])
     if not isinstance(user, User) or not user.is_active:
         return "no logged-in active user in the session"
-    return user, None
+    return Authenticated(user)

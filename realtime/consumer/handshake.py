@@ -17,7 +17,7 @@ from channels.db import database_sync_to_async
 from accounts.tokens import Credentials, authenticate_credentials
 from gleepost.conf import gp_settings
 from realtime import access, events, history, metrics
-from realtime.auth import authenticate, credentials_from_scope
+from realtime.auth import authenticate
 from realtime.close_codes import CLOSE_INVALID_CREDENTIALS, CLOSE_POLICY
 from realtime.connection_limits import take_slot
 from realtime.consumer.credentials import INVALID_CREDENTIALS, CredentialsMixin
@@ -74,11 +74,9 @@ class HandshakeMixin(ResumeMixin, CredentialsMixin):
         if result is None:
             await self._refuse_credentials()
             return
-        user, token = result
-        presented = None
+        user, token, presented = result.user, result.token, result.credentials
         if token is not None:
             credential = access.Credential(user.pk, token_id=token.pk)
-            presented = credentials_from_scope(self.scope)  # what authenticate() accepted
         else:
             credential = access.Credential(user.pk, session_key=self.scope["session"].session_key)
         self.slot = await take_slot(user.pk, self.channel_name)
