@@ -21,7 +21,7 @@ PUBLIC_URL_SCHEMES = ("http", "https")
 def checked_public_url(configured: str) -> str:
     """The setting ``PUBLIC_URL`` without a trailing slash ("" when unset); a value that is not
     ``http(s)://host`` (and a port) stops the process with the reason."""
-    value = configured.strip().rstrip("/")
+    value = _base(configured)
     if not value:
         return ""
     problem = _public_url_problem(value)
@@ -32,6 +32,12 @@ def checked_public_url(configured: str) -> str:
             "such as https://gleepost.example.com"
         )
     return value
+
+
+def _base(public_url: str) -> str:
+    """``public_url`` as URLs are joined to it: no surrounding blanks, no trailing slash (also
+    for a value set in ``settings.GLEEPOST`` directly, which ``checked_public_url`` never saw)."""
+    return public_url.strip().rstrip("/")
 
 
 def _public_url_problem(value: str) -> str | None:
@@ -58,7 +64,7 @@ def _public_url_problem(value: str) -> str | None:
 def absolute_media_url(url: str) -> str:
     """``url``, a stored file's as its storage gives it (``MEDIA_URL`` and the file's name),
     on ``PUBLIC_URL``; as it is when it is absolute already or ``PUBLIC_URL`` is empty."""
-    public = gp_settings.PUBLIC_URL.strip().rstrip("/")
+    public = _base(gp_settings.PUBLIC_URL)
     parts = urlsplit(url)
     if not public or parts.scheme or parts.netloc:
         return url
