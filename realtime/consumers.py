@@ -24,7 +24,8 @@ from __future__ import annotations
 from realtime.consumer.client_frames import ClientFramesMixin
 from realtime.consumer.delivery import DeliveryMixin
 from realtime.consumer.handshake import HandshakeMixin
+from realtime.consumer.websocket import WebsocketTransport
 
 
-class EventConsumer(HandshakeMixin, ClientFramesMixin, DeliveryMixin):
+class EventConsumer(HandshakeMixin, ClientFramesMixin, DeliveryMixin, WebsocketTransport):
     """One websocket connection of the realtime endpoint (realtime.routing)."""

@@ -29,16 +29,16 @@ import contextlib
 import functools
 from typing import Any
 
-from channels.consumer import get_handler_name
+from channels.consumer import AsyncConsumer, get_handler_name
 from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
 from realtime.dispatch import SerialDispatcher
 
 
-class SerialConsumer(AsyncWebsocketConsumer):
-    """Channels' websocket consumer whose messages realtime.dispatch runs in turn."""
+class SerialConsumer(AsyncConsumer):
+    """Channels' consumer whose messages realtime.dispatch runs in turn: the websocket's and
+    the HTTP event streams' (realtime.consumer.websocket, realtime.consumer.streams)."""
 
     # Set in __call__.
     dispatcher: SerialDispatcher

@@ -79,7 +79,7 @@ class ClientFramesMixin(ResumeMixin, SubscriptionsMixin):
         await self._send_event(events.error_event(RATE_LIMITED))
         if verdict is Verdict.CLOSE:
             await self._leave_everything()
-            await self.close(code=CLOSE_POLICY)
+            await self._end(CLOSE_POLICY)
 
     async def _typing(self, action: Typing) -> None:
         """Tell the conversation's other participants; never the sender's own connections."""

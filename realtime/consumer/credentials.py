@@ -67,5 +67,4 @@ class CredentialsMixin(SubscriptionsMixin):
     async def _end_access(self) -> None:
         self.credential = None
         await self._leave_everything()
-        await self.send(text_data=INVALID_CREDENTIALS)
-        await self.close(code=CLOSE_INVALID_CREDENTIALS)
+        await self._end(CLOSE_INVALID_CREDENTIALS, INVALID_CREDENTIALS)

@@ -89,10 +89,9 @@ class DeliveryMixin(ResumeMixin, CredentialsMixin):
 
     def _forward(self, message: dict[str, Any]) -> None:
         self._advance_to(message)
-        # daphne's send completes without waiting (docs/frameworks.md, row 10): no task
-        # switch per event.
-        self.send_without_waiting({"type": "websocket.send", "text": message["text"]})
-        metrics.delivered[message.get("event_type")].inc()
+        event_type = message.get("event_type")
+        self._send_text(message["text"], event_type, message.get("seq"))
+        metrics.delivered[event_type].inc()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Events, most of what a connection handles, without looking their handler up.
@@ -110,7 +109,10 @@ class DeliveryMixin(ResumeMixin, CredentialsMixin):
             # then go on from this event, the new epoch's position seq - 1.
             self.epoch = message["epoch"]
             self.delivered_seq = message["seq"] - 1
-            await self._send_event(events.resync_required_event(self.delivered_seq, self.epoch))
+            await self._send_event(
+                events.resync_required_event(self.delivered_seq, self.epoch),
+                seq=self.delivered_seq,
+            )
         else:  # a gap
             await self._replay(self.delivered_seq, up_to=message["seq"] - 1)
         self._forward(message)

@@ -1,9 +1,10 @@
 """The handshake (``websockets.md``): authenticate, take a connection slot, join the user's
-group, check the credential again, then accept; and leave every group when it closes.
+group, check the credential again, then open, whatever the transport.
 
-Bad credentials are accepted, answered with ``{"error":"Invalid credentials"}`` and closed with
-``CLOSE_INVALID_CREDENTIALS``. A connection that would take its user past
-``MAX_CONNECTIONS_PER_USER`` is closed with 4008 (issue 5, Limits; realtime.connection_limits).
+Bad credentials are answered with ``{"error":"Invalid credentials"}`` and
+``CLOSE_INVALID_CREDENTIALS`` (a websocket is accepted to say so). A connection that would take
+its user past ``MAX_CONNECTIONS_PER_USER`` is refused with 4008 (issue 5, Limits;
+realtime.connection_limits).
 The order of the join, the second check and the position read is what makes the stream start
 without gap or duplicate (see ``connect``).
 """
@@ -21,7 +22,7 @@ from realtime.auth import authenticate
 from realtime.close_codes import CLOSE_INVALID_CREDENTIALS, CLOSE_POLICY
 from realtime.connection_limits import take_slot
 from realtime.consumer.credentials import INVALID_CREDENTIALS, CredentialsMixin
-from realtime.consumer.resume import ResumeMixin, resume_query
+from realtime.consumer.resume import ResumeMixin
 from realtime.consumer.state import ConnectionLimits
 from realtime.credential_watch import credential_watch
 from realtime.frames import FrameError
@@ -82,9 +83,7 @@ class HandshakeMixin(ResumeMixin, CredentialsMixin):
         self.slot = await take_slot(user.pk, self.channel_name)
         if self.slot is None:
             metrics.count_error("too_many_connections")
-            await self.accept()
-            await self._send_event(events.error_event(TOO_MANY_CONNECTIONS))
-            await self.close(code=CLOSE_POLICY)
+            await self._refuse(CLOSE_POLICY, events.error_event(TOO_MANY_CONNECTIONS).text)
             return
         # Join, then check the credential again and read the position, in one trip: a
         # revocation committed before that read is seen by the check, one committed after it
@@ -112,21 +111,21 @@ class HandshakeMixin(ResumeMixin, CredentialsMixin):
         self.connected_seq = position.seq
         self.delivered_seq = position.seq
         self.epoch = position.epoch
-        await self.accept()
-        resume = resume_query(self.scope)
+        await self._open()
+        resume = self._resume_asked()
         if isinstance(resume, FrameError):
             metrics.count_error("frame")
             await self._send_event(events.error_event(resume.reason))
             await self._resync()
         elif resume is not None:
             await self._resume(*resume)
+        await self._opened()
 
     async def _refuse_credentials(self) -> None:
-        """The protocol's answer to bad credentials: accept, say why, close."""
+        """The protocol's answer to bad credentials: say why, close."""
         metrics.count_error("invalid_credentials")
-        await self.accept()
-        await self.send(text_data=INVALID_CREDENTIALS)
-        await self.close(code=CLOSE_INVALID_CREDENTIALS)
+        await self._refuse(CLOSE_INVALID_CREDENTIALS, INVALID_CREDENTIALS)
 
     async def disconnect(self, code: int) -> None:
+        """The websocket's client closed it (an HTTP stream's: realtime.consumer.streams)."""
         await self._leave_everything()

@@ -60,7 +60,9 @@ class ResumeMixin(ConnectionState):
         # Everything up to here the client will refetch over REST; later events come live.
         self.epoch = position.epoch
         self.delivered_seq = max(self.delivered_seq, position.seq)
-        await self._send_event(events.resync_required_event(position.seq, position.epoch))
+        await self._send_event(
+            events.resync_required_event(position.seq, position.epoch), seq=position.seq
+        )
 
     async def _replay(self, since: int, up_to: int | None = None, *, advance: bool = True) -> None:
         assert self.user_id is not None
@@ -68,7 +70,7 @@ class ResumeMixin(ConnectionState):
         while True:
             batch = await _events_after(self.user_id, cursor, up_to)
             for seq, event_type, text in batch:
-                await self.send(text_data=text)
+                self._send_text(text, event_type, seq)
                 metrics.delivered[event_type].inc()
                 cursor = seq
             if advance:

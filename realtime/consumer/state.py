@@ -1,5 +1,6 @@
-"""What one websocket connection holds (``realtime.consumers.EventConsumer``), declared once for
-every part of the consumer (``realtime.consumer``), and the limits it reads when it opens.
+"""What one connection holds (``realtime.consumers``: a websocket, an SSE stream or a long-poll),
+declared once for every part of the consumer (``realtime.consumer``), the limits it reads when it
+opens, and the transport's methods each part calls to reach the client.
 
 Memory per connection is a measured figure (bench/README.md, "Memory per connection"): the
 attributes declared here are every one a connection holds; the parts add methods only. Ids are
@@ -16,6 +17,7 @@ from gleepost.conf import gp_settings
 from gleepost.extensions.channels import SerialConsumer
 from realtime import access, events, metrics
 from realtime.connection_limits import Slot
+from realtime.frames import FrameError
 from realtime.throttling import FrameRateLimit, SlidingWindowLimit
 
 
@@ -70,6 +72,37 @@ class ConnectionState(SerialConsumer):
     participations: dict[int, tuple[float, Participation]]
     # And what SerialConsumer sets in __call__ (gleepost.extensions.channels).
 
-    async def _send_event(self, event: events.Event) -> None:
-        await self.send(text_data=event.text)
+    # The transport: what differs between a websocket (realtime.consumer.websocket) and an
+    # HTTP event stream (realtime.consumer.streams). Everything else is shared.
+
+    async def _open(self) -> None:
+        """Tell the client its connection is open (the credential held): events follow."""
+        raise NotImplementedError
+
+    def _send_text(self, text: str, event_type: str | None, seq: int | None) -> None:
+        """Send an event's JSON ``text`` now, in order with every other send; ``seq``: its
+        position on the user's stream, in ``self.epoch`` (None for a live-only event)."""
+        raise NotImplementedError
+
+    async def _refuse(self, code: int, notice: str) -> None:
+        """Refuse a connection that was never opened, saying why (``notice``) and with which
+        of the protocol's close codes (realtime.close_codes)."""
+        raise NotImplementedError
+
+    async def _end(self, code: int, notice: str | None = None) -> None:
+        """End an open connection with a close code, after ``notice`` if any."""
+        raise NotImplementedError
+
+    def _resume_asked(self) -> tuple[int, str] | FrameError | None:
+        """The position the client asked to resume from when it connected (``since``,
+        ``epoch``), None if it did not, or what is wrong with what it sent."""
+        raise NotImplementedError
+
+    async def _opened(self) -> None:
+        """What the transport does once the connection is open and resumed."""
+
+    async def _send_event(self, event: events.Event, seq: int | None = None) -> None:
+        """Send one of the server's own events (``seq``: the position a ``resync-required``
+        sets the client at)."""
+        self._send_text(event.text, event.type, seq)
         metrics.delivered[event.type].inc()

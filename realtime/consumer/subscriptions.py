@@ -95,7 +95,7 @@ class SubscriptionsMixin(ConnectionState):
     async def _unsubscribe(self, action: Unsubscribe) -> None:
         if action.everything:
             await self._leave_everything()
-            await self.close(code=CLOSE_NORMAL)
+            await self._end(CLOSE_NORMAL)
             return
         await self._drop_posts(action.posts)
         await self._drop_networks(action.networks)
