@@ -1,4 +1,5 @@
-"""ASGI entry point, served by daphne: HTTP to Django, websockets to the realtime consumer."""
+"""ASGI entry point, served by daphne: HTTP to Django (but the realtime HTTP transports),
+websockets to the realtime consumer."""
 
 import os
 
@@ -20,15 +21,25 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
 from gleepost.middleware import RequestBodyLimit  # noqa: E402
-from realtime.asgi import BindPublisherToServerLoop, websocket_application  # noqa: E402
+from realtime.asgi import (  # noqa: E402
+    BindPublisherToServerLoop,
+    http_application,
+    websocket_application,
+)
 
 
-def http_application() -> RequestBodyLimit:
+def django_application() -> RequestBodyLimit:
     """HTTP as Django answers it under ASGI: its own ASGIHandler, behind the bound on what
     it reads of a request's body."""
     return RequestBodyLimit(get_asgi_application())
 
 
 application = BindPublisherToServerLoop(
-    ProtocolTypeRouter({"http": http_application(), "websocket": websocket_application()})
+    ProtocolTypeRouter(
+        {
+            # The realtime HTTP transports (SSE, long-poll) first; every other path is Django's.
+            "http": http_application(django_application()),
+            "websocket": websocket_application(),
+        }
+    )
 )

@@ -116,6 +116,15 @@ DEFAULTS: dict[str, Any] = {
     # Conversations whose participation a connection remembers; the typing rate limit keeps it
     # far below this, which bounds the cache's memory.
     "MAX_CACHED_CONVERSATIONS": 200,
+    # Server-Sent Events, GET /api/v1/events (realtime.consumer.streams): a comment line is
+    # written to every open stream this often, so that proxies and NATs see traffic on an idle
+    # one and do not time it out (nginx's default read timeout is 60 s)...
+    "SSE_HEARTBEAT_SECS": 15.0,
+    # ...and the stream tells EventSource to reconnect this long after it ends (its retry:).
+    "SSE_RETRY_MS": 2000,
+    # GET /api/v1/longpoll answers {} when no event came in this long; a proxy in front must
+    # wait longer than this for the answer (deploy/nginx/gleepost.conf).
+    "LONGPOLL_TIMEOUT_SECS": 60.0,
 }
 
 

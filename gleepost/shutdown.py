@@ -8,6 +8,8 @@ under way are cut off. Here the reactor's shutdown first drains, for at most
 1. the listening sockets close: new connections are refused and go to another process;
 2. every open websocket is closed with 1001 (going away): its client reconnects at once, to
    another process, and resumes its stream there (docs/websocket-protocol.md, Close codes);
+   every SSE stream ends its response, and every long-poll answers ``{}``, for the same
+   (realtime.consumer.streams);
 3. HTTP requests under way finish, and each connection's application instance ends (a consumer
    leaves its groups and frees its connection slot).
 
@@ -122,11 +124,16 @@ class GracefulServer(daphne.Server):
         in_use = [c for c in self.tracked_connections() if _in_use(c)]
         websockets = [c for c in in_use if c.websocket]
         still_open = sum(c.open for c in websockets)
+        # Imported here: the application (and Django with it) is set up after this module.
+        from realtime.consumer.streams import open_streams
+
+        streams = open_streams.end_all()
         logger.info(
-            "refusing new connections; closing %d websocket(s) with %d; waiting for %d "
-            "request(s) and %d closed websocket(s) to finish",
+            "refusing new connections; closing %d websocket(s) with %d and %d event stream(s);"
+            " waiting for %d request(s) and %d closed websocket(s) to finish",
             still_open,
             CLOSE_GOING_AWAY,
+            streams,
             len(in_use) - len(websockets),
             len(websockets) - still_open,
         )

@@ -1,5 +1,5 @@
-"""ASGI glue of the realtime layer: the websocket stack, binding the publisher to the loop, and
-counting connections."""
+"""ASGI glue of the realtime layer: the websocket stack, the HTTP event streams in front of
+Django, binding the publisher to the loop, and counting connections."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import Any
 from channels.routing import URLRouter
 from django.conf import settings
 from django.http.cookie import parse_cookie
+from django.urls import re_path
 
 from realtime import metrics
 from realtime.publish import publisher
-from realtime.routing import websocket_urlpatterns
+from realtime.routing import http_stream_urlpatterns, websocket_urlpatterns
 
 
 class BindPublisherToServerLoop:
@@ -89,3 +90,13 @@ def websocket_application() -> Any:
     # Sessions are loaded for the cookie-authenticated browser console; no origin validator
     # here, because phones send no Origin (realtime.auth checks it for sessions only).
     return CountConnections(SessionForHandshake(URLRouter(websocket_urlpatterns)))
+
+
+def http_application(django_application: Any) -> Any:
+    """HTTP: the event streams' paths (realtime.routing) to their consumers, with the session
+    of the request's cookie as a websocket handshake has it; every other path to Django."""
+    streams = [
+        re_path(route.pattern.regex.pattern, SessionForHandshake(route.callback))
+        for route in http_stream_urlpatterns
+    ]
+    return URLRouter([*streams, re_path(r"", django_application)])

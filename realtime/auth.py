@@ -1,10 +1,11 @@
-"""Who is on the other end of a websocket: the same credentials as the REST API.
+"""Who is on the other end of a websocket (or an HTTP event stream): the same credentials as the
+REST API.
 
 ``?id=&token=`` in the query string, the ``X-GP-Auth: <id>-<token>`` header, or a Django
 session cookie. A session is ambient authority a browser sends to any site's websocket, so it
 only counts when the handshake's Origin is this site or a trusted origin (cross-site websocket
-hijacking; realtime.origin); tokens are never ambient, so token connections are accepted with or
-without Origin (phones send none).
+hijacking; realtime.origin.session_may_authenticate); tokens are never ambient, so token
+connections are accepted with or without Origin (phones send none).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from accounts.tokens import (
     parse_credentials,
 )
 from realtime.access import session_user
-from realtime.origin import origin_allowed
+from realtime.origin import session_may_authenticate
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ async def _authenticate(scope: dict[str, Any]) -> Authenticated | str:
             return f"unknown, expired or revoked token of user {credentials.user_id}"
         user, token = result
         return Authenticated(user, token, credentials)
-    if "session" not in scope or not origin_allowed(scope):
+    if "session" not in scope or not session_may_authenticate(scope):
         return "no credentials, or a session from a foreign origin"
     user = await _session_user(scope["session"])
     if not isinstance(user, User) or not user.is_active:

@@ -1,4 +1,5 @@
-"""The websocket endpoint (``websockets.md``): authenticate, join groups, forward events.
+"""The websocket endpoint (``websockets.md``) and its HTTP transports, Server-Sent Events and
+the long-poll (realtime.consumer.streams): authenticate, join groups, forward events.
 
 Thin on purpose: events arrive from the channel layer already serialized and are forwarded as
 text; client frames are parsed by ``realtime.frames``; database work is in small helpers.
@@ -24,8 +25,17 @@ from __future__ import annotations
 from realtime.consumer.client_frames import ClientFramesMixin
 from realtime.consumer.delivery import DeliveryMixin
 from realtime.consumer.handshake import HandshakeMixin
+from realtime.consumer.streams import LongPollTransport, SseTransport
 from realtime.consumer.websocket import WebsocketTransport
 
 
 class EventConsumer(HandshakeMixin, ClientFramesMixin, DeliveryMixin, WebsocketTransport):
     """One websocket connection of the realtime endpoint (realtime.routing)."""
+
+
+class EventStreamConsumer(HandshakeMixin, DeliveryMixin, SseTransport):
+    """One Server-Sent Events stream, ``GET /api/v1/events`` (realtime.routing)."""
+
+
+class LongPollConsumer(HandshakeMixin, DeliveryMixin, LongPollTransport):
+    """One long-poll, ``GET /api/v1/longpoll`` (realtime.routing)."""

@@ -126,6 +126,36 @@ def parse_epoch(value: Any) -> str:
     return value
 
 
+def parse_subscribe_query(posts: str | None, networks: str | None) -> Subscribe | None:
+    """The subscriptions an HTTP event stream's URL asks for (``?posts=1,2&networks=4``): the
+    same rules as a SUBSCRIBE frame's lists; None when it asks for none."""
+    if not posts and not networks:
+        return None
+    return Subscribe(
+        _ids(_id_list(posts), "posts", MAX_POSTS_PER_FRAME),
+        _ids(_id_list(networks), "networks", MAX_NETWORKS_PER_FRAME),
+    )
+
+
+def _id_list(text: str | None) -> list[Any]:
+    """Comma-separated decimal ids, as ints; anything else is left for ``_ids`` to refuse."""
+    if not text:
+        return []
+    return [
+        int(item) if item.isascii() and item.isdigit() and len(item) < 17 else item
+        for item in text.split(",")
+    ]
+
+
+def parse_last_event_id(value: str) -> tuple[int, str]:
+    """An SSE ``Last-Event-ID`` (``<epoch>:<seq>``, realtime.consumer.streams) as the position
+    it names: (since, epoch)."""
+    epoch, separator, since = value.rpartition(":")
+    if not separator:
+        raise FrameError("Last-Event-ID must be <epoch>:<seq>")
+    return parse_since(since), parse_epoch(epoch)
+
+
 def _targets(body: dict[str, Any]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """``posts`` and ``networks`` of a (UN)SUBSCRIBE: either may be absent, not both."""
     if "posts" not in body and "networks" not in body:

@@ -33,6 +33,25 @@ CONNECTIONS_CLOSED = Counter(
     " cancelled at shutdown).",
     ["code"],
 )
+# The HTTP transports (realtime.consumer.streams), by transport: "sse" or "longpoll".
+STREAMS_OPEN = Gauge(
+    "gleepost_http_streams_open",
+    "HTTP event streams (SSE) and long-polls under way on this process, from the request to"
+    " the end of the answer.",
+    ["transport"],
+)
+STREAMS_OPENED = Counter(
+    "gleepost_http_streams_opened",
+    "HTTP event stream and long-poll requests this process received, refused ones included.",
+    ["transport"],
+)
+STREAMS_CLOSED = Counter(
+    "gleepost_http_streams_closed",
+    "HTTP event streams and long-polls ended, by transport and by the websocket close code the"
+    " server's reason stands for (1000: a long-poll answered; 1001: shutdown; 4001, 4008,"
+    " 4009 as on a websocket; client: the client went away first).",
+    ["transport", "code"],
+)
 EVENTS_PUBLISHED = Counter(
     "gleepost_events_published",
     "Event sends to a channel-layer group that completed, by event type: one per group, so an"
@@ -115,6 +134,18 @@ def connection_opened() -> None:
     """A websocket handshake arrived."""
     CONNECTIONS_OPENED.inc()
     CONNECTIONS_OPEN.inc()
+
+
+def stream_opened(transport: str) -> None:
+    """An HTTP event stream or long-poll request arrived."""
+    STREAMS_OPENED.labels(transport).inc()
+    STREAMS_OPEN.labels(transport).inc()
+
+
+def stream_closed(transport: str, code: int | None) -> None:
+    """It ended with ``code`` (None: the client went away before the server ended it)."""
+    STREAMS_CLOSED.labels(transport, str(code) if code is not None else "client").inc()
+    STREAMS_OPEN.labels(transport).dec()
 
 
 def connection_closed(code: int | None) -> None:

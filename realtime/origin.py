@@ -26,6 +26,24 @@ from django.utils.http import is_same_domain
 
 from gleepost.extensions.django import handshake_request
 
+# What Sec-Fetch-Site says of a request a page of another site made (Fetch Metadata).
+_FOREIGN_SITES = frozenset({b"cross-site", b"same-site"})
+
+
+def session_may_authenticate(scope: dict[str, Any]) -> bool:
+    """Whether the session cookie of a handshake may count, by where the request came from.
+
+    A websocket handshake always carries Origin: it counts when ``origin_allowed``. So does an
+    HTTP event stream (SSE, long-poll) with an Origin. But a browser sends none on a GET to
+    its own site (an EventSource of the page's own origin), and sends one on every
+    cross-origin EventSource or fetch: without Origin, the request counts unless Fetch
+    Metadata says another site made it (a cross-site ``<script src>``, which sends no Origin).
+    """
+    headers = dict(scope.get("headers", ()))
+    if scope.get("type") == "websocket" or b"origin" in headers:
+        return origin_allowed(scope)
+    return headers.get(b"sec-fetch-site") not in _FOREIGN_SITES
+
 
 def origin_allowed(scope: dict[str, Any]) -> bool:
     """True when the handshake's Origin is this site (scheme, host and port) or a trusted one."""

@@ -63,6 +63,7 @@ class DeliveryMixin(ResumeMixin, CredentialsMixin):
         metrics.network_subscriptions.dec(len(getattr(self, "subscribed_networks", ())))
         if self.slot is not None:
             await self.slot.release()
+        await super().ended()
 
     def _deliver_now(self, message: dict[str, Any]) -> bool:
         """The channel layer's direct delivery (gleepost.extensions.channels_redis): take an

@@ -1,4 +1,4 @@
-"""HTTP as the service answers it under daphne (``gleepost.asgi.http_application``: Django's
+"""HTTP as the service answers it under daphne (``gleepost.asgi.django_application``: Django's
 ASGIHandler behind ``RequestBodyLimit``), driven as daphne drives it: an ASGI scope, the body in
 ``http.request`` messages, ``http.disconnect`` when the client goes; what it sends back."""
 
@@ -20,7 +20,7 @@ import pytest
 from django.core.signals import request_started
 
 from gleepost import log_context
-from gleepost.asgi import http_application
+from gleepost.asgi import django_application
 from gleepost.middleware import RequestBodyLimit
 from tests.gleepost import http_urls
 from tests.servers import daphne
@@ -40,7 +40,7 @@ def app(settings: Any) -> Iterator[RequestBodyLimit]:
     for views in http_urls.seen.values():
         views.clear()
     http_urls.release_slow.clear()
-    yield http_application()
+    yield django_application()
     http_urls.release_slow.set()
 
 
