@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import http.client
 import ipaddress
 import json
 import os
@@ -695,3 +696,63 @@ async def test_a_session_websocket_through_nginx_needs_the_sites_https_origin(
         assert created.status == 201, created.body
         event = await next_event(socket)
         assert (event["type"], event["data"]) == ("new-conversation", created.json())
+
+
+def open_event_stream(deployment: Deployment, member: Member) -> Any:
+    """``GET /api/v1/events`` through nginx over TLS, as EventSource sends it; its response."""
+    port = int(deployment.https.rsplit(":", 1)[1])
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=deployment.tls, timeout=10)
+    connection.request(
+        "GET",
+        f"/api/v1/events?id={member.id}&token={member.token}",
+        headers={"Accept": "text/event-stream"},
+    )
+    return connection.getresponse()
+
+
+def next_sse_event(response: Any) -> dict[str, str]:
+    """The next event's fields, comments and retry: skipped."""
+    fields: dict[str, str] = {}
+    while True:
+        line = response.readline().decode().rstrip("\n")
+        if line:
+            name, _, value = line.partition(": ")
+            fields[name] = value
+        elif "data" in fields:
+            return fields
+        else:
+            fields = {}
+
+
+async def test_server_sent_events_and_the_long_poll_go_to_daphne_unbuffered(
+    deployment: Deployment, alice: Member, bob: Member
+) -> None:
+    stream = await asyncio.to_thread(open_event_stream, deployment, bob)
+    assert stream.status == 200
+    assert stream.headers["Content-Type"] == "text/event-stream; charset=utf-8"
+    assert await asyncio.to_thread(stream.readline) == b"retry: 2000\n"
+    created = await asyncio.to_thread(
+        post_form, deployment, "/api/v1/conversations", alice, participants=str(bob.id)
+    )
+    assert created.status == 201, created.body
+    # Each event arrives when written, long before nginx's buffers would fill.
+    event = await asyncio.wait_for(asyncio.to_thread(next_sse_event, stream), 5)
+    assert event["event"] == "new-conversation"
+    assert json.loads(event["data"])["data"] == created.json()
+    epoch, seq = event["id"].split(":")
+    stream.close()
+    # The long-poll, from the stream's last position, answers at once with what came after.
+    path = f"/api/v1/conversations/{created.json()['id']}/messages"
+    sent = await asyncio.to_thread(post_form, deployment, path, alice, text="polled")
+    poll = await asyncio.to_thread(
+        request,
+        deployment,
+        "GET",
+        f"{deployment.https}/api/v1/longpoll?since={seq}&epoch={epoch}",
+        None,
+        {"X-GP-Auth": bob.auth_header},
+    )
+    assert poll.status == 200, poll.body
+    assert (poll.json()["type"], poll.json()["data"]) == ("message", sent.json())
+    served_by = await asyncio.to_thread(upstream_of, deployment, "GET", "/api/v1/longpoll")
+    assert served_by in deployment.upstream_ports
