@@ -86,9 +86,9 @@ DEFAULTS: dict[str, Any] = {
     # Over it for longer than a short grace (or far over it at all) the connection is closed
     # with 4009, and the client resumes from the history.
     "MAX_UNSENT_BYTES_PER_CONNECTION": 1024 * 1024,
-    # The kernel's send buffer of each websocket, fixed rather than auto-tuned (up to 4 MiB on
-    # Linux): what a stalled client can hold up is then this plus the bound above, and the bound
-    # is reached while the backlog is still small. 0: the kernel's own.
+    # The kernel's send buffer of each websocket and SSE stream, fixed rather than auto-tuned (up
+    # to 4 MiB on Linux): what a stalled client can hold up is then this plus the bound above,
+    # and the bound is reached while the backlog is still small. 0: the kernel's own.
     "WEBSOCKET_SEND_BUFFER_BYTES": 128 * 1024,
     # A client closed with 4009 that does not read the close either is cut off after this long.
     "SLOW_CLIENT_ABORT_SECS": 5.0,

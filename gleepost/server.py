@@ -17,7 +17,9 @@ What daphne does not do on its own:
   silently), and other clients never wait on it. A client that does not read the close either
   is cut off after ``GLEEPOST_SLOW_CLIENT_ABORT_SECS`` (5 s). The kernel's send buffer of each
   websocket is fixed (``GLEEPOST_WEBSOCKET_SEND_BUFFER_BYTES``, 128 KiB) so the bound is what
-  counts. These ``GLEEPOST_`` variables are settings of gleepost.conf.
+  counts. These ``GLEEPOST_`` variables are settings of gleepost.conf. An SSE stream
+  (realtime.consumer.streams) has the same bound; having no close code, it is ended instead
+  (``BoundedWebRequest``), and its EventSource resumes with Last-Event-ID.
 
 (The listen backlog is daphne's own: the start commands pass a Twisted endpoint string,
 ``-e tcp:port=…:interface=…:backlog=1024``, where ``-b``/``-p`` would get Twisted's 50.)
@@ -29,9 +31,9 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from twisted.logger import (
     FilteringLogObserver,
@@ -105,11 +107,51 @@ class AccessLog:
         self.logger.info(entry.request, extra=fields)
 
 
+class Bounded(Protocol):
+    """A connection whose unsent bytes are bounded (``not_reading``)."""
+
+    max_unsent_bytes: int
+    # When the unsent bytes last went over the bound (None while under it).
+    over_bound_since: float | None
+
+
+def not_reading(connection: Bounded, unsent: int, look_again: Callable[[], None]) -> bool:
+    """Whether a connection with ``unsent`` bytes waiting counts as not reading: over its bound
+    for longer than the grace, or far over it at all. ``look_again`` is called once the grace is
+    over, so that a client which stopped reading is found whether or not more is sent."""
+    if unsent <= connection.max_unsent_bytes:
+        connection.over_bound_since = None
+        return False
+    if unsent > HARD_LIMIT_FACTOR * connection.max_unsent_bytes:
+        return True
+    now = time.monotonic()
+    if connection.over_bound_since is None:
+        connection.over_bound_since = now
+        # Nothing more may be sent to it for a while (the burst that filled it is over).
+        from twisted.internet import reactor
+
+        cast(Any, reactor).callLater(SLOW_CLIENT_GRACE_SECS + 0.1, look_again)
+    return now - connection.over_bound_since > SLOW_CLIENT_GRACE_SECS
+
+
+def fix_send_buffer(transport: Any) -> None:
+    """The kernel's send buffer of a connection, fixed (``WEBSOCKET_SEND_BUFFER_BYTES``) so that
+    the bound counts, not the kernel's auto-tuning."""
+    handle = getattr(transport, "getHandle", None)
+    send_buffer = gp_settings.WEBSOCKET_SEND_BUFFER_BYTES
+    if handle is not None and send_buffer > 0:
+        handle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+
+
+def _abort_if_open(transport: Any) -> None:
+    if transport is not None and transport.connected:
+        transport.abortConnection()
+
+
 class BoundedWebSocketProtocol(daphne.WebSocketProtocol):
     """daphne's websocket protocol with a bound on what waits to be sent to the client."""
 
     too_slow = False
-    # When the unsent bytes last went over the bound (None while under it).
     over_bound_since: float | None = None
     # gp_settings.MAX_UNSENT_BYTES_PER_CONNECTION, read when the connection is made: it is
     # compared on every send.
@@ -131,10 +173,7 @@ class BoundedWebSocketProtocol(daphne.WebSocketProtocol):
     def connectionMade(self) -> None:
         self.max_unsent_bytes = gp_settings.MAX_UNSENT_BYTES_PER_CONNECTION
         super().connectionMade()
-        handle = getattr(self.transport, "getHandle", None)
-        send_buffer = gp_settings.WEBSOCKET_SEND_BUFFER_BYTES
-        if handle is not None and send_buffer > 0:
-            handle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+        fix_send_buffer(self.transport)
         twisted.write_at_once_when_idle(self.transport)
 
     def may_send(self) -> bool:
@@ -148,21 +187,7 @@ class BoundedWebSocketProtocol(daphne.WebSocketProtocol):
         return True
 
     def _not_reading(self, unsent: int) -> bool:
-        if unsent <= self.max_unsent_bytes:
-            self.over_bound_since = None
-            return False
-        if unsent > HARD_LIMIT_FACTOR * self.max_unsent_bytes:
-            return True
-        now = time.monotonic()
-        if self.over_bound_since is None:
-            self.over_bound_since = now
-            # Nothing more may be sent to it for a while (the burst that filled it is over):
-            # look again once the grace is over, so that a client which stopped reading is
-            # closed whether or not another event comes.
-            from twisted.internet import reactor
-
-            cast(Any, reactor).callLater(SLOW_CLIENT_GRACE_SECS + 0.1, self._close_if_still_over)
-        return now - self.over_bound_since > SLOW_CLIENT_GRACE_SECS
+        return not_reading(self, unsent, self._close_if_still_over)
 
     def _close_if_still_over(self) -> None:
         if self.too_slow or self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
@@ -186,11 +211,54 @@ class BoundedWebSocketProtocol(daphne.WebSocketProtocol):
         from twisted.internet import reactor
 
         # The stubs type the installed reactor as an interface; it is the asyncio reactor.
-        cast(Any, reactor).callLater(abort_secs, self._abort_if_open)
+        cast(Any, reactor).callLater(abort_secs, _abort_if_open, self.transport)
 
-    def _abort_if_open(self) -> None:
-        if self.transport is not None and self.transport.connected:
-            self.transport.abortConnection()
+
+class BoundedWebRequest(daphne.WebRequest):
+    """daphne's HTTP request with the same bound on an event stream (SSE) as on a websocket.
+
+    An event stream has no close code: one whose client stops reading is ended (its body's last
+    chunk, which the application sees as the client going away), so that EventSource, once it
+    reads again, reconnects with Last-Event-ID and gets what it missed from the history; and it
+    is cut off if it does not read that either, after ``GLEEPOST_SLOW_CLIENT_ABORT_SECS``."""
+
+    too_slow = False
+    over_bound_since: float | None = None
+    max_unsent_bytes: int
+
+    def may_write(self) -> bool:
+        if self.too_slow:
+            return False
+        transport = self.channel.transport if self.channel is not None else None
+        if not hasattr(self, "max_unsent_bytes"):  # the stream's first event
+            self.max_unsent_bytes = gp_settings.MAX_UNSENT_BYTES_PER_CONNECTION
+            fix_send_buffer(transport)
+        if transport is not None and not_reading(
+            self, unsent_bytes(transport), self._end_if_still_over
+        ):
+            self._end_too_slow()
+            return False
+        return True
+
+    def _end_if_still_over(self) -> None:
+        channel = self.channel
+        if self.too_slow or self.finished or channel is None or channel.transport is None:
+            return
+        if not_reading(self, unsent_bytes(channel.transport), self._end_if_still_over):
+            self._end_too_slow()
+
+    def _end_too_slow(self) -> None:
+        self.too_slow = True
+        transport = self.channel.transport
+        logger.warning(
+            "ending event stream %s: over %d unsent bytes",
+            self.client_addr,
+            self.max_unsent_bytes,
+        )
+        self.finish()
+        from twisted.internet import reactor
+
+        cast(Any, reactor).callLater(gp_settings.SLOW_CLIENT_ABORT_SECS, _abort_if_open, transport)
 
 
 class GleepostServer(GracefulServer):
@@ -220,7 +288,7 @@ class GleepostServer(GracefulServer):
 
 def main() -> None:
     daphne.write_access_log_with(AccessLog())
-    daphne.run_launcher(GleepostServer, BoundedWebSocketProtocol)
+    daphne.run_launcher(GleepostServer, BoundedWebSocketProtocol, BoundedWebRequest)
 
 
 if __name__ == "__main__":

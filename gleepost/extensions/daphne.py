@@ -55,10 +55,10 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import daphne.cli
+import daphne.http_protocol
 import daphne.server
 import daphne.ws_protocol
 from daphne.access import AccessLogGenerator
-from daphne.http_protocol import WebRequest
 from twisted.internet import defer
 
 from gleepost import log_context
@@ -141,7 +141,7 @@ def unparsed(init: Callable[..., None]) -> Callable[..., None]:
 
 def bodies_installed() -> bool:
     """True when daphne's requests leave their bodies unparsed in this process."""
-    return getattr(WebRequest.__init__, "leaves_body_unparsed", False)
+    return getattr(daphne.http_protocol.WebRequest.__init__, "leaves_body_unparsed", False)
 
 
 def install() -> None:
@@ -149,7 +149,8 @@ def install() -> None:
     if not access_log_installed():
         AccessLogGenerator.write_entry = redacting(AccessLogGenerator.write_entry)
     if not bodies_installed():
-        WebRequest.__init__ = unparsed(WebRequest.__init__)
+        request = daphne.http_protocol.WebRequest
+        request.__init__ = unparsed(request.__init__)
 
 
 # The launcher's server.
@@ -302,6 +303,40 @@ class WebSocketProtocol(daphne.ws_protocol.WebSocketProtocol):
             super().serverSend(content, binary)
 
 
+# The launcher's HTTP requests.
+
+
+class WebRequest(daphne.http_protocol.WebRequest):
+    """daphne's HTTP request, which asks ``may_write`` before each chunk of an event stream's
+    body (``text/event-stream``, realtime.consumer.streams) and drops the chunk if not. Other
+    responses, a file download included, are written as daphne writes them."""
+
+    # Whether the response started is an event stream.
+    event_stream = False
+
+    def may_write(self) -> bool:
+        """Asked before each chunk of an event stream's body but the last; False drops it."""
+        return True
+
+    # daphne's names.
+
+    def handle_reply(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "http.response.start":
+            self.event_stream = any(
+                name.lower() == b"content-type" and bytes(value).startswith(b"text/event-stream")
+                for name, value in message.get("headers", ())
+            )
+        elif (
+            kind == "http.response.body"
+            and self.event_stream
+            and message.get("more_body", False)
+            and not self.may_write()
+        ):
+            return
+        super().handle_reply(message)
+
+
 def close_going_away(protocol: Any, reason: bytes) -> None:
     """Send a websocket 1001 (going away), which autobahn's ``sendClose`` refuses."""
     if isinstance(protocol, WebSocketProtocol) and protocol.close_code_sent is None:
@@ -309,9 +344,15 @@ def close_going_away(protocol: Any, reason: bytes) -> None:
     autobahn.send_going_away(protocol, reason)
 
 
-def run_launcher(server_class: type[Server], protocol_class: type[WebSocketProtocol]) -> None:
-    """daphne's command line, with ``server_class`` serving and ``protocol_class`` speaking
-    websocket (its one way to choose either)."""
+def run_launcher(
+    server_class: type[Server],
+    protocol_class: type[WebSocketProtocol],
+    request_class: type[WebRequest] = WebRequest,
+) -> None:
+    """daphne's command line, with ``server_class`` serving, ``protocol_class`` speaking
+    websocket and ``request_class`` answering HTTP (its one way to choose each: the factory
+    builds each HTTP connection with the module's ``WebRequest``)."""
     daphne.cli.CommandLineInterface.server_class = server_class
     daphne.ws_protocol.WebSocketFactory.protocol = protocol_class
+    daphne.http_protocol.WebRequest = request_class
     daphne.cli.CommandLineInterface.entrypoint()

@@ -24,10 +24,11 @@ import pytest
 
 from conversations import actions as conversation_actions
 from conversations.models import Conversation
+from realtime import history
 from tests.conftest import Member
 from tests.realtime.e2e import auth_query, in_thread
 from tests.realtime.e2e import http as rest
-from tests.servers import daphne, free_port, processes
+from tests.servers import daphne, daphne_log_path, free_port, processes
 
 pytestmark = [
     pytest.mark.slow,
@@ -210,3 +211,55 @@ async def test_sse_resumes_with_last_event_id_across_a_daphne_restart(
         assert [e["data"]["text"] for e in received if e] == ["meanwhile", "after"]
         assert [e["seq"] for e in received if e] == [before["seq"] + 1, before["seq"] + 2]
         again.close()
+
+
+async def test_an_sse_client_that_stops_reading_is_ended_and_loses_nothing(
+    alice: Member, bob: Member
+) -> None:
+    conversation = await new_chat(alice, bob)
+    env = {
+        "GLEEPOST_MAX_UNSENT_BYTES_PER_CONNECTION": str(64 * 1024),
+        "GLEEPOST_WEBSOCKET_SEND_BUFFER_BYTES": str(16 * 1024),
+        # The ended stream's slot must come back for bob to connect again.
+        "GLEEPOST_MAX_CONNECTIONS_PER_USER": "1",
+    }
+    with daphne(env) as base:
+        port = int(base.rsplit(":", 1)[1])
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.connect(("127.0.0.1", port))
+        stalled.sendall(
+            f"GET /api/v1/events?{auth_query(bob)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+        )
+        assert stalled.recv(12) == b"HTTP/1.1 200"  # then it reads nothing more
+        reader = SseReader(base, f"/api/v1/events?{auth_query(alice)}")
+        await asyncio.to_thread(post_message, base, alice, conversation.pk, "first")
+        assert await asyncio.to_thread(reader.next) is not None
+        start = await in_thread(history.current_position, bob.id)
+
+        def send_many() -> None:
+            for i in range(100):
+                post_message(base, alice, conversation.pk, f"{i:03d}" + "x" * 4000)
+
+        await asyncio.to_thread(send_many)
+        # Alice's own stream, read as it comes, is not held up by bob's.
+        alice_got = [await asyncio.to_thread(reader.next) for _ in range(100)]
+        assert [e["data"]["text"][:3] for e in alice_got if e] == [f"{i:03d}" for i in range(100)]
+        reader.close()
+        # Within the grace (2 s) and a wide margin for a busy machine, bob's stream is ended
+        # and its slot given back: bob connects again and resumes from before the burst.
+        deadline = time.monotonic() + 30
+        while True:
+            again = SseReader(base, f"/api/v1/events?{auth_query(bob, start.seq, start.epoch)}")
+            if again.response.status == 200:
+                break
+            assert again.response.status == 429
+            again.close()
+            assert time.monotonic() < deadline, "the stalled stream was never ended"
+            await asyncio.sleep(0.2)
+        replayed = [await asyncio.to_thread(again.next) for _ in range(100)]
+        texts = [e["data"]["text"][:5] for e in replayed if e]
+        assert texts == [f"{i:03d}xx" for i in range(100)]
+        again.close()
+        stalled.close()
+    assert "ending event stream" in daphne_log_path(port).read_text()

@@ -189,3 +189,38 @@ def test_daphne_handle_reply_completes_without_waiting() -> None:
         "realtime.dispatch.SerialDispatcher.send_without_waiting still sends, but each delivery "
         "then finishes on a task; re-measure it (bench/README.md, direct delivery)"
     )
+
+
+def test_daphne_http_factory_builds_the_module_web_request() -> None:
+    require(daphne.http_protocol, "WebRequest", used_by=f"{OURS}.run_launcher", distribution=DAPHNE)
+    require_in_source(
+        daphne.http_protocol.HTTPFactory.buildProtocol,
+        "protocol.requestFactory = WebRequest",
+        meaning="the request class run_launcher replaces, read when each connection is built",
+        used_by=f"{OURS}.run_launcher",
+        distribution=DAPHNE,
+    )
+
+
+@pytest.mark.parametrize("name", ["handle_reply", "finish", "channel", "client_addr"])
+def test_daphne_web_request_names_the_bounded_request_uses(name: str) -> None:
+    owner = daphne.http_protocol.WebRequest
+    if name == "channel":  # an instance attribute of Twisted's Request, set in __init__
+        require_in_source(
+            owner.__mro__[1].__init__,
+            "self.channel = channel",
+            meaning="the HTTP connection a request writes to",
+            used_by="gleepost.server.BoundedWebRequest",
+            distribution="Twisted",
+        )
+        return
+    if name == "client_addr":
+        require_in_source(
+            owner.__init__,
+            "self.client_addr",
+            meaning="the client's address, logged",
+            used_by="gleepost.server.BoundedWebRequest",
+            distribution=DAPHNE,
+        )
+        return
+    require(owner, name, used_by=f"{OURS}.WebRequest", distribution=DAPHNE)
