@@ -114,6 +114,10 @@ class HttpTransport(SubscriptionsMixin):
     def heartbeat(self) -> None:
         """Keep an idle response from being timed out by a proxy, if the transport can."""
 
+    async def realtime_conversation_changed(self, message: dict[str, Any]) -> None:
+        """A conversation's participants changed: a websocket forgets what it read of it for
+        typing (realtime.consumer.client_frames); these transports take no typing frames."""
+
     async def realtime_going_away(self, message: dict[str, Any]) -> None:
         """This process is shutting down (``end_all_streams``): end the response, so that the
         client comes back to another process and resumes there."""

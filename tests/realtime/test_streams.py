@@ -48,6 +48,16 @@ async def make_post(author: Member, *members: Member) -> Post:
     return await run(post_actions.do_create_post)(network, author.user, "hello")
 
 
+async def polling(query: str) -> asyncio.Future[HttpStream]:
+    """A long-poll that is waiting (its handshake done), to be awaited for its answer."""
+    waiting = len(open_streams.streams)
+    poll = asyncio.ensure_future(HttpStream.open(LONGPOLL, query))
+    async with asyncio.timeout(5):
+        while len(open_streams.streams) == waiting:
+            await asyncio.sleep(0.01)
+    return poll
+
+
 async def sse(member: Member | None = None, extra: str = "", **kwargs: Any) -> HttpStream:
     query = member_query(member, extra) if member is not None else extra
     return await HttpStream.open(EVENTS, query, **kwargs)
@@ -75,6 +85,22 @@ class TestServerSentEvents:
         assert event.data["data"]["text"] == "hello"
         # The same envelope as the websocket's, seq and epoch included; the id names them.
         assert event.id == f"{event.data['epoch']}:{event.data['seq']}"
+        await stream.close()
+
+    async def test_every_control_message_of_the_user_group_is_handled(
+        self, alice: Member, bob: Member, carol: Member
+    ) -> None:
+        """Participants added (realtime.conversation_changed) and the rest: the stream carries
+        on, and a poll waits on."""
+        conversation = await conversation_of(alice, bob)
+        stream = await opened(bob)
+        poll = await polling(member_query(carol))
+        await run(conversation_actions.do_add_participants)(conversation, alice.user, [carol.id])
+        changed = await stream.next_event()
+        assert changed.event == "changed-conversation"
+        assert (await poll).status == 200  # carol's new-conversation
+        await send(conversation, alice, "still open")
+        assert (await stream.next_event()).data["data"]["text"] == "still open"
         await stream.close()
 
     async def test_the_token_header_is_accepted(self, alice: Member, bob: Member) -> None:
@@ -230,10 +256,7 @@ class TestServerSentEvents:
 
     async def test_shutting_down_ends_every_stream(self, alice: Member, bob: Member) -> None:
         streams = [await opened(bob), await opened(alice)]
-        poll = asyncio.ensure_future(HttpStream.open(LONGPOLL, member_query(bob)))
-        async with asyncio.timeout(5):
-            while len(open_streams.streams) < 3:  # the poll is under way
-                await asyncio.sleep(0.01)
+        poll = await polling(member_query(bob))
         assert open_streams.end_all() == 3
         for stream in streams:
             assert await stream.wait_ended() == b""
@@ -261,7 +284,7 @@ class TestLongPoll:
     ) -> None:
         conversation = await conversation_of(alice, bob)
         await send(conversation, alice, "before the poll")
-        poll = asyncio.ensure_future(HttpStream.open(LONGPOLL, member_query(bob)))
+        poll = await polling(member_query(bob))
         await asyncio.sleep(0.3)
         assert not poll.done()
         await send(conversation, alice, "during the poll")
@@ -312,8 +335,7 @@ class TestLongPoll:
         assert await poll.json() == INVALID_CREDENTIALS
 
     async def test_logging_out_during_a_poll_answers_401(self, alice: Member, bob: Member) -> None:
-        poll = asyncio.ensure_future(HttpStream.open(LONGPOLL, member_query(bob)))
-        await asyncio.sleep(0.3)
+        poll = await polling(member_query(bob))
         token = await run(lambda: bob.user.auth_tokens.get())()
         await run(account_actions.do_logout)(token)
         answer = await poll
