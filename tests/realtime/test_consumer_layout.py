@@ -48,3 +48,15 @@ def test_every_part_of_the_consumer_adds_methods_only() -> None:
         assert "__init__" not in added, f"{part.__name__} sets up state of its own"
         for name, value in added.items():
             assert inspect.isfunction(value), f"{part.__name__}.{name} is not a method"
+
+
+def test_every_transport_handles_every_message_the_groups_carry() -> None:
+    """A message type a consumer has no handler for ends it (Channels raises): what the
+    channel layer brings a websocket, an SSE stream and a long-poll must handle too."""
+    from realtime.consumers import EventStreamConsumer, LongPollConsumer
+
+    handled = {name for name in dir(EventConsumer) if name.startswith("realtime_")}
+    assert "realtime_event" in handled
+    for consumer in (EventStreamConsumer, LongPollConsumer):
+        missing = {name for name in handled if not hasattr(consumer, name)}
+        assert not missing, f"{consumer.__name__} has no handler for {sorted(missing)}"
