@@ -14,7 +14,13 @@ from typing import Literal, get_args
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from realtime.close_codes import CLOSE_INVALID_CREDENTIALS, CLOSE_POLICY, NO_CLOSE_FRAME
+from realtime.close_codes import (
+    CLOSE_GOING_AWAY,
+    CLOSE_INVALID_CREDENTIALS,
+    CLOSE_NORMAL,
+    CLOSE_POLICY,
+    NO_CLOSE_FRAME,
+)
 
 CONNECTIONS_OPEN = Gauge(
     "gleepost_websocket_connections_open",
@@ -48,8 +54,9 @@ STREAMS_OPENED = Counter(
 STREAMS_CLOSED = Counter(
     "gleepost_http_streams_closed",
     "HTTP event streams and long-polls ended, by transport and by the websocket close code the"
-    " server's reason stands for (1000: a long-poll answered; 1001: shutdown; 4001, 4008,"
-    " 4009 as on a websocket; client: the client went away first).",
+    f" server's reason stands for ({CLOSE_NORMAL}: a long-poll answered; {CLOSE_GOING_AWAY}:"
+    f" shutdown; {CLOSE_INVALID_CREDENTIALS}, {CLOSE_POLICY} as on a websocket; client: the"
+    " client went away first, or stopped reading and the server ended it).",
     ["transport", "code"],
 )
 EVENTS_PUBLISHED = Counter(

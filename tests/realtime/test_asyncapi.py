@@ -107,10 +107,10 @@ class TestDocumentStructure:
             for key in entries:
                 assert re.fullmatch(r"[\w.\-]+", key), f"components/{section}/{key}"
 
-    def test_servers_speak_websocket_with_the_documented_credentials(self) -> None:
+    def test_servers_speak_websocket_or_http_with_the_documented_credentials(self) -> None:
         document = load_document()
         for name, server in document["servers"].items():
-            assert server["protocol"] in {"ws", "wss"}, name
+            assert server["protocol"] in {"ws", "wss", "http", "https"}, name
             assert isinstance(server["host"], str), name
             for host_variable in re.findall(r"{(\w+)}", server["host"]):
                 assert host_variable in server["variables"], name
@@ -121,10 +121,29 @@ class TestDocumentStructure:
                 ("httpApiKey", "cookie", "sessionid"),
             }
 
+    def test_the_websocket_and_its_two_http_transports_on_their_servers(self) -> None:
+        document = load_document()
+        channels = document["channels"]
+        assert {name: c["address"] for name, c in channels.items()} == {
+            "websocket": "/api/v1/ws",
+            "events": "/api/v1/events",
+            "longpoll": "/api/v1/longpoll",
+        }
+        for name, channel in channels.items():
+            protocols = {resolve(s["$ref"])["protocol"] for s in channel["servers"]}
+            assert protocols == ({"ws", "wss"} if name == "websocket" else {"http", "https"})
+        # The HTTP transports carry every event the websocket does, and nothing else.
+        sent = {key for key in channels["websocket"]["messages"] if not key.endswith("Action")}
+        for name in ("events", "longpoll"):
+            assert set(channels[name]["messages"]) == sent, name
+        for name in ("sendServerSentEvents", "answerLongPoll"):
+            binding = document["operations"][name]["bindings"]["http"]
+            assert binding["method"] == "GET"
+            Draft7Validator.check_schema(binding["query"])
+            assert {"id", "token", "since", "epoch"} <= set(binding["query"]["properties"])
+
     def test_one_websocket_channel_with_its_query_parameters(self) -> None:
-        channels = load_document()["channels"]
-        assert list(channels) == ["websocket"]
-        channel = channels["websocket"]
+        channel = load_document()["channels"]["websocket"]
         assert channel["address"] == "/api/v1/ws"
         binding = channel["bindings"]["ws"]
         assert binding["method"] == "GET"
@@ -141,23 +160,24 @@ class TestDocumentStructure:
         document = load_document()
         actions = {op["action"] for op in document["operations"].values()}
         assert actions == {"send", "receive"}
-        used: list[str] = []
+        used: dict[str, list[str]] = {name: [] for name in document["channels"]}
         for name, operation in document["operations"].items():
             channel_ref = operation["channel"]["$ref"]
-            assert channel_ref == "#/channels/websocket", name
             for reference in operation["messages"]:
                 # AsyncAPI 3.0: an operation's messages are those of its channel.
                 assert reference["$ref"].startswith(f"{channel_ref}/messages/"), name
-                used.append(reference["$ref"].rsplit("/", 1)[-1])
-        channel_messages = document["channels"]["websocket"]["messages"]
-        assert sorted(used) == sorted(channel_messages), "each message in exactly one operation"
-        for key, entry in channel_messages.items():
-            assert entry == {"$ref": f"#/components/messages/{key}"}
+                used[channel_ref.rsplit("/", 1)[-1]].append(reference["$ref"].rsplit("/", 1)[-1])
+        for channel, keys in used.items():
+            channel_messages = document["channels"][channel]["messages"]
+            assert sorted(keys) == sorted(channel_messages), f"{channel}: each in one operation"
+            for key, entry in channel_messages.items():
+                assert entry == {"$ref": f"#/components/messages/{key}"}
 
     def test_every_message_has_a_json_payload_that_is_a_valid_json_schema(self) -> None:
         messages = load_document()["components"]["messages"]
         # Every message is the channel's (so one of the operations', checked above).
-        assert set(messages) == set(load_document()["channels"]["websocket"]["messages"])
+        channels = load_document()["channels"].values()
+        assert set(messages) == {key for channel in channels for key in channel["messages"]}
         for key, message in messages.items():
             assert message["contentType"] == "application/json", key
             assert isinstance(message["name"], str), key
