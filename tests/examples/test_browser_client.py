@@ -21,7 +21,7 @@ from tests.browser import (
     set_password_for_daphne,
 )
 from tests.conftest import Member
-from tests.realtime.e2e import http
+from tests.realtime.e2e import http, post_view
 from tests.servers import daphne, free_port
 
 PASSWORD = "correct horse battery"
@@ -132,3 +132,81 @@ def test_example_delivers_every_event_once_in_order_across_a_restart(
                 assert not page.locator("#log").evaluate(OVERFLOWS), size
                 assert not overflows_sideways(page), size
                 screenshot(page, name)
+
+
+# What a proxy that strips the Upgrade header leaves a page: every websocket fails before it
+# opens, as the browser reports a refused handshake (an error, then a close with 1006).
+BLOCK_WEBSOCKETS = """
+() => {
+  window.WebSocket = function FailingWebSocket() {
+    var socket = this;
+    socket.readyState = 0;
+    setTimeout(function () {
+      socket.readyState = 3;
+      if (socket.onerror) socket.onerror(new Event("error"));
+      if (socket.onclose) socket.onclose({ code: 1006 });
+    }, 20);
+  };
+  window.WebSocket.OPEN = 1;
+  window.WebSocket.prototype.send = function () {};
+  window.WebSocket.prototype.close = function () {};
+}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.needs_chromium
+@pytest.mark.django_db(transaction=True)
+def test_example_falls_back_to_server_sent_events_and_resumes_across_the_switch(
+    alice: Member, bob: Member
+) -> None:
+    set_password_for_daphne(alice.user, PASSWORD)
+    network = post_actions.do_create_network(alice.user, "Campus")
+    post = post_actions.do_create_post(network, alice.user, "Hello campus")
+    conversation, _ = conversation_actions.do_create_conversation(bob.user, [alice.id])
+    messages_url = f"/api/v1/conversations/{conversation.pk}/messages"
+
+    def send(base: str, text: str) -> None:
+        status, body = http("POST", base + messages_url, bob, {"text": text})
+        assert status == 201, body
+
+    port = free_port()
+    with daphne() as api, chromium_page() as page:
+        state = page.locator("#state")
+        with daphne(port=port) as site:
+            page.goto(f"{site}/examples/browser/index.html?max_backoff=1")
+            page.fill("#email", "alice@example.com")
+            page.fill("#password", PASSWORD)
+            page.fill("#posts", str(post.pk))
+            page.click("button[type=submit]")
+            expect(state).to_have_attribute("data-state", "open")
+            send(site, "one")
+            wait_for_messages(page, 1)
+            assert page.evaluate("window.demo.client.transport") == "websocket"
+            # From now on a proxy strips Upgrade; the server then restarts.
+            page.evaluate(BLOCK_WEBSOCKETS)
+
+        expect(state).not_to_have_attribute("data-state", "open")
+        send(api, "two")
+        send(api, "three")
+
+        with daphne(port=port) as site:
+            expect(state).to_have_attribute("data-state", "open", timeout=RECONNECT_TIMEOUT_MS)
+            assert page.evaluate("window.demo.client.transport") == "sse"
+            wait_for_messages(page, 3)
+            send(site, "four")
+            wait_for_messages(page, 4)
+            page.wait_for_timeout(300)  # a duplicate would have arrived right behind
+
+            messages = received(page, "message")
+            assert [event["data"]["text"] for event in messages] == ["one", "two", "three", "four"]
+            seqs = [event["seq"] for event in messages]
+            assert seqs == list(range(seqs[0], seqs[0] + 4))
+            log = page.inner_text("#log")
+            assert "switching to Server-Sent Events" in log
+            # The stream carries the subscription too: a view reaches it.
+            post_view(site, alice, post.pk)
+            page.wait_for_function(
+                "() => window.demo.received.some(e => e.type === 'views' && e.data.views === 1)"
+            )
+            assert page.evaluate("window.demo.client.credentials.token") not in log
