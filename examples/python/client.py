@@ -7,6 +7,11 @@ jitter, and resumes the user's stream after the last position it printed (``?sin
 so every stream event is printed exactly once, in order: the algorithm of
 docs/websocket-protocol.md, "Reconnecting without loss".
 
+When the websocket cannot be had (``--transport auto``: the server answered the handshake over
+HTTP but would not upgrade, twice in a row, as behind a proxy that strips ``Upgrade``), it
+switches to Server-Sent Events (``GET /api/v1/events``) from the same position, with the same
+rules: the switch loses and repeats nothing. ``--transport sse`` uses them from the start.
+
     python examples/python/client.py --url http://127.0.0.1:8000 \\
         --username alice@example.com --password gleepost-demo --subscribe-post 12
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import random
 import sys
@@ -43,6 +49,9 @@ HEALTHY_CONNECTION_SECS = 60.0
 # The first wait, doubled at each failed attempt up to --max-backoff; the wait is drawn at
 # random below it (full jitter).
 FIRST_BACKOFF_SECS = 1.0
+# Handshakes in a row answered without an upgrade before --transport auto switches to SSE.
+FALLBACK_AFTER = 2
+INVALID_CREDENTIALS = "Invalid credentials"
 
 
 class LoginRefused(Exception):
@@ -125,6 +134,59 @@ def handle(event: dict[str, Any], position: Position) -> None:
         emit(event)
 
 
+def stream_url(base_url: str, position: Position, post_ids: list[int]) -> str:
+    """The SSE stream's address: the subscriptions, and the position to resume from."""
+    query: dict[str, Any] = {}
+    if post_ids:
+        query["posts"] = ",".join(str(post_id) for post_id in post_ids)
+    if position.last_seq is not None and position.epoch is not None:
+        query.update(since=position.last_seq, epoch=position.epoch)
+    return f"{base_url}/api/v1/events?{urllib.parse.urlencode(query)}"
+
+
+def read_stream(
+    base_url: str, credentials: Credentials, position: Position, post_ids: list[int]
+) -> int | None:
+    """Read one Server-Sent Events response to its end (blocking: run it in a thread); each
+    event is handled as a websocket's. The websocket close code its ending stands for:
+    CLOSE_INVALID_CREDENTIALS when the token was refused or its access ended, None otherwise
+    (the server ended the stream: a shutdown, a slow read; resume)."""
+    url = urllib.parse.urlsplit(stream_url(base_url, position, post_ids))
+    kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    # No read timeout shorter than the server's heartbeat (15 s) plus a margin.
+    connection = kind(url.netloc, timeout=60)
+    try:
+        connection.request(
+            "GET",
+            f"{url.path}?{url.query}",
+            headers={
+                "Accept": "text/event-stream",
+                "X-GP-Auth": f"{credentials.user_id}-{credentials.token}",
+            },
+        )
+        response = connection.getresponse()
+        if response.status == 401:
+            return CLOSE_INVALID_CREDENTIALS
+        if response.status != 200:
+            raise OSError(f"event stream: HTTP {response.status}")
+        status(f"streaming (resuming after {position.last_seq}, epoch {position.epoch})")
+        data: list[str] = []
+        for raw in response:
+            line = raw.decode("utf-8").rstrip("\r\n")
+            if line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+            elif not line and data:
+                event = json.loads("\n".join(data))
+                data = []
+                if event.get("error") == INVALID_CREDENTIALS:
+                    return CLOSE_INVALID_CREDENTIALS
+                handle(event, position)
+            # event:, id: and comments: the data says it all (its type, seq and epoch).
+        return None
+    finally:
+        connection.close()
+
+
 async def listen(socket: ClientConnection, position: Position, post_ids: list[int]) -> None:
     """Subscribe, then handle every frame until the connection closes."""
     if post_ids:
@@ -150,6 +212,8 @@ async def run(args: argparse.Namespace) -> int:
     position.load()
     credentials: Credentials | None = None
     attempt = 0
+    transport = "sse" if args.transport == "sse" else "websocket"
+    refused_upgrades = 0
     while True:
         opened_at = time.monotonic()
         close_code: int | None = None
@@ -157,19 +221,37 @@ async def run(args: argparse.Namespace) -> int:
             if credentials is None:
                 credentials = await asyncio.to_thread(login, base_url, args.username, args.password)
                 status(f"logged in as user {credentials.user_id}")
-            async with connect(
-                websocket_url(base_url, position),
-                # In a header rather than the query string: URLs end up in logs.
-                additional_headers={"X-GP-Auth": f"{credentials.user_id}-{credentials.token}"},
-                open_timeout=10,
-            ) as socket:
-                status(f"connected (resuming after {position.last_seq}, epoch {position.epoch})")
-                opened_at = time.monotonic()
-                await listen(socket, position, args.subscribe_post)
-            close_code = socket.close_code
+            if transport == "sse":
+                close_code = await asyncio.to_thread(
+                    read_stream, base_url, credentials, position, args.subscribe_post
+                )
+            else:
+                async with connect(
+                    websocket_url(base_url, position),
+                    # In a header rather than the query string: URLs end up in logs.
+                    additional_headers={"X-GP-Auth": f"{credentials.user_id}-{credentials.token}"},
+                    open_timeout=10,
+                ) as socket:
+                    status(
+                        f"connected (resuming after {position.last_seq}, epoch {position.epoch})"
+                    )
+                    opened_at = time.monotonic()
+                    refused_upgrades = 0
+                    await listen(socket, position, args.subscribe_post)
+                close_code = socket.close_code
         except ConnectionClosed as closed:
             close_code = closed.rcvd.code if closed.rcvd is not None else None
-        except (InvalidHandshake, OSError, TimeoutError) as error:
+        except InvalidHandshake as error:
+            # The server answered over HTTP but did not upgrade: something in between strips
+            # Upgrade, or the server refused. Twice in a row, in auto: Server-Sent Events.
+            status(f"could not connect: {error}")
+            refused_upgrades += 1
+            if args.transport == "auto" and refused_upgrades >= FALLBACK_AFTER:
+                status("the websocket cannot connect; switching to Server-Sent Events")
+                transport = "sse"
+                attempt = 0
+                continue
+        except (OSError, TimeoutError, http.client.HTTPException) as error:
             status(f"could not connect: {error}")
         if close_code == CLOSE_NORMAL:
             return 0
@@ -209,6 +291,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=30.0,
         metavar="SECS",
         help="the longest wait between reconnection attempts (default 30)",
+    )
+    parser.add_argument(
+        "--transport",
+        choices=("auto", "websocket", "sse"),
+        default="auto",
+        help="auto (default): the websocket, Server-Sent Events when it cannot be had",
     )
     parser.add_argument(
         "--state",

@@ -21,6 +21,7 @@ from tests.browser import (
     set_password_for_daphne,
 )
 from tests.conftest import Member
+from tests.proxy import upgrade_stripping_proxy
 from tests.realtime.e2e import http, post_view
 from tests.servers import daphne, free_port
 
@@ -134,26 +135,6 @@ def test_example_delivers_every_event_once_in_order_across_a_restart(
                 screenshot(page, name)
 
 
-# What a proxy that strips the Upgrade header leaves a page: every websocket fails before it
-# opens, as the browser reports a refused handshake (an error, then a close with 1006).
-BLOCK_WEBSOCKETS = """
-() => {
-  window.WebSocket = function FailingWebSocket() {
-    var socket = this;
-    socket.readyState = 0;
-    setTimeout(function () {
-      socket.readyState = 3;
-      if (socket.onerror) socket.onerror(new Event("error"));
-      if (socket.onclose) socket.onclose({ code: 1006 });
-    }, 20);
-  };
-  window.WebSocket.OPEN = 1;
-  window.WebSocket.prototype.send = function () {};
-  window.WebSocket.prototype.close = function () {};
-}
-"""
-
-
 @pytest.mark.slow
 @pytest.mark.needs_chromium
 @pytest.mark.django_db(transaction=True)
@@ -171,10 +152,16 @@ def test_example_falls_back_to_server_sent_events_and_resumes_across_the_switch(
         assert status == 201, body
 
     port = free_port()
-    with daphne() as api, chromium_page() as page:
+    with (
+        daphne() as api,
+        upgrade_stripping_proxy(port) as proxy,
+        chromium_page() as page,
+    ):
         state = page.locator("#state")
+        # The page reaches the service through the proxy.
+        origin = f"http://127.0.0.1:{proxy.port}"
         with daphne(port=port) as site:
-            page.goto(f"{site}/examples/browser/index.html?max_backoff=1")
+            page.goto(f"{origin}/examples/browser/index.html?max_backoff=1")
             page.fill("#email", "alice@example.com")
             page.fill("#password", PASSWORD)
             page.fill("#posts", str(post.pk))
@@ -183,8 +170,8 @@ def test_example_falls_back_to_server_sent_events_and_resumes_across_the_switch(
             send(site, "one")
             wait_for_messages(page, 1)
             assert page.evaluate("window.demo.client.transport") == "websocket"
-            # From now on a proxy strips Upgrade; the server then restarts.
-            page.evaluate(BLOCK_WEBSOCKETS)
+            # From now on the proxy strips Upgrade; the server then restarts.
+            proxy.strip_upgrade = True
 
         expect(state).not_to_have_attribute("data-state", "open")
         send(api, "two")

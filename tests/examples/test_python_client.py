@@ -21,6 +21,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from posts.actions import do_add_network_members, do_create_network, do_create_post
 from tests.conftest import Member
+from tests.proxy import upgrade_stripping_proxy
 from tests.realtime.e2e import http
 from tests.servers import ROOT, daphne, free_port
 
@@ -170,3 +171,50 @@ def test_refused_password_ends_the_client_with_a_message(writer: str, bob: Membe
     assert result.returncode == 1
     assert result.stdout == ""
     assert "login refused (400)" in result.stderr and "Bad email/password" in result.stderr
+
+
+def test_client_falls_back_to_server_sent_events_and_resumes_across_the_switch(
+    writer: str, alice: Member, bob: Member, bob_client: Callable[..., ClientProcess]
+) -> None:
+    """Behind a proxy that starts stripping Upgrade while the client's server restarts: the
+    client switches to SSE and prints every message once, in order, across the switch."""
+    can_log_in_through_daphne(bob)
+    network = do_create_network(alice.user, "Campus")
+    do_add_network_members(network, alice.user, [bob.id])
+    post = do_create_post(network, alice.user, "Hello campus")
+    status, conversation = http(
+        "POST", f"{writer}/api/v1/conversations", alice, {"participants": str(bob.id)}
+    )
+    assert status == 201
+
+    def send(text: str) -> None:
+        path = f"/api/v1/conversations/{conversation['id']}/messages"
+        status, _ = http("POST", f"{writer}{path}", alice, {"text": text})
+        assert status == 201
+
+    port = free_port()
+    with upgrade_stripping_proxy(port) as proxy:
+        url = f"http://127.0.0.1:{proxy.port}"
+        with daphne(port=port):
+            client = bob_client(
+                *("--url", url, "--username", bob.user.email, "--password", PASSWORD),
+                *("--subscribe-post", str(post.pk), "--max-backoff", "1"),
+            )
+            client.wait_for(lambda event: event == views_of(post.pk, 0))  # connected
+            send("one")
+            client.wait_for(message_text("one"))
+            proxy.strip_upgrade = True
+        send("two")
+        with daphne(port=port):
+            client.wait_for(message_text("two"), timeout=30)
+            send("three")
+            client.wait_for(message_text("three"))
+
+    messages = [event for event in client.events if event.get("type") == "message"]
+    assert [event["data"]["text"] for event in messages] == ["one", "two", "three"]
+    first = messages[0]["seq"]
+    assert [event["seq"] for event in messages] == [first, first + 1, first + 2]
+    assert any("switching to Server-Sent Events" in line for line in client.stderr)
+    assert any(f"streaming (resuming after {first}," in line for line in client.stderr)
+    # The stream's URL carried the subscription: its current count came on it too.
+    assert client.events.count(views_of(post.pk, 0)) == 2
