@@ -23,11 +23,13 @@ def measure_idle(
     log: Any,
 ) -> list[dict[str, Any]]:
     """For each count: a fresh server, its RSS with one connection open (the imports, pools and
-    caches a first connection warms), then with ``count`` connections of distinct users."""
+    caches a first connection warms), then with ``count`` connections of distinct users.
+    ``gleepost-sse``: this project's daphne, the connections Server-Sent Events streams."""
     rows = []
+    server_name, _, transport = stack_name.partition("-")
     for count in counts:
-        server, port = start_server(stack_name, env, redis_url, server_cores)
-        stack = Stack(stack_name, [server], [port])
+        server, port = start_server(server_name, env, redis_url, server_cores)
+        stack = Stack(server_name, [server], [port], transport=transport or "websocket")
         try:
             first = LoadGenerator([stack.connection(0, members[0])], other_cores)
             time.sleep(SETTLE_SECS)

@@ -15,6 +15,8 @@ def _best_line(name: str, result: dict[str, Any], results: dict[str, Any]) -> st
     ours, ref = (result.get(s, {}).get("best") for s in ("gleepost", "reference"))
     if name == "scaleout":  # two daphnes against one
         ref, ours = (result.get(s, {}).get("best") for s in ("one daphne", "two daphnes"))
+    if name == "fanout-sse":  # Server-Sent Events against the websocket
+        ref, ours = (result.get(s, {}).get("best") for s in ("websocket", "sse"))
     if name == "fanout-live":  # the reference has no outbox: compare with its fanout
         ref = results["scenarios"].get("fanout", {}).get("reference", {}).get("best")
 
@@ -167,7 +169,8 @@ def markdown(results: dict[str, Any]) -> str:
             "\n## Idle memory\n\nServer RSS with one connection open, then with N idle "
             "authenticated connections of distinct users (a fresh server each time). floor: stock "
             "daphne holding bare ASGI websockets, no Django (`bench/floor/app.py`): what any "
-            "application on daphne costs at least.\n\n"
+            "application on daphne costs at least. gleepost-sse: this project's daphne holding "
+            "Server-Sent Events streams (`GET /api/v1/events`) instead of websockets.\n\n"
             "| stack | N | open | connect s | RSS with 1, MiB | RSS with N, MiB "
             "| KiB per connection |\n"
             "|---|---|---|---|---|---|---|\n"

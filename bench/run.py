@@ -91,6 +91,8 @@ def run_scenario(
     plans = [("gleepost", "gleepost", 1), ("reference", "reference", 1)]
     if name == "fanout-live":
         plans = plans[:1]
+    elif name == "fanout-sse":  # the live path over each transport of this project
+        plans = [("websocket", "gleepost", 1), ("sse", "gleepost", 1)]
     elif name == "scaleout":
         plans = [("one daphne", "gleepost", 1), ("two daphnes", "gleepost", 2)]
     for label, stack_name, count in plans:
@@ -108,8 +110,10 @@ def run_scenario(
             stack_name, servers, [port for _, port in started], env=env, redis_url=redis_url
         )
         stack.label = label
-        if name in ("fanout-live", "scaleout") and stack_name == "gleepost":
+        if name in ("fanout-live", "fanout-sse", "scaleout") and stack_name == "gleepost":
             stack.publisher_args = ("--live-only",)
+        if label == "sse":
+            stack.transport = "sse"
         connections = []
         for index, member in enumerate(members):
             connection = stack.connection(index, member)
@@ -379,6 +383,7 @@ def main() -> None:
         scenarios: dict[str, tuple[str, list[float]]] = {
             "fanout": ("user", QUICK_RATES if args.quick else FANOUT_RATES),
             "fanout-live": ("user", QUICK_RATES if args.quick else FANOUT_RATES),
+            "fanout-sse": ("user", QUICK_RATES if args.quick else FANOUT_RATES),
             "scaleout": ("user", QUICK_RATES if args.quick else FANOUT_RATES),
             "broadcast": ("post", QUICK_RATES[:1] if args.quick else BROADCAST_RATES),
         }
@@ -406,7 +411,7 @@ def main() -> None:
                         OTHER_CORES,
                         lambda row: print(f"  idle {row}", flush=True),
                     )
-                    for stack in ("gleepost", "floor", "reference")
+                    for stack in ("gleepost", "gleepost-sse", "floor", "reference")
                 }
                 continue
             if name == "handshakes":

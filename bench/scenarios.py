@@ -44,11 +44,15 @@ class Stack:
     publisher_args: tuple[str, ...] = ()
     # What the report calls it ("gleepost", "reference", "two daphnes").
     label: str = ""
+    # How clients connect to this project's daphne: "websocket", or "sse" (Server-Sent Events).
+    transport: str = "websocket"
 
     def url(self, index: int, user_id: int, token: str) -> str:
         port = self.ports[index % len(self.ports)]
         if self.name == "reference":
             return f"ws://127.0.0.1:{port}/ws?id={user_id}"
+        if self.transport == "sse":
+            return f"http://127.0.0.1:{port}/api/v1/events?id={user_id}&token={token}"
         return f"ws://127.0.0.1:{port}/api/v1/ws?id={user_id}&token={token}"
 
     def connection(self, index: int, member: Member) -> dict[str, Any]:

@@ -233,6 +233,9 @@ class BoundedWebRequest(daphne.WebRequest):
         if not hasattr(self, "max_unsent_bytes"):  # the stream's first event
             self.max_unsent_bytes = gp_settings.MAX_UNSENT_BYTES_PER_CONNECTION
             fix_send_buffer(transport)
+            # Each event a write of its own at once, as a websocket frame is (per event,
+            # Twisted would register the socket for writing and write on the next turn).
+            twisted.write_at_once_when_idle(transport, sequences=True)
         if transport is not None and not_reading(
             self, unsent_bytes(transport), self._end_if_still_over
         ):

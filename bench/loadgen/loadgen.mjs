@@ -1,5 +1,7 @@
 // Websocket load generator for the benchmark: many connections from one process, each event's
 // receipt time recorded cheaply, so that a Python orchestrator can compute delivery latency.
+// A connection whose URL is http:// is a Server-Sent Events stream instead (GET
+// /api/v1/events): each "data:" line is recorded as a websocket message would be.
 //
 //   node bench/loadgen/loadgen.mjs CONFIG.json
 //
@@ -17,6 +19,7 @@
 // publish time taken in Python from a receipt time taken here.
 
 import { readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import { createInterface } from "node:readline";
 import WebSocket from "ws";
 
@@ -158,8 +161,111 @@ function settle(outcome, reason) {
   }
 }
 
+// A Server-Sent Events stream, as sockets[] holds it: readyState as a websocket's, close().
+class EventStream {
+  constructor(request) {
+    this.request = request;
+    this.readyState = WebSocket.CONNECTING;
+    this.onClosed = [];
+  }
+
+  once(event, listener) {
+    if (event === "close") this.onClosed.push(listener);
+  }
+
+  ended() {
+    if (this.readyState === WebSocket.CLOSED) return false;
+    this.readyState = WebSocket.CLOSED;
+    for (const listener of this.onClosed.splice(0)) listener();
+    return true;
+  }
+
+  close() {
+    this.request.destroy();
+    this.ended();
+  }
+
+  terminate() {
+    this.close();
+  }
+
+  send() {
+    // A stream takes no frames: its subscriptions are in its URL.
+  }
+}
+
+function connectStream(index, spec, handshakeDone) {
+  const user = spec.user ?? -1;
+  let state = "connecting"; // -> "ready" | "failed"
+  const request = http.get(spec.url, {
+    agent: false,
+    headers: { Accept: "text/event-stream" },
+    timeout: handshakeTimeoutMs,
+  });
+  const stream = new EventStream(request);
+  sockets[index] = stream;
+  const fail = (reason) => {
+    if (state !== "connecting") return;
+    state = "failed";
+    stream.ended();
+    handshakeDone();
+    settle("failed", reason);
+  };
+  request.on("timeout", () => {
+    if (state === "connecting") {
+      fail("timeout");
+      request.destroy();
+    }
+  });
+  request.on("error", (error) => fail(error.code ?? error.message));
+  request.on("response", (response) => {
+    if (response.statusCode !== 200) {
+      fail(`HTTP ${response.statusCode}`);
+      response.resume();
+      return;
+    }
+    request.setTimeout(0); // a stream stays quiet between heartbeats
+    state = "ready";
+    stream.readyState = WebSocket.OPEN;
+    openNow += 1;
+    handshakeDone();
+    settle("ready");
+    response.setEncoding("utf8");
+    let buffer = "";
+    response.on("data", (chunk) => {
+      buffer += chunk;
+      let end = buffer.indexOf("\n\n");
+      while (end !== -1) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const at = block.indexOf("data: ");
+        if (at !== -1) {
+          const stop = block.indexOf("\n", at);
+          onMessage(user, block.slice(at + 6, stop === -1 ? undefined : stop), false);
+        }
+        end = buffer.indexOf("\n\n");
+      }
+    });
+    const onEnd = () => {
+      if (stream.ended()) {
+        openNow -= 1;
+        bump(closed, "end");
+      }
+    };
+    response.on("end", onEnd);
+    response.on("close", onEnd);
+  });
+}
+
 function connect(index) {
   const spec = specs[index];
+  if (spec.url.startsWith("http")) {
+    connectStream(index, spec, () => {
+      inFlight -= 1;
+      startMore();
+    });
+    return;
+  }
   const user = spec.user ?? -1;
   const frames = spec.frames ?? [];
   const awaitReply = Boolean(spec.await_reply);

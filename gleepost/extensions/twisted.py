@@ -43,12 +43,17 @@ def _plain_tcp(transport: Any) -> bool:
     )
 
 
-def write_at_once_when_idle(transport: Any) -> bool:
+def write_at_once_when_idle(transport: Any, *, sequences: bool = False) -> bool:
     """Give a plain TCP ``transport`` a ``write`` that sends at once when nothing waits
-    (``_WriteNow``); True if it was given one (not over TLS, not another transport)."""
+    (``_WriteNow``); True if it was given one (not over TLS, not another transport).
+    ``sequences``: its ``writeSequence`` too, through which Twisted's HTTP writes each chunk
+    of a chunked response body (an SSE stream's events, gleepost.server.BoundedWebRequest)."""
     if not _plain_tcp(transport):
         return False
-    transport.write = _WriteNow(transport)
+    write_now = _WriteNow(transport)
+    transport.write = write_now
+    if sequences:
+        transport.writeSequence = write_now.write_sequence
     return True
 
 
@@ -85,3 +90,8 @@ class _WriteNow:
                 return
             data = data[sent:]
         self.buffered_write(data)
+
+    def write_sequence(self, data: Any) -> None:
+        """``writeSequence``: the pieces (a chunk's size line, the chunk, its CRLF) as one
+        write, at once when nothing waits."""
+        self(b"".join(data))

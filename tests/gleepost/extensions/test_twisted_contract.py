@@ -65,3 +65,22 @@ def test_twisted_plain_tcp_write_goes_through_the_file_descriptor_buffer() -> No
         used_by="gleepost.extensions.twisted._WriteNow",
         distribution=TWISTED,
     )
+
+
+def test_twisted_http_writes_a_chunk_of_a_body_as_one_write_sequence() -> None:
+    from twisted.web import http
+
+    require_in_source(
+        http.Request.write,
+        "self.channel.writeSequence(toChunk(data))",
+        meaning="a chunked response body's chunk goes to the channel's writeSequence",
+        used_by="gleepost.extensions.twisted._WriteNow.write_sequence (SSE streams)",
+        distribution=TWISTED,
+    )
+    require_in_source(
+        http.HTTPChannel.writeSequence,
+        "self.transport.writeSequence(iovec)",
+        meaning="and on to the transport's, which write_at_once_when_idle replaces",
+        used_by="gleepost.extensions.twisted._WriteNow.write_sequence (SSE streams)",
+        distribution=TWISTED,
+    )
