@@ -50,6 +50,7 @@ _EVENT_STREAM = [
     (b"x-accel-buffering", b"no"),
 ]
 HEARTBEAT = b": heartbeat\n\n"
+METHOD_NOT_ALLOWED = b'{"error":"Method not allowed"}'
 
 
 def _query(scope: dict[str, Any]) -> dict[str, list[str]]:
@@ -71,10 +72,15 @@ class HttpTransport(SubscriptionsMixin):
     ended_with: int | None = None
 
     async def http_request(self, message: dict[str, Any]) -> None:
-        if not message.get("more_body", False):  # a GET's body, if any, is not read
-            self.counted = True
-            metrics.stream_opened(self.transport_name)
-            await self.connect()
+        if message.get("more_body", False):
+            return  # a body is not read: wait for its end
+        if self.scope.get("method") != "GET":
+            self._start(405, [*_JSON, (b"allow", b"GET")])
+            self._write(METHOD_NOT_ALLOWED, last=True)
+            return
+        self.counted = True
+        metrics.stream_opened(self.transport_name)
+        await self.connect()
 
     async def http_disconnect(self, message: dict[str, Any]) -> None:
         await self._leave_everything()
@@ -201,10 +207,12 @@ class LongPollTransport(HttpTransport):
             self._answer(BAD_REQUEST if event_type == "error" else 200, text)
 
     async def _end(self, code: int, notice: str | None = None) -> None:
+        if self.started_response:
+            return  # answered already
         self.ended_with = code
         if notice is not None and code in REFUSAL_STATUS:
             await self._refuse(code, notice)
-        elif not self.started_response:
+        else:
             self._answer(200, "{}")
 
     def _answer(self, status: int, text: str) -> None:

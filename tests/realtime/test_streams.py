@@ -9,21 +9,24 @@ and TCP: test_streams_end_to_end.py.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.testing import ApplicationCommunicator
 from django.utils import timezone
 
 from accounts import actions as account_actions
 from conversations import actions as conversation_actions
 from conversations.models import Conversation
+from gleepost.asgi import application
 from posts import actions as post_actions
 from posts.models import Post
 from realtime.consumer.streams import open_streams
 from tests.conftest import Member
 from tests.realtime.e2e import session_key
-from tests.realtime.streams import HttpStream, member_query
+from tests.realtime.streams import HttpStream, http_scope, member_query
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -276,6 +279,20 @@ class TestServerSentEvents:
         await stream.close()
         assert value("open", transport="sse") == before[1]
         assert value("closed_total", transport="sse", code="client") == client_gone + 1
+
+
+@pytest.mark.parametrize("path", [EVENTS, LONGPOLL])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "HEAD"])
+async def test_other_methods_than_get_are_refused(path: str, method: str, bob: Member) -> None:
+    communicator = ApplicationCommunicator(
+        application, {**http_scope(path, member_query(bob)), "method": method}
+    )
+    await communicator.send_input({"type": "http.request", "body": b"x=1"})
+    start = await communicator.receive_output(timeout=5)
+    assert start["status"] == 405
+    assert dict(start["headers"])[b"allow"] == b"GET"
+    body = await communicator.receive_output(timeout=5)
+    assert json.loads(body["body"]) == {"error": "Method not allowed"}
 
 
 class TestLongPoll:
