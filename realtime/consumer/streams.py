@@ -21,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import weakref
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.exceptions import StopConsumer
 
 from gleepost.conf import gp_settings
-from realtime import metrics
+from realtime import events, metrics
 from realtime.close_codes import (
     CLOSE_GOING_AWAY,
     CLOSE_INVALID_CREDENTIALS,
@@ -54,8 +55,6 @@ METHOD_NOT_ALLOWED = b'{"error":"Method not allowed"}'
 
 
 def _query(scope: dict[str, Any]) -> dict[str, list[str]]:
-    from urllib.parse import parse_qs
-
     return parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
 
 
@@ -93,7 +92,8 @@ class HttpTransport(SubscriptionsMixin):
             metrics.stream_closed(self.transport_name, self.ended_with)
 
     async def connect(self) -> None:
-        raise NotImplementedError  # realtime.consumer.handshake
+        """The handshake (realtime.consumer.handshake), which every consumer composes."""
+        raise NotImplementedError
 
     def _start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
         self.started_response = True
@@ -125,7 +125,7 @@ class HttpTransport(SubscriptionsMixin):
         typing (realtime.consumer.client_frames); these transports take no typing frames."""
 
     async def realtime_going_away(self, message: dict[str, Any]) -> None:
-        """This process is shutting down (``end_all_streams``): end the response, so that the
+        """This process is shutting down (``open_streams.end_all``): end the response, so that the
         client comes back to another process and resumes there."""
         await self._end(CLOSE_GOING_AWAY)
 
@@ -173,8 +173,6 @@ class SseTransport(HttpTransport):
             )
         except FrameError as error:
             metrics.count_error("frame")
-            from realtime import events
-
             await self._send_event(events.error_event(error.reason))
             return
         if wanted is not None:
