@@ -22,6 +22,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from conversations import actions as conversation_actions
 from posts import actions as post_actions
+from realtime.events import STREAM_EVENT_TYPES
 from tests.browser import CHROMIUM
 from tests.conftest import Member
 from tests.deploy.test_nginx import (
@@ -42,17 +43,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-# Every event type of websockets.md...
-SPEC_TYPES = [
-    "message",
-    "read",
-    "new-conversation",
-    "ended-conversation",
-    "changed-conversation",
-    "notification",
-    "video-ready",
-    "views",
-]
+# Every event type of websockets.md (its stream events, and views)...
+SPEC_TYPES = [*sorted(STREAM_EVENT_TYPES), "views"]
 # ...and the service's own (resync-required is not caused here: tests/realtime/test_streams.py).
 EVENT_TYPES = [*SPEC_TYPES, "error", "resync-required"]
 # Long enough to send a message while the browser is away, short enough for a test.

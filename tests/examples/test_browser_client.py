@@ -4,6 +4,7 @@ exactly once and in order, and wraps long lines in its log."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from conversations import actions as conversation_actions
 from posts import actions as post_actions
+from posts.models import Post
 from tests.browser import (
     LAPTOP,
     PHONE,
@@ -67,14 +69,13 @@ def wait_for_messages(page: Page, count: int, timeout: float = 10_000) -> None:
     )
 
 
-@pytest.mark.slow
-@pytest.mark.needs_chromium
-@pytest.mark.django_db(transaction=True)
-def test_example_delivers_every_event_once_in_order_across_a_restart(
+def alice_watches_a_post_and_bob_writes(
     alice: Member, bob: Member
-) -> None:
-    # The database first: Playwright's sync API runs an event loop in this thread, and Django
-    # refuses queries from a thread with a running loop.
+) -> tuple[Post, Callable[[str, str], None]]:
+    """alice (who logs in on the page) has a post to watch, and bob a conversation with her;
+    ``send(base, text)`` posts bob's message through the server at ``base``. Set up before the
+    page opens: Playwright's sync API runs an event loop in this thread, and Django refuses
+    queries from a thread with a running loop."""
     set_password_for_daphne(alice.user, PASSWORD)
     network = post_actions.do_create_network(alice.user, "Campus")
     post = post_actions.do_create_post(network, alice.user, "Hello campus")
@@ -84,6 +85,17 @@ def test_example_delivers_every_event_once_in_order_across_a_restart(
     def send(base: str, text: str) -> None:
         status, body = http("POST", base + messages_url, bob, {"text": text})
         assert status == 201, body
+
+    return post, send
+
+
+@pytest.mark.slow
+@pytest.mark.needs_chromium
+@pytest.mark.django_db(transaction=True)
+def test_example_delivers_every_event_once_in_order_across_a_restart(
+    alice: Member, bob: Member
+) -> None:
+    post, send = alice_watches_a_post_and_bob_writes(alice, bob)
 
     port = free_port()
     # A second server for REST while the page's is down; both share the database.
@@ -141,15 +153,7 @@ def test_example_delivers_every_event_once_in_order_across_a_restart(
 def test_example_falls_back_to_server_sent_events_and_resumes_across_the_switch(
     alice: Member, bob: Member
 ) -> None:
-    set_password_for_daphne(alice.user, PASSWORD)
-    network = post_actions.do_create_network(alice.user, "Campus")
-    post = post_actions.do_create_post(network, alice.user, "Hello campus")
-    conversation, _ = conversation_actions.do_create_conversation(bob.user, [alice.id])
-    messages_url = f"/api/v1/conversations/{conversation.pk}/messages"
-
-    def send(base: str, text: str) -> None:
-        status, body = http("POST", base + messages_url, bob, {"text": text})
-        assert status == 201, body
+    post, send = alice_watches_a_post_and_bob_writes(alice, bob)
 
     port = free_port()
     with (

@@ -104,6 +104,21 @@ def bob_client() -> Iterator[Callable[..., ClientProcess]]:
         client.stop()
 
 
+def alice_writes_to(writer: str, alice: Member, bob: Member) -> Callable[[str], None]:
+    """A conversation of alice's with bob; ``send(text)`` posts her message through ``writer``."""
+    status, conversation = http(
+        "POST", f"{writer}/api/v1/conversations", alice, {"participants": str(bob.id)}
+    )
+    assert status == 201
+
+    def send(text: str) -> None:
+        path = f"/api/v1/conversations/{conversation['id']}/messages"
+        status, _ = http("POST", f"{writer}{path}", alice, {"text": text})
+        assert status == 201
+
+    return send
+
+
 def message_text(text: str) -> Callable[[dict[str, Any]], bool]:
     return lambda event: event.get("type") == "message" and event["data"]["text"] == text
 
@@ -115,15 +130,7 @@ def test_client_resumes_after_its_server_restarts_without_losing_or_repeating_ev
     network = do_create_network(alice.user, "Campus")
     do_add_network_members(network, alice.user, [bob.id])
     post = do_create_post(network, alice.user, "Hello campus")
-    status, conversation = http(
-        "POST", f"{writer}/api/v1/conversations", alice, {"participants": str(bob.id)}
-    )
-    assert status == 201
-
-    def send(text: str) -> None:
-        path = f"/api/v1/conversations/{conversation['id']}/messages"
-        status, _ = http("POST", f"{writer}{path}", alice, {"text": text})
-        assert status == 201
+    send = alice_writes_to(writer, alice, bob)
 
     port = free_port()
     with daphne(port=port) as server:
@@ -182,15 +189,7 @@ def test_client_falls_back_to_server_sent_events_and_resumes_across_the_switch(
     network = do_create_network(alice.user, "Campus")
     do_add_network_members(network, alice.user, [bob.id])
     post = do_create_post(network, alice.user, "Hello campus")
-    status, conversation = http(
-        "POST", f"{writer}/api/v1/conversations", alice, {"participants": str(bob.id)}
-    )
-    assert status == 201
-
-    def send(text: str) -> None:
-        path = f"/api/v1/conversations/{conversation['id']}/messages"
-        status, _ = http("POST", f"{writer}{path}", alice, {"text": text})
-        assert status == 201
+    send = alice_writes_to(writer, alice, bob)
 
     port = free_port()
     with upgrade_stripping_proxy(port) as proxy:

@@ -85,3 +85,23 @@ def session_key(user: User) -> str:
 def in_thread(func: Any, *args: Any, **kwargs: Any) -> Any:
     """Run Django code off the loop, closing its connection after (daphne shares the DB)."""
     return database_sync_to_async(func)(*args, **kwargs)
+
+
+async def new_chat(sender: Member, receiver: Member) -> Any:
+    """A new live conversation between the two (live ones are never reused, unlike a regular
+    one between two)."""
+    from conversations import actions as conversation_actions
+
+    conversation, _ = await in_thread(
+        conversation_actions.do_create_conversation, sender.user, [receiver.id], live=True
+    )
+    return conversation
+
+
+def post_message(base: str, sender: Member, conversation_id: int, text: str) -> int:
+    """``POST …/messages`` through the server at ``base``; the new message's id."""
+    status, body = http(
+        "POST", f"{base}/api/v1/conversations/{conversation_id}/messages", sender, {"text": text}
+    )
+    assert status == 201, body
+    return int(body["id"])

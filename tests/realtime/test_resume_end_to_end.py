@@ -19,11 +19,18 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 
-from conversations import actions as conversation_actions
-from conversations.models import Conversation
 from realtime import history
 from tests.conftest import Member
-from tests.realtime.e2e import assert_silent, auth_query, http, in_thread, next_raw_event, ws_url
+from tests.realtime.e2e import (
+    assert_silent,
+    auth_query,
+    http,
+    in_thread,
+    new_chat,
+    next_raw_event,
+    post_message,
+    ws_url,
+)
 from tests.servers import daphne, redis_server
 
 pytestmark = [
@@ -32,22 +39,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.asyncio,
 ]
-
-
-async def new_chat(sender: Member, receiver: Member) -> Conversation:
-    """A new conversation (live ones are never reused, unlike a regular one between two)."""
-    conversation, _ = await in_thread(
-        conversation_actions.do_create_conversation, sender.user, [receiver.id], live=True
-    )
-    return conversation
-
-
-def post_message(base: str, sender: Member, conversation_id: int, text: str) -> int:
-    status, body = http(
-        "POST", f"{base}/api/v1/conversations/{conversation_id}/messages", sender, {"text": text}
-    )
-    assert status == 201, body
-    return int(body["id"])
 
 
 async def post_messages(base: str, sender: Member, conversation_id: int, count: int) -> list[int]:

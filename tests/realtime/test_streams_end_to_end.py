@@ -23,11 +23,9 @@ from typing import Any
 import pytest
 
 from conversations import actions as conversation_actions
-from conversations.models import Conversation
 from realtime import history
 from tests.conftest import Member
-from tests.realtime.e2e import auth_query, in_thread
-from tests.realtime.e2e import http as rest
+from tests.realtime.e2e import auth_query, in_thread, new_chat, post_message
 from tests.servers import daphne, daphne_log_path, free_port, processes
 
 pytestmark = [
@@ -36,20 +34,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.asyncio,
 ]
-
-
-async def new_chat(sender: Member, receiver: Member) -> Conversation:
-    conversation, _ = await in_thread(
-        conversation_actions.do_create_conversation, sender.user, [receiver.id], live=True
-    )
-    return conversation
-
-
-def post_message(base: str, sender: Member, conversation_id: int, text: str) -> None:
-    status, body = rest(
-        "POST", f"{base}/api/v1/conversations/{conversation_id}/messages", sender, {"text": text}
-    )
-    assert status == 201, body
 
 
 def request(
