@@ -22,6 +22,8 @@ from accounts.tokens import issue_token
 from tests.signal_recorder import record_signal  # noqa: F401  (a fixture for every test)
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# The name of the test property that ``report_figures`` records.
+FIGURES = "figures"
 # The binding spec (README.md): beside the repository, not in it.
 SPEC_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "spec"
 
@@ -84,6 +86,39 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if IN_CI:
         pytest.fail(f"CI must provide this: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture
+def report_figures(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Record a line of what a test measured (the churn's memory, the slow clients' latencies)
+    for the run's summary. Printed from the test itself it would be lost under pytest-xdist
+    (scripts/test), whose workers' output is not shown; a test's properties travel with its
+    report."""
+
+    def report(line: str) -> None:
+        request.node.user_properties.append((FIGURES, line))
+
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The lines the tests recorded with ``report_figures``, after the results."""
+    reports = [
+        report
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if isinstance(report, pytest.TestReport) and report.when == "call"
+    ]
+    lines = [
+        f"{report.nodeid}: {value}"
+        for report in sorted(reports, key=lambda report: report.nodeid)
+        for name, value in report.user_properties
+        if name == FIGURES
+    ]
+    if lines:
+        terminalreporter.section("figures the tests measured", sep="-")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(autouse=True)

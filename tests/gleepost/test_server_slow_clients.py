@@ -26,7 +26,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -146,7 +145,7 @@ def p99(values: list[float]) -> float:
 
 
 async def test_fifty_stalled_clients_are_closed_and_do_not_slow_a_healthy_one(
-    make_member: Callable[..., Member], capsys: Any
+    make_member: Callable[..., Member], report_figures: Callable[[str], None]
 ) -> None:
     alice, bob = (
         await database_sync_to_async(make_member)("alice"),
@@ -205,17 +204,16 @@ async def test_fifty_stalled_clients_are_closed_and_do_not_slow_a_healthy_one(
                     replayed.append(event["data"]["text"][:10])
 
     codes = [r.code for r in results]
-    with capsys.disabled():
-        print(
-            f"\nslow clients: healthy p50/p99 {statistics.median(baseline) * 1e3:.1f}/"
-            f"{p99(baseline) * 1e3:.1f} ms alone "
-            f"({MESSAGES / baseline_secs:.0f} msg/s), "
-            f"{statistics.median(loaded) * 1e3:.1f}/{p99(loaded) * 1e3:.1f} ms beside "
-            f"{STALLED} stalled ({MESSAGES / loaded_secs:.0f} msg/s); closed with 4009: "
-            f"{codes.count(4009)}/{STALLED}, other: {[c for c in codes if c != 4009]}; "
-            f"first read {len(first.texts)} live, {len(replayed)} on resuming; "
-            f"daphne RSS {rss_before} KiB before, {rss_loaded} loaded, {rss_after} after"
-        )
+    report_figures(
+        f"slow clients: healthy p50/p99 {statistics.median(baseline) * 1e3:.1f}/"
+        f"{p99(baseline) * 1e3:.1f} ms alone "
+        f"({MESSAGES / baseline_secs:.0f} msg/s), "
+        f"{statistics.median(loaded) * 1e3:.1f}/{p99(loaded) * 1e3:.1f} ms beside "
+        f"{STALLED} stalled ({MESSAGES / loaded_secs:.0f} msg/s); closed with 4009: "
+        f"{codes.count(4009)}/{STALLED}, other: {[c for c in codes if c != 4009]}; "
+        f"first read {len(first.texts)} live, {len(replayed)} on resuming; "
+        f"daphne RSS {rss_before} KiB before, {rss_loaded} loaded, {rss_after} after"
+    )
     assert len(loaded) == MESSAGES
     assert closing == STALLED, f"daphne closed {closing}/{STALLED} within {CLOSE_WAIT_SECS} s"
     assert codes.count(4009) == STALLED, codes

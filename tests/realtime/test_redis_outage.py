@@ -14,6 +14,7 @@ import json
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -65,7 +66,7 @@ class Writer(threading.Thread):
 
 
 async def test_events_committed_during_an_outage_reach_the_connected_client(
-    alice: Member, bob: Member, capsys: Any
+    alice: Member, bob: Member, report_figures: Callable[[str], None]
 ) -> None:
     conversation, _ = await database_sync_to_async(conversation_actions.do_create_conversation)(
         alice.user, [bob.id], live=True
@@ -113,16 +114,15 @@ async def test_events_committed_during_an_outage_reach_the_connected_client(
     during = [(at, mid) for at, mid in writer.sent if OUTAGE_STARTS_AT <= at <= restored_at]
     arrival = dict((mid, at) for at, mid in received)
     delays = [arrival[mid] - at for at, mid in during if mid in arrival]
-    with capsys.disabled():
-        print(
-            f"\nredis outage: {len(writer.sent)} messages posted ({len(during)} during the "
-            f"{OUTAGE_SECS:.0f} s outage), {len(writer.failures)} failed; REST p50/p99/max "
-            f"{statistics.median(writer.durations) * 1e3:.0f}/"
-            f"{sorted(writer.durations)[int(len(writer.durations) * 0.99) - 1] * 1e3:.0f}/"
-            f"{max(writer.durations) * 1e3:.0f} ms; received {len(received_ids)} of "
-            f"{len(sent_ids)}, duplicates {len(received_ids) - len(set(received_ids))}; "
-            f"outage messages arrived {min(delays):.1f}-{max(delays):.1f} s after commit"
-        )
+    report_figures(
+        f"redis outage: {len(writer.sent)} messages posted ({len(during)} during the "
+        f"{OUTAGE_SECS:.0f} s outage), {len(writer.failures)} failed; REST p50/p99/max "
+        f"{statistics.median(writer.durations) * 1e3:.0f}/"
+        f"{sorted(writer.durations)[int(len(writer.durations) * 0.99) - 1] * 1e3:.0f}/"
+        f"{max(writer.durations) * 1e3:.0f} ms; received {len(received_ids)} of "
+        f"{len(sent_ids)}, duplicates {len(received_ids) - len(set(received_ids))}; "
+        f"outage messages arrived {min(delays):.1f}-{max(delays):.1f} s after commit"
+    )
     assert not writer.failures
     # Writes went on through the outage: how many depends on how busy the machine is (one
     # writer, one request at a time), so only a floor.
