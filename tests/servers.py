@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -30,10 +32,42 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+# Where free_port() looks: below Linux's ephemeral range (32768-60999 by default), so that no
+# client connection's own port is ever the one a server is about to listen on, and in a block
+# of its own for each pytest-xdist worker (gw0, gw1, ...): a port is free when picked, but its
+# server only listens a second or two later, and the kernel's own pick (bind to port 0) could
+# hand the other worker the same port meanwhile.
+PORT_BLOCK_START = 20_000
+PORT_BLOCK_SIZE = 2_000
+PORT_BLOCKS = 6
+_next_ports: Iterator[int] | None = None
+
+
+def _port_block() -> Iterator[int]:
+    """This process's ports, every one in turn, from a random place: another test run on the
+    same machine, whose workers have the same blocks, rarely picks near it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = PORT_BLOCK_START + int(worker or 0) % PORT_BLOCKS * PORT_BLOCK_SIZE
+    start = random.randrange(PORT_BLOCK_SIZE)
+    return itertools.cycle(
+        [*range(first + start, first + PORT_BLOCK_SIZE), *range(first, first + start)]
+    )
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port on 127.0.0.1 that nothing is bound to."""
+    global _next_ports
+    if _next_ports is None:
+        _next_ports = _port_block()
+    for _ in range(PORT_BLOCK_SIZE):
+        port = next(_next_ports)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in this worker's block of {PORT_BLOCK_SIZE}")
 
 
 def test_database_url() -> str:
