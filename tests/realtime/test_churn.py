@@ -1,8 +1,15 @@
-"""Connection churn: 10,000 connect/subscribe/disconnect cycles leave nothing behind.
+"""Connection churn: connect/subscribe/disconnect cycles leave nothing behind.
 
 Measured on a real daphne with the Redis channel layer: the process's Redis subscriptions (one
 per connection channel and per group with local members) return to where they started, and its
 resident memory stays flat once warm.
+
+Warm means past the first few thousand cycles: daphne's RSS grows by ~7 MB over its first
+~2,500 cycles (16 at a time) and then stays within ~0.1-1 MB however many follow (measured every
+500 cycles up to 10,000: +4.1, +4.8, +6.0, +7.3 MB, then +7.3 to +7.7 MB up to 9,000, one step of
+0.9 MB at 9,500). So the memory is measured over the cycles after a warm-up past that knee, with
+the same bound per cycle as before (1.6 KiB), rather than over 10,000 cycles from 500 on, which
+took ~100 s of the suite's busiest core and whose bound also had to cover the warm-up.
 """
 
 from __future__ import annotations
@@ -10,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 import redis
@@ -30,9 +36,12 @@ pytestmark = [
     pytest.mark.asyncio,
 ]
 
-CYCLES = 10_000
-WARM_UP = 500
+# Past the knee of the RSS curve (the module's docstring), with a margin.
+WARM_UP = 3_000
+CYCLES = 2_500
 CONCURRENCY = 16
+# A leak of 1.6 KiB per connection fails the test (16 MiB over 10,000 cycles before).
+RSS_GROWTH_BOUND_KIB = 4 * 1024
 
 
 def subscriptions(client: redis.Redis) -> int:
@@ -60,8 +69,8 @@ async def run_cycles(urls: list[str], post_id: int, count: int) -> None:
     await asyncio.gather(*(worker(url) for url in urls))
 
 
-async def test_ten_thousand_cycles_leave_no_groups_and_flat_memory(
-    make_member: Callable[..., Member], capsys: Any
+async def test_churn_leaves_no_groups_and_flat_memory(
+    make_member: Callable[..., Member], report_figures: Callable[[str], None]
 ) -> None:
     members = [await database_sync_to_async(make_member)(f"u{i}") for i in range(CONCURRENCY)]
 
@@ -90,12 +99,12 @@ async def test_ten_thousand_cycles_leave_no_groups_and_flat_memory(
         await asyncio.sleep(2)  # let the last disconnects be processed
         rss_after = rss_kib(pid)
         after_subscriptions = subscriptions(client)
-    with capsys.disabled():
-        print(
-            f"\nchurn: {CYCLES} cycles in {elapsed:.1f} s ({CYCLES / elapsed:.0f}/s, "
-            f"{CONCURRENCY} at a time); Redis subscriptions {idle_subscriptions} before, "
-            f"{after_subscriptions} after; daphne RSS {rss_warm} KiB warm, {rss_after} KiB "
-            f"after ({rss_after - rss_warm:+d} KiB)"
-        )
+    report_figures(
+        f"churn: {CYCLES} cycles after {WARM_UP} in {elapsed:.1f} s "
+        f"({CYCLES / elapsed:.0f}/s, {CONCURRENCY} at a time); "
+        f"Redis subscriptions {idle_subscriptions} before, "
+        f"{after_subscriptions} after; daphne RSS {rss_warm} KiB warm, {rss_after} KiB "
+        f"after ({rss_after - rss_warm:+d} KiB)"
+    )
     assert after_subscriptions == idle_subscriptions
-    assert rss_after - rss_warm < 16 * 1024
+    assert rss_after - rss_warm < RSS_GROWTH_BOUND_KIB
