@@ -67,7 +67,9 @@ def _requirement_unmet(item: pytest.Item) -> str | None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Keep this run's names in Redis apart from any other run sharing the same Redis server:
-    group user.1 of one run must not receive events of another run's user 1."""
+    group user.1 of one run must not receive events of another run's user 1. Each pytest-xdist
+    worker (scripts/test) is a process of its own, so each has its own prefix, as its own
+    database."""
     from django.conf import settings
 
     prefix = f"gptest{os.getpid()}"
