@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,6 +88,28 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if IN_CI:
         pytest.fail(f"CI must provide this: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """pytest-django's test database; before it is dropped, the connections to it still open
+    are ended.
+
+    Django closes the pool's idle connections before the drop, but not one that a thread has
+    taken and not given back. Under pytest-xdist, with one worker's tests ending on
+    tests/realtime/test_fuzz.py (in-process websockets, their queries on asgiref's threads),
+    one such connection was left each time: PostgreSQL waited 5 s, refused the drop ("is being
+    accessed by other users"), pytest warned and the database stayed. Every test has run by
+    then, and only this run uses its test database."""
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connection.close()
 
 
 @pytest.fixture
