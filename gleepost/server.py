@@ -227,8 +227,6 @@ class BoundedWebRequest(daphne.WebRequest):
     max_unsent_bytes: int
 
     def may_write(self) -> bool:
-        if self.too_slow:
-            return False
         transport = self.channel.transport if self.channel is not None else None
         if not hasattr(self, "max_unsent_bytes"):  # the stream's first event
             self.max_unsent_bytes = gp_settings.MAX_UNSENT_BYTES_PER_CONNECTION
@@ -236,18 +234,16 @@ class BoundedWebRequest(daphne.WebRequest):
             # Each event a write of its own at once, as a websocket frame is (per event,
             # Twisted would register the socket for writing and write on the next turn).
             twisted.write_at_once_when_idle(transport, sequences=True)
-        if transport is not None and not_reading(
-            self, unsent_bytes(transport), self._end_if_still_over
-        ):
-            self._end_too_slow()
-            return False
-        return True
+        self._end_if_not_reading()
+        return not self.too_slow
 
-    def _end_if_still_over(self) -> None:
+    def _end_if_not_reading(self) -> None:
+        """End the stream if its client stopped reading; called before each event, and once
+        more when the grace is over (``not_reading``)."""
         channel = self.channel
         if self.too_slow or self.finished or channel is None or channel.transport is None:
             return
-        if not_reading(self, unsent_bytes(channel.transport), self._end_if_still_over):
+        if not_reading(self, unsent_bytes(channel.transport), self._end_if_not_reading):
             self._end_too_slow()
 
     def _end_too_slow(self) -> None:

@@ -41,6 +41,11 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
+def query_params(scope: dict[str, Any]) -> dict[str, list[str]]:
+    """A handshake's (or HTTP stream request's) query string, parsed as Django reads one."""
+    return parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
+
+
 def credentials_from_scope(scope: dict[str, Any]) -> Credentials | None:
     """The token credentials of a handshake; None if it carries none. Malformed ones fail."""
     header = _header(scope, b"x-gp-auth")
@@ -49,7 +54,7 @@ def credentials_from_scope(scope: dict[str, Any]) -> Credentials | None:
         if credentials is None:
             raise BadCredentials
         return credentials
-    query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
+    query = query_params(scope)
     if "id" not in query and "token" not in query:
         return None
     ids, tokens = query.get("id", []), query.get("token", [])

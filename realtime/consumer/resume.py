@@ -9,11 +9,11 @@ duplicate (realtime.consumer.delivery).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 
 from realtime import events, history, metrics
+from realtime.auth import query_params
 from realtime.consumer.state import ConnectionState
 from realtime.frames import FrameError, parse_epoch, parse_since
 
@@ -24,7 +24,7 @@ _events_after = database_sync_to_async(history.events_after)
 
 def resume_query(scope: dict[str, Any]) -> tuple[int, str] | FrameError | None:
     """``?since=&epoch=`` of the handshake: the position, None if absent, or what is wrong."""
-    query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
+    query = query_params(scope)
     if "since" not in query and "epoch" not in query:
         return None
     try:

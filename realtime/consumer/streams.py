@@ -21,12 +21,12 @@ from __future__ import annotations
 import asyncio
 import weakref
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.exceptions import StopConsumer
 
 from gleepost.conf import gp_settings
 from realtime import events, metrics
+from realtime.auth import query_params
 from realtime.close_codes import (
     CLOSE_GOING_AWAY,
     CLOSE_INVALID_CREDENTIALS,
@@ -52,10 +52,6 @@ _EVENT_STREAM = [
 ]
 HEARTBEAT = b": heartbeat\n\n"
 METHOD_NOT_ALLOWED = b'{"error":"Method not allowed"}'
-
-
-def _query(scope: dict[str, Any]) -> dict[str, list[str]]:
-    return parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
 
 
 class HttpTransport(SubscriptionsMixin):
@@ -166,7 +162,7 @@ class SseTransport(HttpTransport):
 
     async def _opened(self) -> None:
         """Subscribe to what the URL names, as a SUBSCRIBE frame would."""
-        query = _query(self.scope)
+        query = query_params(self.scope)
         try:
             wanted = parse_subscribe_query(
                 query.get("posts", [""])[-1], query.get("networks", [""])[-1]
